@@ -1,0 +1,39 @@
+# Two commands get a fresh clone to a result:
+#   make run   - set up, then settle every sample month (2025-11..2026-10) into out/
+#   make test  - set up, then lint (ruff, sqlfluff) and run the test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+OUT ?= out
+FIRST_MONTH ?= 2025-11
+LAST_MONTH ?= 2026-10
+
+export PREFECT_SERVER_ANALYTICS_ENABLED = false
+export GX_ANALYTICS_ENABLED = false
+
+.PHONY: setup run test lint sample bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+run: setup
+	$(BIN)/creditflow backfill --from $(FIRST_MONTH) --to $(LAST_MONTH) --data sample_data --out $(OUT)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint sql --processes 2
+
+test: lint
+	$(BIN)/pytest
+
+sample: setup
+	$(BIN)/python sample_data/generate.py
+
+clean:
+	rm -rf $(VENV) $(OUT)

@@ -1,0 +1,108 @@
+"""The creditflow command line: what schedulers and operators call.
+
+Exit codes: 0 success, 2 usage error, 3 invalid or missing input, 4 state conflict
+(gap, changed published month, concurrent run), 5 an output invariant failed.
+"""
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from flows.errors import CreditflowError, UsageError
+from transforms import months
+
+
+def _environment_defaults() -> None:
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+
+
+def _month(text: str) -> str:
+    try:
+        return months.parse_month(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2
+        raise UsageError(f"usage: {message} (see 'creditflow {self.prog.split()[-1]} --help')")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="creditflow", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def common(sub):
+        sub.add_argument("--data", required=True, type=Path, help="input data directory")
+        sub.add_argument("--out", required=True, type=Path, help="output directory (warehouse, batches)")
+        sub.add_argument("--eligible-products", type=Path, help="eligible products CSV (default: shipped)")
+        sub.add_argument("--config", type=Path, help="rules TOML (default: config/rules.toml)")
+        sub.add_argument("--dry-run", action="store_true", help="compute and write a preview; touch no ledger")
+        sub.add_argument("--verbose", action="store_true", help="show Prefect's own logs")
+
+    settle = commands.add_parser("settle", help="settle one month")
+    settle.add_argument("--month", required=True, type=_month)
+    common(settle)
+    backfill = commands.add_parser("backfill", help="settle a range of months in order")
+    backfill.add_argument("--from", dest="first", required=True, type=_month)
+    backfill.add_argument("--to", dest="last", required=True, type=_month)
+    common(backfill)
+    return parser
+
+
+def _quiet_prefect(verbose: bool) -> None:
+    if not verbose:
+        # the engine logs every failure with a traceback; the CLI reports it in one line
+        for name in ("prefect", "prefect.flow_runs", "prefect.task_runs"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def run(argv: list[str]) -> int:
+    _environment_defaults()
+    started = time.perf_counter()
+    args = build_parser().parse_args(argv)
+    if args.command == "backfill" and args.first > args.last:
+        raise UsageError(f"usage: --from {args.first} is after --to {args.last}")
+    from flows import settlement  # imported late: Prefect is slow to import
+    from transforms.coupon_codes import key_from_environment
+    from transforms.summary import DEVELOPMENT_KEY_WARNING, format_run
+
+    _quiet_prefect(args.verbose)
+    try:
+        key = key_from_environment()
+    except ValueError as error:
+        raise UsageError(str(error)) from error
+    if key.is_development:
+        settlement.progress(DEVELOPMENT_KEY_WARNING)
+    options = {
+        "data_dir": str(args.data),
+        "out_dir": str(args.out),
+        "eligible_products": str(args.eligible_products) if args.eligible_products else None,
+        "config": str(args.config) if args.config else None,
+        "dry_run": args.dry_run,
+    }
+    if args.command == "settle":
+        outcomes = [settlement.monthly_settlement(args.month, **options)]
+    else:
+        outcomes = settlement.backfill(args.first, args.last, **options)
+    print(format_run(outcomes, time.perf_counter() - started, key.kind))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        code = run(sys.argv[1:] if argv is None else argv)
+    except CreditflowError as error:
+        print(f"creditflow: error: {error}", file=sys.stderr)
+        code = error.exit_code
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

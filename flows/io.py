@@ -1,0 +1,247 @@
+"""Everything that touches files: finding and checking inputs, registering them with
+DuckDB, fingerprinting them, and publishing files atomically."""
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from flows.errors import InputError
+
+BILLING_COLUMNS = (
+    "record_id",
+    "account_id",
+    "billing_date",
+    "product_code",
+    "product_name",
+    "subscription_type",
+    "item",
+    "pretax_gross_amount",
+    "pretax_amount",
+    "deducted_by_coupons",
+    "deducted_by_cash_coupons",
+    "deducted_by_prepaid_card",
+    "cash_amount",
+    "currency",
+)
+REFERRAL_COLUMNS = ("referee_account_id", "referrer_account_id", "referral_code", "registered_at")
+ACCOUNT_COLUMNS = ("account_id", "identity_key", "payment_verified", "risk_status")
+ELIGIBLE_PRODUCT_COLUMNS = (
+    "product_code",
+    "subscription_type",
+    "product_name",
+    "effective_from",
+    "effective_to",
+)
+_CYCLE_FOLDER = re.compile(r"^billing_cycle=(\d{4}-(0[1-9]|1[0-2]))$")
+
+
+@dataclass(frozen=True)
+class InputFiles:
+    data_dir: Path
+    billing: dict[str, tuple[Path, ...]]  # billing cycle -> its files, cycles <= the month
+    referrals: tuple[Path, ...]
+    accounts: tuple[Path, ...]
+    eligible_products: Path
+
+    def billing_files(self) -> list[Path]:
+        return [path for cycle in sorted(self.billing) for path in self.billing[cycle]]
+
+
+def _parquet_files(folder: Path, what: str) -> tuple[Path, ...]:
+    if not folder.is_dir():
+        raise InputError(f"{folder}: missing {what} folder")
+    files = tuple(sorted(folder.glob("*.parquet")))
+    if not files:
+        raise InputError(f"{folder}: no {what} Parquet files")
+    return files
+
+
+def discover_inputs(data_dir: Path, month: str, eligible_products: Path) -> InputFiles:
+    """The input files a settlement of `month` reads (billing cycles up to the month)."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise InputError(f"{data_dir}: data directory does not exist")
+    billing_root = data_dir / "billing"
+    if not billing_root.is_dir():
+        raise InputError(f"{billing_root}: missing billing folder")
+    billing: dict[str, tuple[Path, ...]] = {}
+    for folder in sorted(billing_root.iterdir()):
+        found = _CYCLE_FOLDER.match(folder.name)
+        if not found or not folder.is_dir():
+            raise InputError(f"{folder}: unknown billing folder name (expected billing_cycle=YYYY-MM)")
+        cycle = found.group(1)
+        if cycle <= month:
+            billing[cycle] = tuple(sorted(folder.glob("*.parquet")))
+    if not billing.get(month):
+        raise InputError(
+            f"{billing_root / f'billing_cycle={month}'}: no billing export for {month} (rule: the "
+            "settled month's cycle must be delivered)"
+        )
+    if not Path(eligible_products).is_file():
+        raise InputError(f"{eligible_products}: eligible products file does not exist")
+    return InputFiles(
+        data_dir=data_dir,
+        billing=billing,
+        referrals=_parquet_files(data_dir / "referrals", "referrals"),
+        accounts=_parquet_files(data_dir / "accounts", "accounts"),
+        eligible_products=Path(eligible_products),
+    )
+
+
+def _sql_list(paths) -> str:
+    # file paths are the one thing put into view text: views cannot bind parameters
+    return "[" + ", ".join("'" + str(path).replace("'", "''") + "'" for path in paths) + "]"
+
+
+def check_columns(con, path: Path, required: tuple[str, ...]) -> None:
+    """Fail with one line if a Parquet file is unreadable or lacks a required column."""
+    try:
+        found = {
+            row[0]
+            for row in con.execute(
+                "select name from parquet_schema($path)", {"path": str(path)}
+            ).fetchall()
+        }
+    except duckdb.Error as error:
+        first_line = str(error).splitlines()[0]
+        raise InputError(f"{path}: unreadable Parquet file ({first_line})") from error
+    missing = [column for column in required if column not in found]
+    if missing:
+        raise InputError(f"{path}: missing required column(s) {', '.join(missing)}")
+
+
+def register_inputs(con, files: InputFiles) -> None:
+    """Create the raw_* views the staging models read, after checking every file's columns."""
+    for path in files.billing_files():
+        check_columns(con, path, BILLING_COLUMNS)
+    for path in files.referrals:
+        check_columns(con, path, REFERRAL_COLUMNS)
+    for path in files.accounts:
+        check_columns(con, path, ACCOUNT_COLUMNS)
+    con.execute(
+        f"""
+        create or replace temp view raw_billing_lines as
+        select * exclude (filename), filename as source_file
+        from read_parquet(
+            {_sql_list(files.billing_files())},
+            filename = true, hive_partitioning = true, union_by_name = true,
+            hive_types = {{'billing_cycle': varchar}}
+        )"""
+    )
+    for name, paths in (("raw_referrals", files.referrals), ("raw_accounts", files.accounts)):
+        con.execute(
+            f"""
+            create or replace temp view {name} as
+            select * exclude (filename), filename as source_file
+            from read_parquet({_sql_list(paths)}, filename = true, union_by_name = true)"""
+        )
+    try:
+        con.execute(
+            f"""
+            create or replace temp table raw_eligible_products as
+            select * from read_csv(
+                {_sql_list([files.eligible_products])}, header = true, auto_detect = false,
+                columns = {{
+                    'product_code': 'varchar', 'subscription_type': 'varchar',
+                    'product_name': 'varchar', 'effective_from': 'date', 'effective_to': 'date'
+                }}
+            )"""
+        )
+    except duckdb.Error as error:
+        first_line = str(error).splitlines()[0]
+        raise InputError(f"{files.eligible_products}: unreadable eligible products CSV ({first_line})")
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def input_fingerprint(con, files: InputFiles, cutoff_date) -> str:
+    """A digest of exactly what the month can see.
+
+    Billing cycles are immutable per delivery, so their files are hashed whole. The
+    referral and account files are growing snapshots, so only the referrals visible at
+    the cutoff, and the accounts they name, are digested: new referrals arriving later
+    do not make an old month look changed.
+    """
+    billing = [
+        [str(path.relative_to(files.data_dir)), sha256_file(path)] for path in files.billing_files()
+    ]
+    referrals, accounts = con.execute(
+        """
+        with visible as (
+            select distinct
+                concat_ws('|', referee_account_id, referrer_account_id, referral_code,
+                          cast(registered_at as timestamp)) as line,
+                referee_account_id,
+                referrer_account_id
+            from raw_referrals
+            where cast(cast(registered_at as timestamp) as date) <= $cutoff_date
+        ),
+        named as (
+            select referee_account_id as account_id from visible
+            union
+            select referrer_account_id from visible
+        ),
+        account_lines as (
+            select distinct concat_ws('|', a.account_id, a.identity_key, a.payment_verified,
+                                      a.risk_status) as line
+            from raw_accounts a semi join named on a.account_id = named.account_id
+        )
+        select
+            (select md5(coalesce(string_agg(line, chr(10) order by line), '')) from visible),
+            (select md5(coalesce(string_agg(line, chr(10) order by line), '')) from account_lines)
+        """,
+        {"cutoff_date": cutoff_date},
+    ).fetchone()
+    document = {
+        "billing_files": billing,
+        "visible_referrals_md5": referrals,
+        "named_accounts_md5": accounts,
+        "eligible_products_sha256": sha256_file(files.eligible_products),
+    }
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+
+
+def make_private_dir(path: Path) -> Path:
+    """A directory only the owner can read (batch files hold secret coupon codes)."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)
+    return path
+
+
+def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> bool:
+    """Publish bytes at path all at once: temp file, fsync, rename, fsync the folder.
+
+    Returns False (and touches nothing) when the file already holds exactly these bytes.
+    """
+    path = Path(path)
+    if path.is_file() and path.read_bytes() == data:
+        return False
+    descriptor, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(descriptor, mode)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+    return True

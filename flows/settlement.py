@@ -1,0 +1,107 @@
+"""Prefect flows: the monthly settlement and the backfill. They only sequence tasks;
+the rules live in sql/ and transforms/, the stage bodies in flows/stages.py.
+
+Flow parameters are plain strings (month, paths, switches). Task results are never
+persisted (they hold account data), inputs are not cached, and no coupon code passes
+through a parameter, a result or a log.
+"""
+
+import sys
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from flows import stages
+from transforms import months
+from transforms.rules import DEFAULT_ELIGIBLE_PRODUCTS_PATH
+
+_TASK_OPTIONS = {"cache_policy": NO_CACHE, "persist_result": False}
+
+
+def progress(message: str) -> None:
+    """One progress line on stderr (stdout carries the summary)."""
+    print(f"creditflow: {message}", file=sys.stderr, flush=True)
+
+
+@task(name="register inputs", **_TASK_OPTIONS)
+def register_inputs(session: stages.Session) -> None:
+    stages.register_inputs(session)
+
+
+@task(name="stage", **_TASK_OPTIONS)
+def stage(session: stages.Session) -> None:
+    stages.stage(session)
+
+
+@task(name="compute", **_TASK_OPTIONS)
+def compute(session: stages.Session) -> None:
+    stages.compute(session)
+
+
+@task(name="validate invariants", **_TASK_OPTIONS)
+def validate(session: stages.Session) -> None:
+    stages.validate(session)
+
+
+@task(name="publish", **_TASK_OPTIONS)
+def publish(session: stages.Session) -> stages.Outcome:
+    return stages.publish(session)
+
+
+def _request(month, data_dir, out_dir, eligible_products, config, dry_run) -> stages.SettlementRequest:
+    return stages.SettlementRequest(
+        month=month,
+        data_dir=Path(data_dir),
+        out_dir=Path(out_dir),
+        eligible_products=Path(eligible_products) if eligible_products else DEFAULT_ELIGIBLE_PRODUCTS_PATH,
+        rules_path=Path(config) if config else None,
+        dry_run=dry_run,
+    )
+
+
+@flow(name="monthly-settlement", persist_result=False)
+def monthly_settlement(
+    month: str,
+    data_dir: str,
+    out_dir: str,
+    eligible_products: str | None = None,
+    config: str | None = None,
+    dry_run: bool = False,
+) -> stages.Outcome:
+    """Settle one month: register inputs, stage, compute, validate invariants, publish."""
+    session = stages.open_session(_request(month, data_dir, out_dir, eligible_products, config, dry_run))
+    try:
+        for name, step in (
+            ("register inputs", register_inputs),
+            ("stage", stage),
+            ("compute", compute),
+            ("validate invariants", validate),
+            ("publish", publish),
+        ):
+            progress(f"{month}: {name}")
+            result = step(session)
+        return result
+    finally:
+        session.close()
+
+
+@flow(name="backfill", persist_result=False)
+def backfill(
+    first_month: str,
+    last_month: str,
+    data_dir: str,
+    out_dir: str,
+    eligible_products: str | None = None,
+    config: str | None = None,
+    dry_run: bool = False,
+) -> list[stages.Outcome]:
+    """Settle every month from first to last in order; stop at the first failure."""
+    selected = months.month_range(first_month, last_month)
+    outcomes = []
+    for number, month in enumerate(selected, start=1):
+        progress(f"backfill month {number}/{len(selected)}")
+        outcomes.append(
+            monthly_settlement(month, data_dir, out_dir, eligible_products, config, dry_run)
+        )
+    return outcomes

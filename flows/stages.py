@@ -1,0 +1,293 @@
+"""The settlement's stages as plain functions; the Prefect flow only sequences them.
+
+register_inputs -> stage -> compute -> validate -> publish. Each stage reads and
+writes the Session; the SQL does the computing, transforms/ the pure work.
+"""
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from importlib import metadata
+from pathlib import Path
+
+from flows import io, warehouse
+from flows.errors import InputError, StateConflict, UsageError, ValidationFailure
+from transforms import months
+from transforms.batch_file import render_coupons_csv, render_manifest, sha256_hex
+from transforms.coupon_codes import CouponKey, key_from_environment
+from transforms.rules import DEFAULT_ELIGIBLE_PRODUCTS_PATH, Rules, load_rules
+from transforms.sql_models import SQL_ROOT, load_models, run_audit, run_model
+
+AUDIT_EXAMPLES = 3
+
+
+@dataclass(frozen=True)
+class SettlementRequest:
+    month: str
+    data_dir: Path
+    out_dir: Path
+    eligible_products: Path = DEFAULT_ELIGIBLE_PRODUCTS_PATH
+    rules_path: Path | None = None
+    dry_run: bool = False
+    threads: int | None = None
+    memory_limit: str = "3GB"
+
+
+@dataclass
+class Session:
+    request: SettlementRequest
+    rules: Rules
+    key: CouponKey
+    con: object
+    parameters: dict
+    started_at: float = field(default_factory=time.perf_counter)
+    files: io.InputFiles | None = None
+    fingerprint: str | None = None
+    already_published: bool = False
+
+    def close(self) -> None:
+        self.con.close()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    month: str
+    action: str  # 'published', 'already published', 'dry run'
+    coupon_count: int
+    coupon_total_usd: Decimal
+    ledger_delta_total_usd: Decimal
+    carry_out_total_usd: Decimal
+    reason_counts: dict[str, int]
+    batch_dir: Path
+    coupon_key_kind: str
+    seconds: float
+
+
+def code_version() -> str:
+    """Package version plus a digest of the SQL models, recorded with each publication."""
+    try:
+        version = metadata.version("creditflow")
+    except metadata.PackageNotFoundError:
+        version = "0+unknown"
+    digest = hashlib.sha256()
+    for path in sorted(SQL_ROOT.rglob("*.sql")):
+        digest.update(path.relative_to(SQL_ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    return f"{version}+sql.{digest.hexdigest()[:12]}"
+
+
+def open_session(request: SettlementRequest) -> Session:
+    months.parse_month(request.month)
+    try:
+        rules = load_rules(request.rules_path)
+        key = key_from_environment()
+    except ValueError as error:
+        raise UsageError(str(error)) from error
+    con = warehouse.connect(
+        request.out_dir,
+        read_only=request.dry_run,
+        threads=request.threads,
+        memory_limit=request.memory_limit,
+    )
+    return Session(request, rules, key, con, rules.sql_parameters(request.month))
+
+
+def register_inputs(session: Session) -> None:
+    """Check the month's place in the ledger, find and check the input files, fingerprint them."""
+    request = session.request
+    session.already_published = warehouse.check_month_order(session.con, request.month)
+    session.files = io.discover_inputs(request.data_dir, request.month, request.eligible_products)
+    io.register_inputs(session.con, session.files)
+    run_input_audits(session)
+    session.fingerprint = io.input_fingerprint(
+        session.con, session.files, session.parameters["cutoff_date"]
+    )
+    if session.already_published:
+        check_published_unchanged(session)
+
+
+def check_published_unchanged(session: Session) -> None:
+    """A rerun of a published month must see the same inputs, rules and coupon key."""
+    month = session.request.month
+    record = warehouse.settlement_record(session.con, month)
+    changed = [
+        what
+        for what, now, then in (
+            ("inputs", session.fingerprint, record["input_fingerprint"]),
+            ("rules", session.rules.sha256(), record["rules_sha256"]),
+            ("coupon key", session.key.key_id, record["coupon_key_id"]),
+        )
+        if now != then
+    ]
+    if changed:
+        raise StateConflict(
+            f"{month} is already published and its {' and '.join(changed)} changed since; nothing "
+            f"was changed: corrections flow into the next unsettled month as ledger deltas"
+        )
+
+
+def run_input_audits(session: Session) -> None:
+    """Every input rule in sql/audits/inputs; any broken row stops the run (one line per rule)."""
+    problems = []
+    for path in sorted((SQL_ROOT / "audits" / "inputs").glob("*.sql")):
+        _, rows = run_audit(session.con, path, session.parameters)
+        by_rule: dict[tuple[str, str], list[str]] = {}
+        for source_file, row_key, broken_rule in rows:
+            by_rule.setdefault((source_file, broken_rule), []).append(row_key)
+        for (source_file, broken_rule), keys in sorted(by_rule.items()):
+            examples = ", ".join(sorted(keys)[:AUDIT_EXAMPLES])
+            problems.append(
+                f"{source_file}: {broken_rule} ({len(keys)} row(s), e.g. {examples}) [audit {path.stem}]"
+            )
+    if problems:
+        raise InputError("\n".join(problems))
+
+
+def stage(session: Session) -> None:
+    """Run the staging models (rename, cast, dedup)."""
+    if not session.already_published:
+        _run_layer(session, "staging")
+
+
+def compute(session: Session) -> None:
+    """Run the intermediate and mart models: entitlements, ledger deltas, balances, coupons."""
+    if not session.already_published:
+        _run_layer(session, "intermediate")
+        _run_layer(session, "marts")
+
+
+def _run_layer(session: Session, layer: str) -> None:
+    for model in load_models():
+        if model.layer == layer:
+            run_model(session.con, model, session.parameters)
+
+
+def validate(session: Session) -> None:
+    """The output invariants in sql/audits/outputs; any returned row blocks publishing."""
+    if session.already_published:
+        return
+    failures = []
+    for path in sorted((SQL_ROOT / "audits" / "outputs").glob("*.sql")):
+        columns, rows = run_audit(session.con, path, session.parameters)
+        if rows:
+            examples = "; ".join(str(dict(zip(columns, row, strict=True))) for row in rows[:3])
+            failures.append(f"invariant {path.stem} broken by {len(rows)} row(s): {examples}")
+    if failures:
+        raise ValidationFailure(f"{session.request.month}: " + " | ".join(failures))
+
+
+def _settlement_record(session: Session, coupons_csv: bytes) -> dict:
+    totals = session.con.execute(
+        """
+        select
+            (select count(*) from coupons),
+            (select coalesce(sum(amount_usd), 0) from coupons),
+            (select coalesce(sum(amount_usd), 0) from ledger_entries),
+            (select coalesce(sum(carry_in_usd), 0) from referrer_balances),
+            (select coalesce(sum(carry_out_usd), 0) from referrer_balances)
+        """
+    ).fetchone()
+    month = session.request.month
+    return {
+        "settlement_month": month,
+        "cutoff_date": session.parameters["cutoff_date"],
+        "previous_month": session.parameters["previous_month"],
+        "issued_on": session.parameters["issued_on"],
+        "coupon_count": totals[0],
+        "coupon_total_usd": Decimal(totals[1]),
+        "ledger_delta_total_usd": Decimal(totals[2]),
+        "carry_in_total_usd": Decimal(totals[3]),
+        "carry_out_total_usd": Decimal(totals[4]),
+        "coupons_csv_sha256": sha256_hex(coupons_csv),
+        "input_fingerprint": session.fingerprint,
+        "rules_sha256": session.rules.sha256(),
+        "rules_json": session.rules.canonical_json(),
+        "code_version": code_version(),
+        "coupon_key_kind": session.key.kind,
+        "coupon_key_id": session.key.key_id,
+    }
+
+
+def publish(session: Session) -> Outcome:
+    """Commit the month in one transaction, then render the batch files from committed rows."""
+    request = session.request
+    month = request.month
+    if request.dry_run:
+        if session.already_published:
+            record = warehouse.settlement_record(session.con, month)
+            coupons_csv = render_coupons_csv(warehouse.coupon_rows(session.con, month), session.key)
+        else:
+            coupons_csv = render_coupons_csv(
+                warehouse.coupon_rows(session.con, month, source="coupons"), session.key
+            )
+            record = _settlement_record(session, coupons_csv)
+        folder = io.make_private_dir(request.out_dir / "previews" / month)
+        io.atomic_write(folder / "coupons.csv", coupons_csv)
+        io.atomic_write(folder / "manifest.json", render_manifest(record, coupons_csv, record["rules_json"]))
+        return _outcome(session, "dry run", record, folder, source="" if session.already_published else "temp")
+    if not session.already_published:
+        coupons_csv = render_coupons_csv(
+            warehouse.coupon_rows(session.con, month, source="coupons"), session.key
+        )
+        warehouse.publish(session.con, _settlement_record(session, coupons_csv))
+        action = "published"
+    else:
+        action = "already published"
+    folder = write_batch_files(session)
+    return _outcome(session, action, warehouse.settlement_record(session.con, month), folder)
+
+
+def write_batch_files(session: Session) -> Path:
+    """Render coupons.csv and manifest.json from the committed month and publish them atomically.
+
+    Safe to repeat: identical bytes are not rewritten, and a mismatch with the recorded
+    SHA-256 (a different key or tampered rows) refuses to write.
+    """
+    month = session.request.month
+    record = warehouse.settlement_record(session.con, month)
+    coupons_csv = render_coupons_csv(warehouse.coupon_rows(session.con, month), session.key)
+    if sha256_hex(coupons_csv) != record["coupons_csv_sha256"]:
+        raise StateConflict(
+            f"{month}: re-rendered coupons.csv does not match the published SHA-256 (was the "
+            "coupon key changed?); nothing was written"
+        )
+    folder = io.make_private_dir(session.request.out_dir / "batches" / month)
+    io.atomic_write(folder / "coupons.csv", coupons_csv)
+    io.atomic_write(folder / "manifest.json", render_manifest(record, coupons_csv, record["rules_json"]))
+    return folder
+
+
+def _outcome(session: Session, action: str, record: dict, folder: Path, source: str = "") -> Outcome:
+    table = "referee_status" if source == "temp" else "warehouse.referee_status"
+    reason_counts = dict(
+        session.con.execute(
+            f"""select reason_code, count(*) from {table} where settlement_month = $m
+                group by reason_code order by reason_code""",
+            {"m": session.request.month},
+        ).fetchall()
+    )
+    return Outcome(
+        month=session.request.month,
+        action=action,
+        coupon_count=record["coupon_count"],
+        coupon_total_usd=record["coupon_total_usd"],
+        ledger_delta_total_usd=record["ledger_delta_total_usd"],
+        carry_out_total_usd=record["carry_out_total_usd"],
+        reason_counts=reason_counts,
+        batch_dir=folder,
+        coupon_key_kind=record["coupon_key_kind"],
+        seconds=time.perf_counter() - session.started_at,
+    )
+
+
+def settle(request: SettlementRequest) -> Outcome:
+    """All stages in order without Prefect (tests, benchmarks); the flow does the same."""
+    session = open_session(request)
+    try:
+        register_inputs(session)
+        stage(session)
+        compute(session)
+        validate(session)
+        return publish(session)
+    finally:
+        session.close()

@@ -1,0 +1,304 @@
+"""Deterministic generator of the committed sample dataset (python sample_data/generate.py).
+
+About a year of bill lines (billing cycles 2025-11..2026-10) for a few hundred
+referrers and a few thousand referees, in the input contract. Besides realistic random
+behaviour (most friends spend little, a few spend a lot, refunds, ineligible products,
+coupon-paid lines), it plants named cases for every rule: thresholds, holds, windows,
+caps, refunds after payment, identity cases, fraud, unknown accounts, duplicated
+records and listings. Same seed, same bytes.
+"""
+
+import argparse
+import random
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+FIRST_DAY = date(2025, 11, 1)
+LAST_DAY = date(2026, 10, 31)
+MONEY = pa.decimal128(18, 4)
+
+ELIGIBLE = [
+    ("ecs", "Elastic Compute Service", "PayAsYouGo"),
+    ("oss", "Object Storage Service", "PayAsYouGo"),
+    ("oss", "Object Storage Service", "Subscription"),
+    ("rds", "ApsaraDB for RDS", "PayAsYouGo"),
+    ("kvstore", "ApsaraDB for KVStore", "Subscription"),
+    ("odps", "MaxCompute", "Subscription"),
+    ("waf", "Web Application Firewall", "Subscription"),
+    ("pai", "Machine Learning Platform For AI", "PayAsYouGo"),
+]
+INELIGIBLE = [
+    ("cdn", "Alibaba Cloud CDN", "PayAsYouGo"),
+    ("swas", "Simple Application Server", "Subscription"),
+    ("domain", "Domains", "Subscription"),
+    ("ecs", "Elastic Compute Service", "Subscription"),  # only PayAsYouGo ECS counts
+    ("rds", "ApsaraDB for RDS", "Subscription"),  # only PayAsYouGo RDS counts
+    ("marketplace", "Marketplace", "PayAsYouGo"),
+]
+
+
+class World:
+    def __init__(self, seed: int):
+        self.rng = random.Random(seed)
+        self.accounts: list[dict] = []
+        self.referrals: list[dict] = []
+        self.lines: list[dict] = []
+        self.duplicate_records: list[dict] = []
+        self._next_record = 0
+        self._next_person = 0
+
+    # --- accounts and referrals -------------------------------------------------
+    def person(self) -> str:
+        self._next_person += 1
+        return f"P{self._next_person:06d}"
+
+    def account(self, account_id, identity_key=None, verified=True, risk="ok") -> str:
+        self.accounts.append(
+            {
+                "account_id": account_id,
+                "identity_key": identity_key or self.person(),
+                "payment_verified": verified,
+                "risk_status": risk,
+            }
+        )
+        return account_id
+
+    def refer(self, referee, referrer, registered: datetime, code=None):
+        self.referrals.append(
+            {
+                "referee_account_id": referee,
+                "referrer_account_id": referrer,
+                "referral_code": code or f"RC-{referrer}",
+                "registered_at": registered,
+            }
+        )
+
+    # --- bill lines ---------------------------------------------------------------
+    def line(self, account, day: date, cash: Decimal, product=None, item=None, coupon=Decimal(0)):
+        if day < FIRST_DAY or day > LAST_DAY:
+            return None
+        code, name, kind = product or self.rng.choice(ELIGIBLE)
+        if item is None:
+            item = "SubscriptionOrder" if kind == "Subscription" else "PayAsYouGoBill"
+        self._next_record += 1
+        gross = cash + coupon
+        row = {
+            "record_id": f"R{self._next_record:09d}",
+            "account_id": account,
+            "billing_date": day,
+            "product_code": code,
+            "product_name": name,
+            "subscription_type": kind,
+            "item": item,
+            "pretax_gross_amount": gross,
+            "pretax_amount": gross,
+            "deducted_by_coupons": coupon,
+            "deducted_by_cash_coupons": Decimal(0),
+            "deducted_by_prepaid_card": Decimal(0),
+            "cash_amount": cash,
+            "currency": "USD",
+        }
+        self.lines.append(row)
+        return row
+
+    def refund(self, original: dict, day: date, share: Decimal):
+        product = (original["product_code"], original["product_name"], original["subscription_type"])
+        amount = -(original["cash_amount"] * share).quantize(Decimal("0.0001"))
+        return self.line(original["account_id"], day, amount, product=product, item="Refund")
+
+    def amount(self, low: float, high: float) -> Decimal:
+        cents = self.rng.randint(int(low * 100), int(high * 100))
+        return Decimal(cents) / 100
+
+    def spend_profile(self, account, registered: date):
+        """Random realistic spend for one referee from registration on."""
+        kind = self.rng.random()
+        if kind < 0.35:
+            return  # registers and never pays
+        if kind < 0.65:
+            total_lines, low, high = self.rng.randint(1, 4), 0.5, 6.0  # tries the free tier
+        elif kind < 0.90:
+            total_lines, low, high = self.rng.randint(3, 20), 2.0, 40.0
+        elif kind < 0.98:
+            total_lines, low, high = self.rng.randint(10, 40), 20.0, 250.0
+        else:
+            total_lines, low, high = self.rng.randint(20, 60), 100.0, 900.0  # runs into the cap
+        # some spend before registration (an existing account that was then referred)
+        if self.rng.random() < 0.03:
+            self.line(account, registered - timedelta(days=self.rng.randint(1, 20)), self.amount(5, 50))
+        span = max(1, (LAST_DAY - registered).days)
+        for _ in range(total_lines):
+            day = registered + timedelta(days=min(span, int(self.rng.expovariate(1 / 70))))
+            product = self.rng.choice(INELIGIBLE) if self.rng.random() < 0.2 else None
+            coupon = self.amount(0, 5) if self.rng.random() < 0.1 else Decimal(0)
+            row = self.line(account, day, self.amount(low, high), product=product, coupon=coupon)
+            if row and self.rng.random() < 0.06:
+                self.refund(row, day + timedelta(days=self.rng.randint(0, 60)), Decimal("0.5"))
+            if row and self.rng.random() < 0.01:
+                self.duplicate_records.append(row)  # the export delivers it twice
+
+
+def random_world(world: World, referrers: int, referees: int, bystanders: int) -> None:
+    rng = world.rng
+    referrer_ids = []
+    for n in range(referrers):
+        verified = rng.random() > 0.05
+        risk = "ok" if rng.random() > 0.02 else rng.choice(["fraud", "card_theft", "crypto_mining"])
+        referrer_ids.append(world.account(f"A1{n:05d}", verified=verified, risk=risk))
+    # one person with two referrer accounts (duplicate_referrer_account)
+    twin_person = world.accounts[0]["identity_key"]
+    referrer_ids.append(world.account("A1TWIN0", identity_key=twin_person))
+    span_days = (date(2026, 9, 30) - FIRST_DAY).days
+    for n in range(referees):
+        referee = f"A2{n:05d}"
+        referrer = rng.choice(referrer_ids)
+        registered = datetime.combine(FIRST_DAY, datetime.min.time()) + timedelta(
+            days=rng.randint(0, span_days), seconds=rng.randint(0, 86399)
+        )
+        shape = rng.random()
+        if shape < 0.01:
+            # the friend is the referrer themselves (self_referral)
+            owner = next(a for a in world.accounts if a["account_id"] == referrer)
+            world.account(referee, identity_key=owner["identity_key"])
+        elif shape < 0.02:
+            # a second account of an existing referee person (duplicate_referee_identity)
+            earlier = world.accounts[-1]["identity_key"]
+            world.account(referee, identity_key=earlier)
+        elif shape < 0.035:
+            world.account(referee, risk=rng.choice(["fraud", "tos_violation", "illegal_activity"]))
+        elif shape < 0.04:
+            pass  # missing from accounts (unknown_account)
+        else:
+            world.account(referee)
+        world.refer(referee, referrer, registered)
+        if rng.random() < 0.01:
+            # listed again under another referrer, later (duplicate_referee)
+            world.refer(referee, rng.choice(referrer_ids), registered + timedelta(days=rng.randint(1, 30)))
+        world.spend_profile(referee, registered.date())
+    # the twin referrer account refers later than its sibling, so it is the duplicate
+    for n in range(3):
+        referee = world.account(f"A2TW{n:03d}")
+        world.refer(referee, "A1TWIN0", datetime(2026, 3, 1 + n, 12))
+        world.spend_profile(referee, date(2026, 3, 1 + n))
+    # accounts that were never referred also have bills
+    for n in range(bystanders):
+        account = world.account(f"A3{n:05d}")
+        for _ in range(rng.randint(1, 12)):
+            world.line(account, FIRST_DAY + timedelta(days=rng.randint(0, 364)), world.amount(1, 300))
+
+
+def planted_cases(world: World) -> None:
+    """Named referees that pin each rule's edge in the sample (see docs/rules.md)."""
+    referrer = world.account("A9REFERRER")
+    ecs = ELIGIBLE[0]
+
+    def friend(name, registered: date):
+        account = world.account(f"A9{name}")
+        world.refer(account, referrer, datetime.combine(registered, datetime.min.time()) + timedelta(hours=9))
+        return account
+
+    exact = friend("EXACT20", date(2025, 12, 1))
+    world.line(exact, date(2025, 12, 3), Decimal("20.00"), product=ecs)
+    short = friend("JUST1999", date(2025, 12, 1))
+    world.line(short, date(2025, 12, 3), Decimal("19.99"), product=ecs)
+    capped = friend("CAPPED", date(2025, 11, 5))
+    for offset in range(0, 80, 10):
+        world.line(capped, date(2025, 11, 5) + timedelta(days=offset), Decimal("900.00"), product=ecs)
+    refunded = friend("REFUNDAFTERPAY", date(2025, 11, 10))
+    paid = world.line(refunded, date(2025, 11, 12), Decimal("60.00"), product=ecs)
+    world.refund(paid, date(2026, 2, 10), Decimal("1"))  # after the base was credited
+    late = friend("DAY91", date(2025, 11, 1))
+    world.line(late, date(2025, 11, 10), Decimal("25.00"), product=ecs)
+    world.line(late, date(2025, 11, 1) + timedelta(days=90), Decimal("500.00"), product=ecs)
+    coupon_paid = friend("COUPONPAID", date(2025, 12, 15))
+    world.line(coupon_paid, date(2025, 12, 16), Decimal("5.00"), product=ecs, coupon=Decimal("40.00"))
+    ineligible = friend("CDNONLY", date(2025, 12, 15))
+    world.line(ineligible, date(2025, 12, 16), Decimal("80.00"), product=INELIGIBLE[0])
+
+
+def write(world: World, out: Path) -> None:
+    for sub in ("billing", "referrals", "accounts"):
+        for old in sorted((out / sub).rglob("*.parquet")) if (out / sub).exists() else []:
+            old.unlink()
+    billing_schema = pa.schema(
+        [
+            ("record_id", pa.string()),
+            ("account_id", pa.string()),
+            ("billing_date", pa.date32()),
+            ("product_code", pa.string()),
+            ("product_name", pa.string()),
+            ("subscription_type", pa.string()),
+            ("item", pa.string()),
+            ("pretax_gross_amount", MONEY),
+            ("pretax_amount", MONEY),
+            ("deducted_by_coupons", MONEY),
+            ("deducted_by_cash_coupons", MONEY),
+            ("deducted_by_prepaid_card", MONEY),
+            ("cash_amount", MONEY),
+            ("currency", pa.string()),
+        ]
+    )
+    cycles: dict[str, list[dict]] = {}
+    for row in world.lines:
+        cycles.setdefault(row["billing_date"].strftime("%Y-%m"), []).append(row)
+    redelivered: dict[str, list[dict]] = {}
+    for row in world.duplicate_records:
+        redelivered.setdefault(row["billing_date"].strftime("%Y-%m"), []).append(row)
+    for cycle, rows in sorted(cycles.items()):
+        folder = out / "billing" / f"billing_cycle={cycle}"
+        folder.mkdir(parents=True, exist_ok=True)
+        rows = sorted(rows, key=lambda r: (r["billing_date"], r["record_id"]))
+        pq.write_table(pa.Table.from_pylist(rows, billing_schema), folder / "part-0.parquet")
+        if cycle in redelivered:
+            again = pa.Table.from_pylist(redelivered[cycle], billing_schema)
+            pq.write_table(again, folder / "part-1-redelivery.parquet")
+    (out / "referrals").mkdir(parents=True, exist_ok=True)
+    referral_schema = pa.schema(
+        [
+            ("referee_account_id", pa.string()),
+            ("referrer_account_id", pa.string()),
+            ("referral_code", pa.string()),
+            ("registered_at", pa.timestamp("us", tz="UTC")),
+        ]
+    )
+    referrals = [
+        dict(r, registered_at=r["registered_at"].replace(tzinfo=__import__("datetime").timezone.utc))
+        for r in world.referrals
+    ]
+    pq.write_table(pa.Table.from_pylist(referrals, referral_schema), out / "referrals" / "referrals.parquet")
+    (out / "accounts").mkdir(parents=True, exist_ok=True)
+    account_schema = pa.schema(
+        [
+            ("account_id", pa.string()),
+            ("identity_key", pa.string()),
+            ("payment_verified", pa.bool_()),
+            ("risk_status", pa.string()),
+        ]
+    )
+    pq.write_table(pa.Table.from_pylist(world.accounts, account_schema), out / "accounts" / "accounts.parquet")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent)
+    parser.add_argument("--seed", type=int, default=20251101)
+    parser.add_argument("--referrers", type=int, default=400)
+    parser.add_argument("--referees", type=int, default=4000)
+    parser.add_argument("--bystanders", type=int, default=600)
+    args = parser.parse_args()
+    world = World(args.seed)
+    random_world(world, args.referrers, args.referees, args.bystanders)
+    planted_cases(world)
+    write(world, args.out)
+    print(
+        f"wrote {len(world.lines)} bill lines, {len(world.referrals)} referrals, "
+        f"{len(world.accounts)} accounts under {args.out}"
+    )
+
+
+if __name__ == "__main__":
+    main()

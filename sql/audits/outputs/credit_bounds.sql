@@ -1,0 +1,39 @@
+/* audit: credited to date stays within 0..cap for every referee, and the ledger after
+   this month sums to what referee_status says is credited.
+   parameters: $cap_per_referee_usd, $settlement_month
+   returns: offending referees (zero rows = pass) */
+with status as (
+    select
+        referee_account_id,
+        credited_to_date_usd
+    from referee_status
+    where is_winning_listing
+),
+
+ledger_to_date as (
+    select
+        referee_account_id,
+        sum(amount_usd) as ledger_total_usd
+    from (
+        select referee_account_id, amount_usd from warehouse.ledger_entries
+        where settlement_month < $settlement_month
+        union all
+        select referee_account_id, amount_usd from ledger_entries
+    )
+    group by referee_account_id
+),
+
+checked as (
+    select
+        coalesce(status.referee_account_id, ledger_to_date.referee_account_id) as referee_account_id,
+        status.credited_to_date_usd,
+        ledger_to_date.ledger_total_usd
+    from status
+    full outer join ledger_to_date on status.referee_account_id = ledger_to_date.referee_account_id
+)
+
+select * from checked
+where
+    coalesce(credited_to_date_usd, 0) <> coalesce(ledger_total_usd, 0)
+    or credited_to_date_usd < 0
+    or credited_to_date_usd > cast($cap_per_referee_usd as decimal(18, 2))

@@ -1,0 +1,101 @@
+/* referee_status
+   purpose: every referral's standing at the cutoff: why it qualifies or not, the
+            spend measures, what the rules entitle it to, and what is credited.
+   grain: one row per referral row per settlement_month
+   parameters: $settlement_month
+   Freeze (rule 5): a referral whose reason_code is not 'ok' earns nothing more and
+   loses nothing already credited, so its entitlement is held at what it was credited.
+   Money columns are zero on duplicate listings (referee_listing_rank > 1) so that
+   summing a column never counts a referee twice. */
+with referrals as (
+    select * from int_referral_reasons
+),
+
+entitlements as (
+    select * from int_referee_entitlements
+),
+
+credited_before as (
+    select
+        referee_account_id,
+        coalesce(sum(amount_usd) filter (where component = 'base'), 0) as credited_base_before_usd,
+        coalesce(sum(amount_usd) filter (where component = 'bonus'), 0) as credited_bonus_before_usd
+    from warehouse.ledger_entries
+    where settlement_month < $settlement_month
+    group by referee_account_id
+),
+
+joined as (
+    select
+        referrals.*,
+        entitlements.window_ends_on,
+        entitlements.qualified_on,
+        entitlements.eligible_spend_to_date_usd,
+        entitlements.spend_first_90_days_usd,
+        entitlements.base_status,
+        entitlements.bonus_status,
+        entitlements.is_capped,
+        referrals.referee_listing_rank = 1 as is_winning_listing,
+        referrals.reason_code <> 'ok' as is_frozen,
+        coalesce(entitlements.entitled_base_usd, 0) as rule_base_usd,
+        coalesce(entitlements.entitled_bonus_usd, 0) as rule_bonus_usd,
+        coalesce(credited_before.credited_base_before_usd, 0) as credited_base_before_usd,
+        coalesce(credited_before.credited_bonus_before_usd, 0) as credited_bonus_before_usd
+    from referrals
+    left join entitlements
+        on
+            referrals.referee_account_id = entitlements.referee_account_id
+            and referrals.referee_listing_rank = 1
+    left join credited_before
+        on
+            referrals.referee_account_id = credited_before.referee_account_id
+            and referrals.referee_listing_rank = 1
+),
+
+applied as (
+    select
+        *,
+        case when is_frozen then credited_base_before_usd else rule_base_usd end as entitled_base_usd,
+        case when is_frozen then credited_bonus_before_usd else rule_bonus_usd end as entitled_bonus_usd
+    from joined
+),
+
+final as (
+    select
+        cast($settlement_month as varchar) as settlement_month,
+        referee_account_id,
+        referrer_account_id,
+        referral_code,
+        registered_at,
+        registered_date,
+        window_ends_on,
+        referee_listing_rank,
+        is_winning_listing,
+        reason_code,
+        is_frozen,
+        referee_risk_status,
+        referrer_risk_status,
+        is_referrer_payment_verified,
+        eligible_spend_to_date_usd,
+        qualified_on,
+        spend_first_90_days_usd,
+        base_status,
+        bonus_status,
+        is_capped,
+        cast(entitled_base_usd as decimal(18, 2)) as entitled_base_usd,
+        cast(entitled_bonus_usd as decimal(18, 2)) as entitled_bonus_usd,
+        cast(entitled_base_usd + entitled_bonus_usd as decimal(18, 2)) as entitlement_usd,
+        cast(credited_base_before_usd + credited_bonus_before_usd as decimal(18, 2))
+            as credited_before_usd,
+        cast(entitled_base_usd - credited_base_before_usd as decimal(18, 2)) as delta_base_usd,
+        cast(entitled_bonus_usd - credited_bonus_before_usd as decimal(18, 2)) as delta_bonus_usd,
+        cast(
+            entitled_base_usd + entitled_bonus_usd - credited_base_before_usd - credited_bonus_before_usd
+            as decimal(18, 2)
+        ) as delta_usd,
+        -- after this month's ledger lines: equals the entitlement (frozen or not)
+        cast(entitled_base_usd + entitled_bonus_usd as decimal(18, 2)) as credited_to_date_usd
+    from applied
+)
+
+select * from final

@@ -1,0 +1,94 @@
+/* The analysts' warehouse (OUT/warehouse.duckdb), attached as `warehouse`.
+   Append-only: a settlement only ever inserts, in one transaction per month; no
+   statement in this project updates or deletes a published row. The SQL for each
+   table's rows is the model of the same name under sql/marts/. */
+
+-- one row per published settlement month: what was run, on what, and its totals
+create table if not exists warehouse.settlements (
+    settlement_month varchar primary key,
+    cutoff_date date not null,
+    previous_month varchar not null,
+    issued_on date not null,
+    coupon_count integer not null,
+    coupon_total_usd decimal(18, 2) not null,
+    ledger_delta_total_usd decimal(18, 2) not null,
+    carry_in_total_usd decimal(18, 2) not null,
+    carry_out_total_usd decimal(18, 2) not null,
+    coupons_csv_sha256 varchar not null,
+    input_fingerprint varchar not null,
+    rules_sha256 varchar not null,
+    rules_json varchar not null,
+    code_version varchar not null,
+    coupon_key_kind varchar not null,
+    coupon_key_id varchar not null
+);
+
+-- the credit ledger: one row per (month, referee, component) with a non-zero delta
+create table if not exists warehouse.ledger_entries (
+    settlement_month varchar not null,
+    referee_account_id varchar not null,
+    referrer_account_id varchar not null,
+    component varchar not null,
+    entry_kind varchar not null,
+    amount_usd decimal(18, 2) not null,
+    primary key (settlement_month, referee_account_id, component)
+);
+
+-- one row per (month, referrer) with activity or a carried balance
+create table if not exists warehouse.referrer_balances (
+    settlement_month varchar not null,
+    referrer_account_id varchar not null,
+    carry_in_usd decimal(18, 2) not null,
+    referee_deltas_usd decimal(18, 2) not null,
+    referee_count integer not null,
+    coupon_amount_usd decimal(18, 2) not null,
+    carry_out_usd decimal(18, 2) not null,
+    primary key (settlement_month, referrer_account_id)
+);
+
+-- one row per issued coupon; the secret code is not stored (see docs/outputs.md)
+create table if not exists warehouse.coupons (
+    settlement_month varchar not null,
+    referrer_account_id varchar not null,
+    amount_usd decimal(18, 2) not null,
+    currency varchar not null,
+    issued_on date not null,
+    valid_from date not null,
+    valid_to date not null,
+    is_transferable boolean not null,
+    excluded_products varchar not null,
+    referee_count integer not null,
+    primary key (settlement_month, referrer_account_id)
+);
+
+-- one row per referral row per month (grain checked by audit_referee_status_grain)
+create table if not exists warehouse.referee_status (
+    settlement_month varchar not null,
+    referee_account_id varchar not null,
+    referrer_account_id varchar not null,
+    referral_code varchar,
+    registered_at timestamp not null,
+    registered_date date not null,
+    window_ends_on date,
+    referee_listing_rank bigint not null,
+    is_winning_listing boolean not null,
+    reason_code varchar not null,
+    is_frozen boolean not null,
+    referee_risk_status varchar,
+    referrer_risk_status varchar,
+    is_referrer_payment_verified boolean,
+    eligible_spend_to_date_usd decimal(18, 4),
+    qualified_on date,
+    spend_first_90_days_usd decimal(18, 4),
+    base_status varchar,
+    bonus_status varchar,
+    is_capped boolean,
+    entitled_base_usd decimal(18, 2) not null,
+    entitled_bonus_usd decimal(18, 2) not null,
+    entitlement_usd decimal(18, 2) not null,
+    credited_before_usd decimal(18, 2) not null,
+    delta_base_usd decimal(18, 2) not null,
+    delta_bonus_usd decimal(18, 2) not null,
+    delta_usd decimal(18, 2) not null,
+    credited_to_date_usd decimal(18, 2) not null
+);

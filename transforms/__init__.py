@@ -1,0 +1,1 @@
+"""Pure pieces of creditflow: money, months, rules, coupon codes, batch rendering, SQL models."""

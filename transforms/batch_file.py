@@ -1,0 +1,81 @@
+"""Render the monthly coupon batch file and its manifest, byte for byte reproducibly.
+
+Both are pure functions of committed warehouse rows, the rules and the coupon key,
+so a rerun (or a rerun after a crash) renders identical bytes.
+"""
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+
+from transforms.coupon_codes import CouponKey, coupon_code
+from transforms.money import format_usd
+
+COUPON_COLUMNS = (
+    "coupon_code",
+    "referrer_account_id",
+    "amount",
+    "currency",
+    "issued_on",
+    "valid_from",
+    "valid_to",
+    "transferable",
+    "excluded_products",
+    "referee_count",
+    "settlement_month",
+)
+
+
+def render_coupons_csv(rows: Iterable[Mapping], key: CouponKey) -> bytes:
+    """coupons.csv: the fixed header and one row per coupon, sorted by referrer_account_id."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COUPON_COLUMNS)
+    for row in sorted(rows, key=lambda r: r["referrer_account_id"]):
+        amount = row["amount_usd"]
+        if not isinstance(amount, Decimal) or amount <= 0:
+            raise ValueError(f"coupon for {row['referrer_account_id']} has amount {amount!r}")
+        writer.writerow(
+            (
+                coupon_code(key, row["settlement_month"], row["referrer_account_id"]),
+                row["referrer_account_id"],
+                format_usd(amount),
+                row["currency"],
+                row["issued_on"].isoformat(),
+                row["valid_from"].isoformat(),
+                row["valid_to"].isoformat(),
+                "true" if row["is_transferable"] else "false",
+                row["excluded_products"],
+                row["referee_count"],
+                row["settlement_month"],
+            )
+        )
+    return buffer.getvalue().encode()
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def render_manifest(settlement: Mapping, coupons_csv: bytes, rules_json: str) -> bytes:
+    """manifest.json: what was published, on which inputs and rules, by which code."""
+    manifest = {
+        "settlement_month": settlement["settlement_month"],
+        "cutoff_date": settlement["cutoff_date"].isoformat(),
+        "issued_on": settlement["issued_on"].isoformat(),
+        "coupon_count": settlement["coupon_count"],
+        "coupon_total_usd": format_usd(settlement["coupon_total_usd"]),
+        "currency": json.loads(rules_json)["currency"],
+        "coupons_csv_sha256": sha256_hex(coupons_csv),
+        "rules": json.loads(rules_json),
+        "rules_sha256": settlement["rules_sha256"],
+        "input_fingerprint": settlement["input_fingerprint"],
+        "code_version": settlement["code_version"],
+        "coupon_key": settlement["coupon_key_kind"],
+    }
+    if settlement["coupon_key_kind"] == "development":
+        manifest["warning"] = "DEVELOPMENT coupon key: these coupons are not real and must not be issued"
+    return (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()

@@ -1,0 +1,55 @@
+"""Coupon codes: unguessable, reproducible secrets.
+
+code = HMAC-SHA256(key, "settlement_month|referrer_account_id"), 120 bits in base32.
+The same key and inputs always give the same code, so a rerun re-renders identical
+files; without the key nobody can derive one. Codes are never stored in the warehouse,
+logged, or passed through Prefect; they exist only in the rendered batch file.
+"""
+
+import base64
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass
+
+KEY_ENVIRONMENT_VARIABLE = "CREDITFLOW_COUPON_KEY"
+DEVELOPMENT_KEY = b"creditflow-DEVELOPMENT-key-NOT-FOR-REAL-COUPONS"
+CODE_BITS = 120
+
+
+@dataclass(frozen=True)
+class CouponKey:
+    secret: bytes
+    kind: str  # 'configured' (from the environment) or 'development'
+
+    @property
+    def is_development(self) -> bool:
+        return self.kind == "development"
+
+    @property
+    def key_id(self) -> str:
+        """A public fingerprint of the key, recorded with a publication to catch a key change."""
+        return hmac.new(self.secret, b"creditflow key id", hashlib.sha256).hexdigest()[:16]
+
+    def __repr__(self) -> str:  # never print the secret
+        return f"CouponKey(kind={self.kind!r}, key_id={self.key_id!r})"
+
+
+def key_from_environment(environ: dict[str, str] | None = None) -> CouponKey:
+    """The configured key, or the clearly named development key when none is set."""
+    environ = os.environ if environ is None else environ
+    value = environ.get(KEY_ENVIRONMENT_VARIABLE, "")
+    if value:
+        if len(value) < 16:
+            raise ValueError(f"{KEY_ENVIRONMENT_VARIABLE} must be at least 16 characters")
+        return CouponKey(value.encode(), "configured")
+    return CouponKey(DEVELOPMENT_KEY, "development")
+
+
+def coupon_code(key: CouponKey, settlement_month: str, referrer_account_id: str) -> str:
+    """The coupon code of one referrer's coupon for one month (DEV- prefix under the dev key)."""
+    message = f"{settlement_month}|{referrer_account_id}".encode()
+    digest = hmac.new(key.secret, message, hashlib.sha256).digest()
+    text = base64.b32encode(digest[: CODE_BITS // 8]).decode()
+    groups = "-".join(text[i : i + 4] for i in range(0, len(text), 4))
+    return ("DEV-" if key.is_development else "RAF-") + groups

@@ -1,0 +1,118 @@
+"""The rule configuration: one TOML file holds every number a settlement uses.
+
+The parsed rules are recorded with each published month (canonical JSON and its
+SHA-256), and bound into the SQL models as named parameters, never formatted in.
+"""
+
+import hashlib
+import json
+import tomllib
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from transforms import months
+from transforms.money import parse_usd
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_RULES_PATH = REPO_ROOT / "config" / "rules.toml"
+DEFAULT_ELIGIBLE_PRODUCTS_PATH = REPO_ROOT / "config" / "eligible_products.csv"
+
+_AMOUNT_KEYS = (
+    "base_credit_usd",
+    "base_threshold_usd",
+    "bonus_rate",
+    "bonus_threshold_usd",
+    "cap_per_referee_usd",
+)
+_DAY_KEYS = (
+    "qualification_window_days",
+    "hold_days",
+    "bonus_window_days",
+    "coupon_issue_day_of_month",
+    "coupon_validity_days",
+)
+
+
+@dataclass(frozen=True)
+class Rules:
+    currency: str
+    base_credit_usd: Decimal
+    base_threshold_usd: Decimal
+    qualification_window_days: int
+    hold_days: int
+    bonus_window_days: int
+    bonus_rate: Decimal
+    bonus_threshold_usd: Decimal
+    cap_per_referee_usd: Decimal
+    coupon_issue_day_of_month: int
+    coupon_validity_days: int
+    coupon_transferable: bool
+    coupon_excluded_products: tuple[str, ...]
+
+    def canonical_json(self) -> str:
+        """Stable text of the rules (sorted keys, amounts as strings) for recording and hashing."""
+        data = {
+            key: (str(value) if isinstance(value, Decimal) else value)
+            for key, value in asdict(self).items()
+        }
+        data["coupon_excluded_products"] = list(self.coupon_excluded_products)
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+    def sha256(self) -> str:
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+
+    def sql_parameters(self, month: str) -> dict[str, object]:
+        """Everything the SQL models may bind, derived from the settlement month in one place."""
+        return {
+            "settlement_month": month,
+            "previous_month": months.previous_month(month),
+            "cutoff_date": months.cutoff_date(month),
+            "issued_on": self.issued_on(month),
+            "currency": self.currency,
+            "base_credit_usd": self.base_credit_usd,
+            "base_threshold_usd": self.base_threshold_usd,
+            "qualification_window_days": self.qualification_window_days,
+            "hold_days": self.hold_days,
+            "bonus_window_days": self.bonus_window_days,
+            "bonus_rate": self.bonus_rate,
+            "bonus_threshold_usd": self.bonus_threshold_usd,
+            "cap_per_referee_usd": self.cap_per_referee_usd,
+            "coupon_validity_days": self.coupon_validity_days,
+            "coupon_transferable": self.coupon_transferable,
+            "coupon_excluded_products": list(self.coupon_excluded_products),
+        }
+
+    def issued_on(self, month: str):
+        return months.coupon_issue_date(month, self.coupon_issue_day_of_month)
+
+
+class RulesError(ValueError):
+    """The rules file is missing a key or holds a value of the wrong kind."""
+
+
+def load_rules(path: Path | None = None) -> Rules:
+    """Parse and check a rules TOML file (the shipped default when path is None)."""
+    path = Path(path) if path else DEFAULT_RULES_PATH
+    try:
+        raw = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise RulesError(f"{path}: cannot read rules: {error}") from error
+    expected = {field for field in Rules.__dataclass_fields__}
+    missing, unknown = expected - raw.keys(), raw.keys() - expected
+    if missing or unknown:
+        raise RulesError(f"{path}: missing keys {sorted(missing)}, unknown keys {sorted(unknown)}")
+    values: dict[str, object] = dict(raw)
+    for key in _AMOUNT_KEYS:
+        if not isinstance(raw[key], str):
+            raise RulesError(f"{path}: {key} must be a quoted decimal string, got {raw[key]!r}")
+        values[key] = parse_usd(raw[key])
+        if values[key] < 0:
+            raise RulesError(f"{path}: {key} must not be negative")
+    for key in _DAY_KEYS:
+        if not isinstance(raw[key], int) or isinstance(raw[key], bool) or raw[key] < 0:
+            raise RulesError(f"{path}: {key} must be a whole number of days >= 0")
+    if not isinstance(raw["coupon_transferable"], bool):
+        raise RulesError(f"{path}: coupon_transferable must be true or false")
+    values["coupon_excluded_products"] = tuple(raw["coupon_excluded_products"])
+    return Rules(**values)

@@ -1,0 +1,45 @@
+"""The short human summary a run ends with."""
+
+from decimal import Decimal
+
+from transforms.money import format_usd
+
+
+def _usd(amount: Decimal) -> str:
+    text = format_usd(amount)
+    whole, cents = text.lstrip("-").split(".")
+    return ("-" if text.startswith("-") else "") + f"{int(whole):,}.{cents}"
+
+
+def format_outcome(outcome) -> str:
+    """A few lines on what one month's run did."""
+    reasons = ", ".join(f"{code} {count}" for code, count in outcome.reason_counts.items()) or "none"
+    lines = [
+        f"{outcome.month}: {outcome.action} - {outcome.coupon_count} coupon(s), "
+        f"USD {_usd(outcome.coupon_total_usd)} -> {outcome.batch_dir / 'coupons.csv'}",
+        f"  ledger deltas USD {_usd(outcome.ledger_delta_total_usd)}, "
+        f"carried forward USD {_usd(outcome.carry_out_total_usd)}",
+        f"  referrals by status: {reasons}",
+        f"  took {outcome.seconds:.1f} s",
+    ]
+    return "\n".join(lines)
+
+
+def format_run(outcomes, seconds: float, key_kind: str) -> str:
+    """Closing block of a settle or backfill run."""
+    total = sum((o.coupon_total_usd for o in outcomes if o.action == "published"), Decimal(0))
+    issued = sum(o.coupon_count for o in outcomes if o.action == "published")
+    lines = [format_outcome(o) for o in outcomes]
+    lines.append(
+        f"done: {len(outcomes)} month(s) in {seconds:.1f} s; newly issued {issued} coupon(s), "
+        f"USD {_usd(total)}"
+    )
+    if key_kind == "development":
+        lines.append(DEVELOPMENT_KEY_WARNING)
+    return "\n".join(lines)
+
+
+DEVELOPMENT_KEY_WARNING = (
+    "WARNING: DEVELOPMENT coupon key in use (CREDITFLOW_COUPON_KEY is not set): these "
+    "coupons are not real and must not be issued"
+)
