@@ -13,6 +13,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows import stages
+from flows.errors import CreditflowError
 from transforms import months
 from transforms.rules import DEFAULT_ELIGIBLE_PRODUCTS_PATH
 
@@ -24,29 +25,38 @@ def progress(message: str) -> None:
     print(f"creditflow: {message}", file=sys.stderr, flush=True)
 
 
+def _run_stage(stage_function, argument):
+    try:
+        return stage_function(argument)
+    except CreditflowError as error:
+        # An expected failure needs no traceback. Dropping it (and its cause) releases the
+        # DuckDB connection its frames hold: Prefect keeps failed states until exit.
+        raise error.with_traceback(None) from None
+
+
 @task(name="register inputs", **_TASK_OPTIONS)
 def register_inputs(session: stages.Session) -> None:
-    stages.register_inputs(session)
+    _run_stage(stages.register_inputs, session)
 
 
 @task(name="stage", **_TASK_OPTIONS)
 def stage(session: stages.Session) -> None:
-    stages.stage(session)
+    _run_stage(stages.stage, session)
 
 
 @task(name="compute", **_TASK_OPTIONS)
 def compute(session: stages.Session) -> None:
-    stages.compute(session)
+    _run_stage(stages.compute, session)
 
 
 @task(name="validate invariants", **_TASK_OPTIONS)
 def validate(session: stages.Session) -> None:
-    stages.validate(session)
+    _run_stage(stages.validate, session)
 
 
 @task(name="publish", **_TASK_OPTIONS)
 def publish(session: stages.Session) -> stages.Outcome:
-    return stages.publish(session)
+    return _run_stage(stages.publish, session)
 
 
 def _request(month, data_dir, out_dir, eligible_products, config, dry_run) -> stages.SettlementRequest:
@@ -70,7 +80,8 @@ def monthly_settlement(
     dry_run: bool = False,
 ) -> stages.Outcome:
     """Settle one month: register inputs, stage, compute, validate invariants, publish."""
-    session = stages.open_session(_request(month, data_dir, out_dir, eligible_products, config, dry_run))
+    request = _request(month, data_dir, out_dir, eligible_products, config, dry_run)
+    session = _run_stage(stages.open_session, request)
     try:
         for name, step in (
             ("register inputs", register_inputs),

@@ -47,7 +47,11 @@ class Session:
     already_published: bool = False
 
     def close(self) -> None:
-        self.con.close()
+        # drop the reference too: a failed run's traceback (kept by Prefect's state) must
+        # not keep the DuckDB connection alive until interpreter exit
+        if self.con is not None:
+            self.con.close()
+            self.con = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,169 @@
+"""Publishing: order, reruns, changed inputs, dry runs, the batch file's exact format."""
+
+import csv
+import json
+import os
+import stat
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from flows import stages
+from flows.errors import InputError, StateConflict
+from transforms import months
+from transforms.batch_file import COUPON_COLUMNS
+
+
+def _earning_world(world):
+    world.refer("friend-b", "referrer-2", date(2025, 3, 1))
+    world.refer("friend-a", "referrer-1", date(2025, 3, 1))
+    world.spend("friend-a", date(2025, 3, 2), "150.00")
+    world.spend("friend-b", date(2025, 3, 3), "20.00")
+    return world
+
+
+def _batch(world, month):
+    return world.out / "batches" / month
+
+
+def test_coupon_file_has_the_contract_header_and_sorted_two_decimal_rows(world):
+    _earning_world(world).settle("2025-04")
+    text = (_batch(world, "2025-04") / "coupons.csv").read_text()
+    rows = list(csv.DictReader(text.splitlines()))
+    assert text.splitlines()[0] == ",".join(COUPON_COLUMNS)
+    assert [r["referrer_account_id"] for r in rows] == ["referrer-1", "referrer-2"]
+    assert [r["amount"] for r in rows] == ["20.00", "20.00"]
+    assert {r["transferable"] for r in rows} == {"false"}
+    assert {r["settlement_month"] for r in rows} == {"2025-04"}
+    assert all(r["coupon_code"].startswith("RAF-") for r in rows)
+
+
+def test_month_without_coupons_writes_a_header_only_file(world):
+    _earning_world(world).settle("2025-03")
+    assert (_batch(world, "2025-03") / "coupons.csv").read_text() == ",".join(COUPON_COLUMNS) + "\n"
+
+
+def test_manifest_records_totals_hash_rules_and_inputs(world):
+    _earning_world(world).settle("2025-04")
+    folder = _batch(world, "2025-04")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    import hashlib
+
+    assert manifest["coupons_csv_sha256"] == hashlib.sha256((folder / "coupons.csv").read_bytes()).hexdigest()
+    assert manifest["coupon_count"] == 2
+    assert manifest["coupon_total_usd"] == "40.00"
+    assert manifest["cutoff_date"] == "2025-04-30"
+    assert manifest["issued_on"] == "2025-05-05"
+    assert manifest["rules"]["cap_per_referee_usd"] == "300.00"
+    assert len(manifest["input_fingerprint"]) == 64
+    assert manifest["coupon_key"] == "configured"
+
+
+def test_batch_directory_and_files_are_private(world):
+    _earning_world(world).settle("2025-04")
+    folder = _batch(world, "2025-04")
+    assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+    for name in ("coupons.csv", "manifest.json"):
+        assert stat.S_IMODE(os.stat(folder / name).st_mode) == 0o600
+
+
+def test_rerun_of_a_published_month_is_byte_identical_and_issues_nothing(world):
+    _earning_world(world).settle("2025-03", "2025-05")
+    before = {p.name: p.read_bytes() for p in _batch(world, "2025-04").iterdir()}
+    ledger_rows = world.query("select count(*) from ledger_entries")
+    (outcome,) = world.settle("2025-04")
+    assert outcome.action == "already published"
+    assert {p.name: p.read_bytes() for p in _batch(world, "2025-04").iterdir()} == before
+    assert world.query("select count(*) from ledger_entries") == ledger_rows
+
+
+def test_rerun_restores_a_lost_batch_file_identically(world):
+    _earning_world(world).settle("2025-04")
+    coupons = _batch(world, "2025-04") / "coupons.csv"
+    original = coupons.read_bytes()
+    coupons.unlink()
+    world.settle("2025-04")
+    assert coupons.read_bytes() == original
+
+
+def test_changed_inputs_of_a_published_month_change_nothing_and_conflict(world):
+    _earning_world(world).settle("2025-04")
+    before = (_batch(world, "2025-04") / "coupons.csv").read_bytes()
+    world.spend("friend-b", date(2025, 4, 3), "-20.00")  # a late refund inside April
+    with pytest.raises(StateConflict, match="already published.*inputs changed.*next unsettled month"):
+        world.settle("2025-04")
+    assert (_batch(world, "2025-04") / "coupons.csv").read_bytes() == before
+    # ... and the correction flows into the next month as a negative delta
+    world.settle("2025-05")
+    assert world.query(
+        "select referee_account_id, amount_usd from ledger_entries where settlement_month = '2025-05'"
+    ) == [("friend-b", Decimal("-20.00"))]
+
+
+def test_new_referrals_after_the_cutoff_do_not_make_a_published_month_look_changed(world):
+    _earning_world(world).settle("2025-04")
+    world.refer("newcomer", "referrer-1", date(2025, 6, 1))
+    (outcome,) = world.settle("2025-04")
+    assert outcome.action == "already published"
+
+
+def test_changed_coupon_key_is_refused_for_a_published_month(world, monkeypatch):
+    _earning_world(world).settle("2025-04")
+    monkeypatch.setenv("CREDITFLOW_COUPON_KEY", "a-different-key-for-this-test")
+    with pytest.raises(StateConflict, match="coupon key changed"):
+        world.settle("2025-04")
+
+
+def test_months_are_settled_in_order_without_gaps(world):
+    _earning_world(world).settle("2025-03")
+    with pytest.raises(StateConflict, match="no gaps; settle 2025-04 first"):
+        world.settle("2025-05")
+    with pytest.raises(StateConflict, match="ledger starts at 2025-03"):
+        world.settle("2025-02")
+
+
+def test_missing_billing_cycle_for_the_month_is_an_input_error(world):
+    _earning_world(world)
+    world.last_cycle = "2025-03"
+    with pytest.raises(InputError, match="no billing export for 2025-04"):
+        world.settle("2025-04")
+    assert not (world.out / "batches").exists()
+
+
+def test_dry_run_writes_a_preview_and_leaves_the_ledger_alone(world):
+    _earning_world(world).settle("2025-03")
+    (outcome,) = world.settle("2025-04", dry_run=True)
+    assert outcome.action == "dry run"
+    assert (world.out / "previews" / "2025-04" / "coupons.csv").is_file()
+    assert not _batch(world, "2025-04").exists()
+    assert world.query("select max(settlement_month) from settlements") == [("2025-03",)]
+    world.settle("2025-04")
+    assert (world.out / "previews" / "2025-04" / "coupons.csv").read_bytes() == (
+        _batch(world, "2025-04") / "coupons.csv"
+    ).read_bytes()
+
+
+def test_development_key_is_named_in_codes_and_manifest(world, monkeypatch):
+    monkeypatch.delenv("CREDITFLOW_COUPON_KEY")
+    _earning_world(world).settle("2025-04")
+    manifest = json.loads((_batch(world, "2025-04") / "manifest.json").read_text())
+    assert manifest["coupon_key"] == "development"
+    assert "DEVELOPMENT" in manifest["warning"]
+    rows = list(csv.DictReader((_batch(world, "2025-04") / "coupons.csv").read_text().splitlines()))
+    assert all(r["coupon_code"].startswith("DEV-") for r in rows)
+
+
+def test_settling_month_by_month_equals_one_backfill(world, tmp_path):
+    _earning_world(world)
+    world.refer("friend-c", "referrer-1", date(2025, 4, 20))
+    world.spend("friend-c", date(2025, 4, 21), "90.00")
+    world.settle("2025-03", "2025-08")
+    other = stages.SettlementRequest
+    data = world.data
+    for month in months.month_range("2025-03", "2025-08"):
+        stages.settle(other(month=month, data_dir=data, out_dir=tmp_path / "again"))
+    for month in months.month_range("2025-03", "2025-08"):
+        assert (tmp_path / "again" / "batches" / month / "coupons.csv").read_bytes() == (
+            _batch(world, month) / "coupons.csv"
+        ).read_bytes()

@@ -1,0 +1,167 @@
+"""Tiny input worlds for rule tests: a few accounts, referrals and bill lines, written in
+the input contract, settled with the real pipeline, and read back from the warehouse."""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from flows import stages
+from transforms import months
+
+MONEY = pa.decimal128(18, 4)
+BILLING_SCHEMA = pa.schema(
+    [
+        ("record_id", pa.string()),
+        ("account_id", pa.string()),
+        ("billing_date", pa.date32()),
+        ("product_code", pa.string()),
+        ("product_name", pa.string()),
+        ("subscription_type", pa.string()),
+        ("item", pa.string()),
+        ("pretax_gross_amount", MONEY),
+        ("pretax_amount", MONEY),
+        ("deducted_by_coupons", MONEY),
+        ("deducted_by_cash_coupons", MONEY),
+        ("deducted_by_prepaid_card", MONEY),
+        ("cash_amount", MONEY),
+        ("currency", pa.string()),
+    ]
+)
+REFERRAL_SCHEMA = pa.schema(
+    [
+        ("referee_account_id", pa.string()),
+        ("referrer_account_id", pa.string()),
+        ("referral_code", pa.string()),
+        ("registered_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+ACCOUNT_SCHEMA = pa.schema(
+    [
+        ("account_id", pa.string()),
+        ("identity_key", pa.string()),
+        ("payment_verified", pa.bool_()),
+        ("risk_status", pa.string()),
+    ]
+)
+
+
+@dataclass
+class World:
+    root: Path
+    accounts: dict[str, dict] = field(default_factory=dict)
+    referrals: list[dict] = field(default_factory=list)
+    lines: list[dict] = field(default_factory=list)
+    first_cycle: str = "2025-01"
+    last_cycle: str = "2026-12"
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def out(self) -> Path:
+        return self.root / "out"
+
+    def account(self, account_id, identity_key=None, verified=True, risk="ok"):
+        self.accounts[account_id] = {
+            "account_id": account_id,
+            "identity_key": identity_key or f"person-{account_id}",
+            "payment_verified": verified,
+            "risk_status": risk,
+        }
+        return account_id
+
+    def refer(self, referee, referrer, registered: date | datetime, code="CODE", known=True):
+        if known:
+            for account in (referee, referrer):
+                if account not in self.accounts:
+                    self.account(account)
+        if isinstance(registered, date) and not isinstance(registered, datetime):
+            registered = datetime.combine(registered, datetime.min.time()) + timedelta(hours=12)
+        self.referrals.append(
+            {
+                "referee_account_id": referee,
+                "referrer_account_id": referrer,
+                "referral_code": code,
+                "registered_at": registered.replace(tzinfo=timezone.utc),
+            }
+        )
+
+    def spend(self, account, day: date, cash, product="ecs", kind="PayAsYouGo", item=None,
+              record_id=None, coupon="0", currency="USD"):
+        cash = Decimal(str(cash))
+        row = {
+            "record_id": record_id or f"rec-{len(self.lines) + 1}",
+            "account_id": account,
+            "billing_date": day,
+            "product_code": product,
+            "product_name": product.upper(),
+            "subscription_type": kind,
+            "item": item or ("Refund" if cash < 0 else "PayAsYouGoBill"),
+            "pretax_gross_amount": cash + Decimal(coupon),
+            "pretax_amount": cash + Decimal(coupon),
+            "deducted_by_coupons": Decimal(coupon),
+            "deducted_by_cash_coupons": Decimal(0),
+            "deducted_by_prepaid_card": Decimal(0),
+            "cash_amount": cash,
+            "currency": currency,
+        }
+        self.lines.append(row)
+        return row
+
+    def write(self) -> Path:
+        """Write the world in the input contract; every cycle gets a file (maybe empty)."""
+        for month in months.month_range(self.first_cycle, self.last_cycle):
+            folder = self.data / "billing" / f"billing_cycle={month}"
+            folder.mkdir(parents=True, exist_ok=True)
+            rows = [r for r in self.lines if r["billing_date"].strftime("%Y-%m") == month]
+            pq.write_table(pa.Table.from_pylist(rows, BILLING_SCHEMA), folder / "part-0.parquet")
+        for name, rows, schema in (
+            ("referrals", self.referrals, REFERRAL_SCHEMA),
+            ("accounts", list(self.accounts.values()), ACCOUNT_SCHEMA),
+        ):
+            (self.data / name).mkdir(parents=True, exist_ok=True)
+            pq.write_table(pa.Table.from_pylist(rows, schema), self.data / name / f"{name}.parquet")
+        return self.data
+
+    def settle(self, first: str, last: str | None = None, **options) -> list[stages.Outcome]:
+        self.write()
+        return [
+            stages.settle(stages.SettlementRequest(month=m, data_dir=self.data, out_dir=self.out, **options))
+            for m in months.month_range(first, last or first)
+        ]
+
+    def query(self, sql: str, parameters=None) -> list[tuple]:
+        with duckdb.connect(str(self.out / "warehouse.duckdb"), read_only=True) as con:
+            return con.execute(sql, parameters or {}).fetchall()
+
+    def status(self, referee: str, month: str) -> dict:
+        with duckdb.connect(str(self.out / "warehouse.duckdb"), read_only=True) as con:
+            cursor = con.execute(
+                "select * from referee_status where referee_account_id = $r and settlement_month = $m"
+                " order by referee_listing_rank",
+                {"r": referee, "m": month},
+            )
+            columns = [d[0] for d in cursor.description]
+            rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        assert rows, f"no status for {referee} in {month}"
+        return rows[0]
+
+    def credited(self, referee: str) -> Decimal:
+        (total,) = self.query(
+            "select coalesce(sum(amount_usd), 0) from ledger_entries where referee_account_id = $r",
+            {"r": referee},
+        )[0]
+        return Decimal(total)
+
+    def coupon_amount(self, referrer: str, month: str) -> Decimal | None:
+        rows = self.query(
+            "select amount_usd from coupons where referrer_account_id = $r and settlement_month = $m",
+            {"r": referrer, "m": month},
+        )
+        return Decimal(rows[0][0]) if rows else None
