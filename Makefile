@@ -11,7 +11,7 @@ LAST_MONTH ?= 2026-10
 export PREFECT_SERVER_ANALYTICS_ENABLED = false
 export GX_ANALYTICS_ENABLED = false
 
-.PHONY: setup run test lint sample bench clean
+.PHONY: setup run test lint sample bench clean golden
 
 setup: $(VENV)/.installed
 
@@ -37,3 +37,6 @@ sample: setup
 
 clean:
 	rm -rf $(VENV) $(OUT)
+
+golden: setup
+	CREDITFLOW_COUPON_KEY=test-key-for-creditflow-golden-files $(BIN)/python -m tests.test_golden

@@ -40,10 +40,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(sub):
         sub.add_argument("--data", required=True, type=Path, help="input data directory")
-        sub.add_argument("--out", required=True, type=Path, help="output directory (warehouse, batches)")
-        sub.add_argument("--eligible-products", type=Path, help="eligible products CSV (default: shipped)")
+        sub.add_argument(
+            "--out", required=True, type=Path, help="output directory (warehouse, batches)"
+        )
+        sub.add_argument(
+            "--eligible-products", type=Path, help="eligible products CSV (default: shipped)"
+        )
         sub.add_argument("--config", type=Path, help="rules TOML (default: config/rules.toml)")
-        sub.add_argument("--dry-run", action="store_true", help="compute and write a preview; touch no ledger")
+        sub.add_argument(
+            "--dry-run", action="store_true", help="compute and write a preview; touch no ledger"
+        )
         sub.add_argument("--verbose", action="store_true", help="show Prefect's own logs")
 
     settle = commands.add_parser("settle", help="settle one month")

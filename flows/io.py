@@ -74,7 +74,9 @@ def discover_inputs(data_dir: Path, month: str, eligible_products: Path) -> Inpu
     for folder in sorted(billing_root.iterdir()):
         found = _CYCLE_FOLDER.match(folder.name)
         if not found or not folder.is_dir():
-            raise InputError(f"{folder}: unknown billing folder name (expected billing_cycle=YYYY-MM)")
+            raise InputError(
+                f"{folder}: unknown billing folder name (expected billing_cycle=YYYY-MM)"
+            )
         cycle = found.group(1)
         if cycle <= month:
             billing[cycle] = tuple(sorted(folder.glob("*.parquet")))
@@ -155,7 +157,9 @@ def register_inputs(con, files: InputFiles) -> None:
         )
     except duckdb.Error as error:
         first_line = str(error).splitlines()[0]
-        raise InputError(f"{files.eligible_products}: unreadable eligible products CSV ({first_line})")
+        raise InputError(
+            f"{files.eligible_products}: unreadable eligible products CSV ({first_line})"
+        ) from error
 
 
 def sha256_file(path: Path) -> str:
@@ -228,7 +232,9 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> bool:
     path = Path(path)
     if path.is_file() and path.read_bytes() == data:
         return False
-    descriptor, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    descriptor, temp_name = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+    )
     try:
         os.fchmod(descriptor, mode)
         with os.fdopen(descriptor, "wb") as handle:

@@ -59,12 +59,16 @@ def publish(session: stages.Session) -> stages.Outcome:
     return _run_stage(stages.publish, session)
 
 
-def _request(month, data_dir, out_dir, eligible_products, config, dry_run) -> stages.SettlementRequest:
+def _request(
+    month, data_dir, out_dir, eligible_products, config, dry_run
+) -> stages.SettlementRequest:
     return stages.SettlementRequest(
         month=month,
         data_dir=Path(data_dir),
         out_dir=Path(out_dir),
-        eligible_products=Path(eligible_products) if eligible_products else DEFAULT_ELIGIBLE_PRODUCTS_PATH,
+        eligible_products=Path(eligible_products)
+        if eligible_products
+        else DEFAULT_ELIGIBLE_PRODUCTS_PATH,
         rules_path=Path(config) if config else None,
         dry_run=dry_run,
     )

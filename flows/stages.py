@@ -227,8 +227,12 @@ def publish(session: Session) -> Outcome:
             record = _settlement_record(session, coupons_csv)
         folder = io.make_private_dir(request.out_dir / "previews" / month)
         io.atomic_write(folder / "coupons.csv", coupons_csv)
-        io.atomic_write(folder / "manifest.json", render_manifest(record, coupons_csv, record["rules_json"]))
-        return _outcome(session, "dry run", record, folder, source="" if session.already_published else "temp")
+        io.atomic_write(
+            folder / "manifest.json", render_manifest(record, coupons_csv, record["rules_json"])
+        )
+        return _outcome(
+            session, "dry run", record, folder, source="" if session.already_published else "temp"
+        )
     if not session.already_published:
         coupons_csv = render_coupons_csv(
             warehouse.coupon_rows(session.con, month, source="coupons"), session.key
@@ -257,11 +261,15 @@ def write_batch_files(session: Session) -> Path:
         )
     folder = io.make_private_dir(session.request.out_dir / "batches" / month)
     io.atomic_write(folder / "coupons.csv", coupons_csv)
-    io.atomic_write(folder / "manifest.json", render_manifest(record, coupons_csv, record["rules_json"]))
+    io.atomic_write(
+        folder / "manifest.json", render_manifest(record, coupons_csv, record["rules_json"])
+    )
     return folder
 
 
-def _outcome(session: Session, action: str, record: dict, folder: Path, source: str = "") -> Outcome:
+def _outcome(
+    session: Session, action: str, record: dict, folder: Path, source: str = ""
+) -> Outcome:
     table = "referee_status" if source == "temp" else "warehouse.referee_status"
     reason_counts = dict(
         session.con.execute(

@@ -17,8 +17,9 @@ WAREHOUSE_FILE = "warehouse.duckdb"
 PUBLISHED_TABLES = ("ledger_entries", "referrer_balances", "coupons", "referee_status")
 
 
-def connect(out_dir: Path, *, read_only: bool, threads: int | None = None,
-            memory_limit: str = "3GB") -> duckdb.DuckDBPyConnection:
+def connect(
+    out_dir: Path, *, read_only: bool, threads: int | None = None, memory_limit: str = "3GB"
+) -> duckdb.DuckDBPyConnection:
     """An in-memory working database with the warehouse attached as `warehouse`.
 
     Models build their relations in memory; only publishing writes to the warehouse.
@@ -58,9 +59,12 @@ def connect(out_dir: Path, *, read_only: bool, threads: int | None = None,
 
 
 def published_months(con) -> list[str]:
-    return [row[0] for row in con.execute(
-        "select settlement_month from warehouse.settlements order by settlement_month"
-    ).fetchall()]
+    return [
+        row[0]
+        for row in con.execute(
+            "select settlement_month from warehouse.settlements order by settlement_month"
+        ).fetchall()
+    ]
 
 
 def check_month_order(con, month: str) -> bool:

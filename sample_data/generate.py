@@ -106,7 +106,11 @@ class World:
         return row
 
     def refund(self, original: dict, day: date, share: Decimal):
-        product = (original["product_code"], original["product_name"], original["subscription_type"])
+        product = (
+            original["product_code"],
+            original["product_name"],
+            original["subscription_type"],
+        )
         amount = -(original["cash_amount"] * share).quantize(Decimal("0.0001"))
         return self.line(original["account_id"], day, amount, product=product, item="Refund")
 
@@ -129,7 +133,9 @@ class World:
             total_lines, low, high = self.rng.randint(20, 60), 100.0, 900.0  # runs into the cap
         # some spend before registration (an existing account that was then referred)
         if self.rng.random() < 0.03:
-            self.line(account, registered - timedelta(days=self.rng.randint(1, 20)), self.amount(5, 50))
+            self.line(
+                account, registered - timedelta(days=self.rng.randint(1, 20)), self.amount(5, 50)
+            )
         span = max(1, (LAST_DAY - registered).days)
         for _ in range(total_lines):
             day = registered + timedelta(days=min(span, int(self.rng.expovariate(1 / 70))))
@@ -177,7 +183,9 @@ def random_world(world: World, referrers: int, referees: int, bystanders: int) -
         world.refer(referee, referrer, registered)
         if rng.random() < 0.01:
             # listed again under another referrer, later (duplicate_referee)
-            world.refer(referee, rng.choice(referrer_ids), registered + timedelta(days=rng.randint(1, 30)))
+            world.refer(
+                referee, rng.choice(referrer_ids), registered + timedelta(days=rng.randint(1, 30))
+            )
         world.spend_profile(referee, registered.date())
     # the twin referrer account refers later than its sibling, so it is the duplicate
     for n in range(3):
@@ -188,7 +196,9 @@ def random_world(world: World, referrers: int, referees: int, bystanders: int) -
     for n in range(bystanders):
         account = world.account(f"A3{n:05d}")
         for _ in range(rng.randint(1, 12)):
-            world.line(account, FIRST_DAY + timedelta(days=rng.randint(0, 364)), world.amount(1, 300))
+            world.line(
+                account, FIRST_DAY + timedelta(days=rng.randint(0, 364)), world.amount(1, 300)
+            )
 
 
 def planted_cases(world: World) -> None:
@@ -198,7 +208,11 @@ def planted_cases(world: World) -> None:
 
     def friend(name, registered: date):
         account = world.account(f"A9{name}")
-        world.refer(account, referrer, datetime.combine(registered, datetime.min.time()) + timedelta(hours=9))
+        world.refer(
+            account,
+            referrer,
+            datetime.combine(registered, datetime.min.time()) + timedelta(hours=9),
+        )
         return account
 
     exact = friend("EXACT20", date(2025, 12, 1))
@@ -207,7 +221,9 @@ def planted_cases(world: World) -> None:
     world.line(short, date(2025, 12, 3), Decimal("19.99"), product=ecs)
     capped = friend("CAPPED", date(2025, 11, 5))
     for offset in range(0, 80, 10):
-        world.line(capped, date(2025, 11, 5) + timedelta(days=offset), Decimal("900.00"), product=ecs)
+        world.line(
+            capped, date(2025, 11, 5) + timedelta(days=offset), Decimal("900.00"), product=ecs
+        )
     refunded = friend("REFUNDAFTERPAY", date(2025, 11, 10))
     paid = world.line(refunded, date(2025, 11, 12), Decimal("60.00"), product=ecs)
     world.refund(paid, date(2026, 2, 10), Decimal("1"))  # after the base was credited
@@ -215,7 +231,9 @@ def planted_cases(world: World) -> None:
     world.line(late, date(2025, 11, 10), Decimal("25.00"), product=ecs)
     world.line(late, date(2025, 11, 1) + timedelta(days=90), Decimal("500.00"), product=ecs)
     coupon_paid = friend("COUPONPAID", date(2025, 12, 15))
-    world.line(coupon_paid, date(2025, 12, 16), Decimal("5.00"), product=ecs, coupon=Decimal("40.00"))
+    world.line(
+        coupon_paid, date(2025, 12, 16), Decimal("5.00"), product=ecs, coupon=Decimal("40.00")
+    )
     ineligible = friend("CDNONLY", date(2025, 12, 15))
     world.line(ineligible, date(2025, 12, 16), Decimal("80.00"), product=INELIGIBLE[0])
 
@@ -266,10 +284,14 @@ def write(world: World, out: Path) -> None:
         ]
     )
     referrals = [
-        dict(r, registered_at=r["registered_at"].replace(tzinfo=__import__("datetime").timezone.utc))
+        dict(
+            r, registered_at=r["registered_at"].replace(tzinfo=__import__("datetime").timezone.utc)
+        )
         for r in world.referrals
     ]
-    pq.write_table(pa.Table.from_pylist(referrals, referral_schema), out / "referrals" / "referrals.parquet")
+    pq.write_table(
+        pa.Table.from_pylist(referrals, referral_schema), out / "referrals" / "referrals.parquet"
+    )
     (out / "accounts").mkdir(parents=True, exist_ok=True)
     account_schema = pa.schema(
         [
@@ -279,7 +301,9 @@ def write(world: World, out: Path) -> None:
             ("risk_status", pa.string()),
         ]
     )
-    pq.write_table(pa.Table.from_pylist(world.accounts, account_schema), out / "accounts" / "accounts.parquet")
+    pq.write_table(
+        pa.Table.from_pylist(world.accounts, account_schema), out / "accounts" / "accounts.parquet"
+    )
 
 
 def main() -> None:

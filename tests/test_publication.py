@@ -50,7 +50,10 @@ def test_manifest_records_totals_hash_rules_and_inputs(world):
     manifest = json.loads((folder / "manifest.json").read_text())
     import hashlib
 
-    assert manifest["coupons_csv_sha256"] == hashlib.sha256((folder / "coupons.csv").read_bytes()).hexdigest()
+    assert (
+        manifest["coupons_csv_sha256"]
+        == hashlib.sha256((folder / "coupons.csv").read_bytes()).hexdigest()
+    )
     assert manifest["coupon_count"] == 2
     assert manifest["coupon_total_usd"] == "40.00"
     assert manifest["cutoff_date"] == "2025-04-30"
@@ -91,7 +94,9 @@ def test_changed_inputs_of_a_published_month_change_nothing_and_conflict(world):
     _earning_world(world).settle("2025-04")
     before = (_batch(world, "2025-04") / "coupons.csv").read_bytes()
     world.spend("friend-b", date(2025, 4, 3), "-20.00")  # a late refund inside April
-    with pytest.raises(StateConflict, match="already published.*inputs changed.*next unsettled month"):
+    with pytest.raises(
+        StateConflict, match=r"already published.*inputs changed.*next unsettled month"
+    ):
         world.settle("2025-04")
     assert (_batch(world, "2025-04") / "coupons.csv").read_bytes() == before
     # ... and the correction flows into the next month as a negative delta

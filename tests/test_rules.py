@@ -100,7 +100,10 @@ def test_a_record_delivered_twice_with_different_content_is_rejected(world):
     world.refer("friend", "referrer", R)
     world.spend("friend", day(2), "15.00", record_id="same-record")
     world.spend("friend", day(2), "16.00", record_id="same-record")
-    with pytest.raises(InputError, match="part-0.parquet: record_id delivered twice with different content.*record_id=same-record"):
+    with pytest.raises(
+        InputError,
+        match=r"part-0.parquet: record_id delivered twice with different content.*record_id=same-record",
+    ):
         world.settle("2025-04")
 
 
@@ -235,7 +238,9 @@ def test_no_limit_on_the_number_of_referees(world):
         world.spend(f"friend{n:02d}", day(2), "5000.00")
     world.settle("2025-04", "2025-06")
     # each friend is capped at 300 on its own; the referrer collects all of them
-    total = world.query("select sum(amount_usd) from coupons where referrer_account_id = 'referrer'")
+    total = world.query(
+        "select sum(amount_usd) from coupons where referrer_account_id = 'referrer'"
+    )
     assert total == [(Decimal("3600.00"),)]
 
 

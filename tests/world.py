@@ -2,7 +2,7 @@
 the input contract, settled with the real pipeline, and read back from the warehouse."""
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -88,12 +88,22 @@ class World:
                 "referee_account_id": referee,
                 "referrer_account_id": referrer,
                 "referral_code": code,
-                "registered_at": registered.replace(tzinfo=timezone.utc),
+                "registered_at": registered.replace(tzinfo=UTC),
             }
         )
 
-    def spend(self, account, day: date, cash, product="ecs", kind="PayAsYouGo", item=None,
-              record_id=None, coupon="0", currency="USD"):
+    def spend(
+        self,
+        account,
+        day: date,
+        cash,
+        product="ecs",
+        kind="PayAsYouGo",
+        item=None,
+        record_id=None,
+        coupon="0",
+        currency="USD",
+    ):
         cash = Decimal(str(cash))
         row = {
             "record_id": record_id or f"rec-{len(self.lines) + 1}",
@@ -132,7 +142,9 @@ class World:
     def settle(self, first: str, last: str | None = None, **options) -> list[stages.Outcome]:
         self.write()
         return [
-            stages.settle(stages.SettlementRequest(month=m, data_dir=self.data, out_dir=self.out, **options))
+            stages.settle(
+                stages.SettlementRequest(month=m, data_dir=self.data, out_dir=self.out, **options)
+            )
             for m in months.month_range(first, last or first)
         ]
 

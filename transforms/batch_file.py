@@ -77,5 +77,7 @@ def render_manifest(settlement: Mapping, coupons_csv: bytes, rules_json: str) ->
         "coupon_key": settlement["coupon_key_kind"],
     }
     if settlement["coupon_key_kind"] == "development":
-        manifest["warning"] = "DEVELOPMENT coupon key: these coupons are not real and must not be issued"
+        manifest["warning"] = (
+            "DEVELOPMENT coupon key: these coupons are not real and must not be issued"
+        )
     return (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()

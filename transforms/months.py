@@ -55,5 +55,7 @@ def coupon_issue_date(month: str, day_of_month: int) -> date:
     following = first_day(next_month(month))
     last = calendar.monthrange(following.year, following.month)[1]
     if not 1 <= day_of_month <= last:
-        raise ValueError(f"coupon_issue_day_of_month {day_of_month} does not exist in {following:%Y-%m}")
+        raise ValueError(
+            f"coupon_issue_day_of_month {day_of_month} does not exist in {following:%Y-%m}"
+        )
     return following.replace(day=day_of_month)

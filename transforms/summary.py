@@ -13,7 +13,9 @@ def _usd(amount: Decimal) -> str:
 
 def format_outcome(outcome) -> str:
     """A few lines on what one month's run did."""
-    reasons = ", ".join(f"{code} {count}" for code, count in outcome.reason_counts.items()) or "none"
+    reasons = (
+        ", ".join(f"{code} {count}" for code, count in outcome.reason_counts.items()) or "none"
+    )
     lines = [
         f"{outcome.month}: {outcome.action} - {outcome.coupon_count} coupon(s), "
         f"USD {_usd(outcome.coupon_total_usd)} -> {outcome.batch_dir / 'coupons.csv'}",

@@ -31,7 +31,8 @@ statuses as (
         referees.registered_date + ($qualification_window_days - 1) as window_ends_on,
         referees.registered_date + ($bonus_window_days - 1) as bonus_window_ends_on,
         case
-            when windows.qualified_on is null
+            when
+                windows.qualified_on is null
                 and referees.registered_date + ($qualification_window_days - 1) < $cutoff_date
                 then 'window_closed'
             when windows.qualified_on is null then 'below_threshold'
@@ -91,8 +92,10 @@ final as (
         cast(base_usd as decimal(18, 2)) as rule_base_usd,
         cast(bonus_usd as decimal(18, 2)) as rule_bonus_usd,
         entitled_base_usd,
-        cast(least(bonus_usd, cast($cap_per_referee_usd as decimal(18, 2)) - entitled_base_usd)
-            as decimal(18, 2)) as entitled_bonus_usd,
+        cast(
+            least(bonus_usd, cast($cap_per_referee_usd as decimal(18, 2)) - entitled_base_usd)
+            as decimal(18, 2)
+        ) as entitled_bonus_usd,
         base_usd + bonus_usd > cast($cap_per_referee_usd as decimal(18, 2)) as is_capped
     from capped
 )

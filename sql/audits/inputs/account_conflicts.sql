@@ -17,7 +17,7 @@ checked as (
         'account_id=' || coalesce(account_id, '(null)') as row_key,
         case
             when account_id is null then 'account_id is null'
-            when count(distinct (identity_key, payment_verified, risk_status)) over (partition by account_id) > 1
+            when count(distinct(identity_key, payment_verified, risk_status)) over (partition by account_id) > 1
                 then 'account listed twice with different content'
             when identity_key is null then 'identity_key is null'
             when payment_verified is null then 'payment_verified is null'

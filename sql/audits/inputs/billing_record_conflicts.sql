@@ -22,4 +22,4 @@ select
 from copies
 where record_id is not null
 group by record_id
-having count(distinct (account_id, billing_date, product_code, subscription_type, item, cash_amount, currency)) > 1
+having count(distinct(account_id, billing_date, product_code, subscription_type, item, cash_amount, currency)) > 1

@@ -30,7 +30,7 @@ checked as (
                 then 'unknown subscription_type'
             when item not in ('SubscriptionOrder', 'PayAsYouGoBill', 'Refund', 'Adjustment')
                 then 'unknown item'
-            when currency is distinct from 'USD' then 'currency is not USD'
+            when coalesce(currency, '') <> 'USD' then 'currency is not USD'
         end as broken_rule
     from lines
 )

@@ -27,21 +27,21 @@ totals as (
     from ledger, balances, issued
     union all
     select
-        'sum(coupons) = sum(referrer coupon amounts)',
-        issued.coupons_usd,
-        balances.balance_coupons_usd
+        'sum(coupons) = sum(referrer coupon amounts)' as identity,
+        issued.coupons_usd as left_usd,
+        balances.balance_coupons_usd as right_usd
     from issued, balances
     union all
     select
-        'sum(ledger) = sum(referrer deltas)',
-        ledger.ledger_deltas_usd,
-        balances.referee_deltas_usd
+        'sum(ledger) = sum(referrer deltas)' as identity,
+        ledger.ledger_deltas_usd as left_usd,
+        balances.referee_deltas_usd as right_usd
     from ledger, balances
     union all
     select
-        'carry_in + deltas = coupon + carry_out for referrer ' || referrer_account_id,
-        carry_in_usd + referee_deltas_usd,
-        coupon_amount_usd + carry_out_usd
+        'carry_in + deltas = coupon + carry_out for referrer ' || referrer_account_id as identity,
+        carry_in_usd + referee_deltas_usd as left_usd,
+        coupon_amount_usd + carry_out_usd as right_usd
     from referrer_balances
 )
 

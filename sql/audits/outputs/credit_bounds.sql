@@ -15,11 +15,17 @@ ledger_to_date as (
         referee_account_id,
         sum(amount_usd) as ledger_total_usd
     from (
-        select referee_account_id, amount_usd from warehouse.ledger_entries
+        select
+            referee_account_id,
+            amount_usd
+        from warehouse.ledger_entries
         where settlement_month < $settlement_month
         union all
-        select referee_account_id, amount_usd from ledger_entries
-    )
+        select
+            referee_account_id,
+            amount_usd
+        from ledger_entries
+    ) as published_and_new
     group by referee_account_id
 ),
 

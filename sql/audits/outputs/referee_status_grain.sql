@@ -3,9 +3,9 @@
 select
     referee_account_id,
     count(*) filter (where is_winning_listing) as winning_listings,
-    count(*) - count(distinct (referrer_account_id, registered_at, referral_code)) as repeated_rows
+    count(*) - count(distinct(referrer_account_id, registered_at, referral_code)) as repeated_rows
 from referee_status
 group by referee_account_id
 having
     count(*) filter (where is_winning_listing) <> 1
-    or count(*) <> count(distinct (referrer_account_id, registered_at, referral_code))
+    or count(*) <> count(distinct(referrer_account_id, registered_at, referral_code))

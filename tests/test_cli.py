@@ -1,0 +1,143 @@
+"""The CLI and the Prefect flows: exit codes, one-line errors, the summary.
+
+Flow-level tests are few and share one Prefect test server; the rules are tested as
+plain functions and SQL elsewhere.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from flows import cli
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "sample_data"
+
+
+def run_cli(args, capsys):
+    with pytest.raises(SystemExit) as exited:
+        cli.main(args)
+    captured = capsys.readouterr()
+    return exited.value.code, captured.out, captured.err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["settle", "--month", "2026-13", "--data", "d", "--out", "o"],
+        ["settle", "--data", "d", "--out", "o"],
+        ["backfill", "--from", "2026-05", "--to", "2026-01", "--data", "d", "--out", "o"],
+        ["refund-everything"],
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(args, capsys):
+    code, _, err = run_cli(args, capsys)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1
+    assert err.startswith("creditflow: error: usage:")
+
+
+@pytest.mark.flow
+def test_backfill_flow_publishes_and_summarises(prefect_harness, tmp_path, capsys):
+    out = tmp_path / "out"
+    code, stdout, err = run_cli(
+        [
+            "backfill",
+            "--from",
+            "2025-11",
+            "--to",
+            "2026-01",
+            "--data",
+            str(SAMPLE),
+            "--out",
+            str(out),
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    assert "2025-12: published - 72 coupon(s), USD 1,620.00" in stdout
+    assert "done: 3 month(s)" in stdout
+    assert "creditflow: 2026-01: validate invariants" in err  # progress on stderr
+    golden = REPO / "tests" / "golden" / "batches" / "2026-01" / "coupons.csv"
+    assert (out / "batches" / "2026-01" / "coupons.csv").read_bytes() == golden.read_bytes()
+    # the rerun through the flow issues nothing and says so
+    code, stdout, _ = run_cli(
+        ["settle", "--month", "2026-01", "--data", str(SAMPLE), "--out", str(out)], capsys
+    )
+    assert code == 0
+    assert "2026-01: already published" in stdout
+    assert "newly issued 0 coupon(s)" in stdout
+
+
+@pytest.mark.flow
+@pytest.mark.parametrize(
+    ("month", "data", "code", "message"),
+    [
+        ("2025-11", "missing-folder", 3, "data directory does not exist"),
+        ("2027-01", None, 3, "no billing export for 2027-01"),
+        ("2026-02", None, 4, "no gaps; settle 2025-12..2026-01 first"),
+    ],
+)
+def test_flow_failures_exit_with_their_code_and_one_line(
+    prefect_harness, tmp_path, capsys, month, data, code, message
+):
+    out = tmp_path / "out"
+    if code == 4:
+        first, _, _ = run_cli(
+            ["settle", "--month", "2025-11", "--data", str(SAMPLE), "--out", str(out)], capsys
+        )
+        assert first == 0
+    exit_code, _, err = run_cli(
+        [
+            "settle",
+            "--month",
+            month,
+            "--data",
+            str(tmp_path / data if data else SAMPLE),
+            "--out",
+            str(out),
+        ],
+        capsys,
+    )
+    errors = [line for line in err.splitlines() if line.startswith("creditflow: error:")]
+    assert exit_code == code
+    assert len(errors) == 1 and message in errors[0]
+    assert "Traceback" not in err
+
+
+def test_installed_command_runs_end_to_end_in_a_fresh_process(tmp_path, world):
+    """The console script as a scheduler calls it: real process, real Prefect ephemeral mode."""
+    world.refer("friend", "referrer", date(2025, 3, 1))
+    world.spend("friend", date(2025, 3, 2), "30.00")
+    world.spend("friend", date(2025, 3, 3), "1.00", currency="EUR")  # breaks the contract
+    world.write()
+    env = dict(os.environ, PREFECT_HOME=str(tmp_path / "prefect-home"))
+    env.pop("PREFECT_API_URL", None)
+    command = shutil.which("creditflow", path=str(Path(sys.executable).parent))
+    result = subprocess.run(
+        [
+            command,
+            "settle",
+            "--month",
+            "2025-04",
+            "--data",
+            str(world.data),
+            "--out",
+            str(world.out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 3, result.stderr
+    error_lines = [line for line in result.stderr.splitlines() if "error" in line.lower()]
+    assert len(error_lines) == 1
+    assert "billing_cycle=2025-03/part-0.parquet: currency is not USD" in error_lines[0]
+    assert not (world.out / "batches").exists()

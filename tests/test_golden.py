@@ -1,0 +1,130 @@
+"""Golden end-to-end test: the sample backfill (2025-11..2026-10) against committed batch files.
+
+Regenerate after an intended change of results with `make golden` and review the diff.
+"""
+
+import json
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows import stages
+from transforms import months
+
+REPO = Path(__file__).resolve().parents[1]
+GOLDEN = REPO / "tests" / "golden" / "batches"
+FIRST, LAST = "2025-11", "2026-10"
+SAMPLE_MONTHS = months.month_range(FIRST, LAST)
+
+
+def backfill(out: Path) -> None:
+    for month in SAMPLE_MONTHS:
+        stages.settle(
+            stages.SettlementRequest(month=month, data_dir=REPO / "sample_data", out_dir=out)
+        )
+
+
+def comparable_manifest(data: bytes) -> dict:
+    # code_version digests the SQL text itself, so it changes with any edit, even a comment
+    manifest = json.loads(data)
+    manifest.pop("code_version")
+    return manifest
+
+
+@pytest.fixture(scope="module")
+def sample_out(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("sample-backfill")
+    backfill(out)
+    return out
+
+
+@pytest.mark.parametrize("month", SAMPLE_MONTHS)
+def test_sample_backfill_matches_the_golden_batch(sample_out, month):
+    produced, expected = sample_out / "batches" / month, GOLDEN / month
+    assert (produced / "coupons.csv").read_bytes() == (expected / "coupons.csv").read_bytes()
+    assert comparable_manifest((produced / "manifest.json").read_bytes()) == comparable_manifest(
+        (expected / "manifest.json").read_bytes()
+    )
+
+
+def test_sample_covers_every_reason_code_and_status(sample_out):
+    with duckdb.connect(str(sample_out / "warehouse.duckdb"), read_only=True) as con:
+        reasons = {
+            r for (r,) in con.execute("select distinct reason_code from referee_status").fetchall()
+        }
+        base = {
+            r for (r,) in con.execute("select distinct base_status from referee_status").fetchall()
+        }
+        kinds = {
+            r for (r,) in con.execute("select distinct entry_kind from ledger_entries").fetchall()
+        }
+        capped = con.execute("select count(*) from referee_status where is_capped").fetchone()[0]
+        negative_carry = con.execute(
+            "select count(*) from referrer_balances where carry_out_usd < 0"
+        ).fetchone()[0]
+    assert reasons == {
+        "ok",
+        "duplicate_referee",
+        "unknown_account",
+        "self_referral",
+        "duplicate_referrer_account",
+        "duplicate_referee_identity",
+        "disqualified",
+        "referrer_unverified",
+    }
+    assert base >= {"earned", "on_hold", "below_threshold", "fell_below_threshold"}
+    assert kinds == {"credit", "correction"}
+    assert capped > 0
+    assert negative_carry > 0
+
+
+def test_sample_ledger_conserves_money_and_respects_the_cap(sample_out):
+    with duckdb.connect(str(sample_out / "warehouse.duckdb"), read_only=True) as con:
+        rows = con.execute(
+            """
+            select s.settlement_month, s.coupon_total_usd, s.carry_out_total_usd, s.carry_in_total_usd,
+                   coalesce(sum(l.amount_usd), 0)
+            from settlements s left join ledger_entries l using (settlement_month)
+            group by all order by 1
+            """
+        ).fetchall()
+        over_cap = con.execute(
+            "select count(*) from (select referee_account_id, sum(amount_usd) as c from ledger_entries"
+            " group by 1) where c > 300 or c < 0"
+        ).fetchone()[0]
+    assert [r[0] for r in rows] == SAMPLE_MONTHS
+    for month, coupons, carry_out, carry_in, ledger in rows:
+        assert coupons + carry_out - carry_in == ledger, month
+    assert over_cap == 0
+    assert sum(Decimal(r[1]) for r in rows) > 0
+
+
+def test_rerunning_the_whole_sample_backfill_changes_no_byte(sample_out, tmp_path):
+    before = {
+        p.relative_to(sample_out): p.read_bytes() for p in (sample_out / "batches").rglob("*.*")
+    }
+    ledger_before = _ledger(sample_out)
+    backfill(sample_out)
+    after = {
+        p.relative_to(sample_out): p.read_bytes() for p in (sample_out / "batches").rglob("*.*")
+    }
+    assert after == before
+    assert _ledger(sample_out) == ledger_before
+
+
+def _ledger(out: Path):
+    with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute("select * from ledger_entries order by all").fetchall()
+
+
+if __name__ == "__main__":  # make golden
+    import tempfile
+
+    out = Path(tempfile.mkdtemp(prefix="creditflow-golden-"))
+    backfill(out)
+    shutil.rmtree(GOLDEN, ignore_errors=True)
+    shutil.copytree(out / "batches", GOLDEN)
+    print(f"golden batches rewritten under {GOLDEN}")

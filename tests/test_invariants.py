@@ -1,0 +1,96 @@
+"""Invariants over random small worlds (hypothesis), checked against an independent oracle.
+
+For every month of a random world: money is conserved (sum of coupons + change in carries
+= sum of ledger deltas), nobody is credited above the cap or below zero, every coupon is
+positive, the ledger equals the oracle's entitlement, and a rerun changes no byte.
+"""
+
+import shutil
+import tempfile
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests import oracle
+from tests.world import World
+from transforms import months
+
+FIRST, LAST = "2025-01", "2025-09"
+START = date(2025, 1, 1)
+
+amounts = st.decimals(min_value=Decimal("-60"), max_value=Decimal("400"), places=2).filter(
+    lambda a: a != 0
+)
+line = st.tuples(st.integers(0, 240), amounts)
+referee = st.tuples(st.integers(0, 2), st.integers(0, 150), st.lists(line, max_size=6))
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(referee, min_size=1, max_size=6))
+def test_random_worlds_conserve_money_respect_the_cap_and_match_the_oracle(referees):
+    root = Path(tempfile.mkdtemp(prefix="creditflow-hypothesis-"))
+    try:
+        world = World(root, first_cycle="2025-01", last_cycle="2025-12")
+        registrations, lines = {}, []
+        for number, (referrer, registered_offset, spends) in enumerate(referees):
+            friend = f"friend{number}"
+            registered = START + timedelta(days=registered_offset)
+            registrations[friend] = registered
+            world.refer(friend, f"referrer{referrer}", registered)
+            for offset, amount in spends:
+                spent_on = registered + timedelta(days=offset)
+                if spent_on <= date(2025, 12, 31):
+                    world.spend(friend, spent_on, amount)
+                    lines.append((friend, spent_on, amount))
+        world.settle(FIRST, LAST)
+        spend = oracle.daily_spend(lines)
+        for month in months.month_range(FIRST, LAST):
+            _check_month(world, month, registrations, spend)
+        before = {
+            p: p.read_bytes() for p in sorted((world.out / "batches").rglob("*")) if p.is_file()
+        }
+        ledger_rows = world.query("select count(*) from ledger_entries")
+        world.settle(FIRST, LAST)
+        after = {
+            p: p.read_bytes() for p in sorted((world.out / "batches").rglob("*")) if p.is_file()
+        }
+        assert after == before
+        assert world.query("select count(*) from ledger_entries") == ledger_rows
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _check_month(world, month, registrations, spend):
+    cutoff = months.cutoff_date(month)
+    (ledger, coupons, carry_in, carry_out) = world.query(
+        """select
+            (select coalesce(sum(amount_usd), 0) from ledger_entries where settlement_month = $m),
+            (select coalesce(sum(amount_usd), 0) from coupons where settlement_month = $m),
+            (select coalesce(sum(carry_in_usd), 0) from referrer_balances where settlement_month = $m),
+            (select coalesce(sum(carry_out_usd), 0) from referrer_balances where settlement_month = $m)
+        """,
+        {"m": month},
+    )[0]
+    assert coupons + (carry_out - carry_in) == ledger, month
+    assert world.query(
+        "select count(*) from coupons where settlement_month = $m and amount_usd <= 0", {"m": month}
+    ) == [(0,)]
+    credited = dict(
+        world.query(
+            "select referee_account_id, sum(amount_usd) from ledger_entries "
+            "where settlement_month <= $m group by 1",
+            {"m": month},
+        )
+    )
+    for friend, registered in registrations.items():
+        expected = (
+            oracle.entitlement(registered, spend.get(friend, {}), cutoff)
+            if registered <= cutoff
+            else Decimal(0)
+        )
+        got = credited.get(friend, Decimal(0))
+        assert Decimal(0) <= got <= Decimal("300.00")
+        assert got == expected, (month, friend)
