@@ -92,6 +92,7 @@ def run(argv: list[str]) -> int:
         "eligible_products": str(args.eligible_products) if args.eligible_products else None,
         "config": str(args.config) if args.config else None,
         "dry_run": args.dry_run,
+        "max_rejected": args.max_rejected,
     }
     if args.command == "settle":
         outcomes = [settlement.monthly_settlement(args.month, **options)]

@@ -13,31 +13,60 @@ import duckdb
 
 from flows.errors import InputError
 
-BILLING_COLUMNS = (
-    "record_id",
-    "account_id",
-    "billing_date",
-    "product_code",
-    "product_name",
-    "subscription_type",
-    "item",
-    "pretax_gross_amount",
-    "pretax_amount",
-    "deducted_by_coupons",
-    "deducted_by_cash_coupons",
-    "deducted_by_prepaid_card",
-    "cash_amount",
-    "currency",
+# Accepted DuckDB types per kind of column. Amounts may arrive as DECIMAL, numbers or
+# text and are cast once, in staging, to DECIMAL(18,4); rows that do not cast are rejected
+# by the row audits (sql/audits/inputs/).
+_TEXT = ("VARCHAR",)
+_AMOUNT = (
+    "DECIMAL",
+    "DOUBLE",
+    "FLOAT",
+    "REAL",
+    "INTEGER",
+    "BIGINT",
+    "SMALLINT",
+    "HUGEINT",
+    "VARCHAR",
 )
-REFERRAL_COLUMNS = ("referee_account_id", "referrer_account_id", "referral_code", "registered_at")
-ACCOUNT_COLUMNS = ("account_id", "identity_key", "payment_verified", "risk_status")
-ELIGIBLE_PRODUCT_COLUMNS = (
-    "product_code",
-    "subscription_type",
-    "product_name",
-    "effective_from",
-    "effective_to",
-)
+_DATE = ("DATE", "TIMESTAMP", "VARCHAR")
+_TIMESTAMP = ("TIMESTAMP", "VARCHAR")
+_BOOLEAN = ("BOOLEAN",)
+_KIND_NAMES = {
+    _TEXT: "text",
+    _AMOUNT: "an amount (DECIMAL, number or text)",
+    _DATE: "a date",
+    _TIMESTAMP: "a timestamp",
+    _BOOLEAN: "a boolean",
+}
+
+BILLING_COLUMNS = {
+    "record_id": _TEXT,
+    "account_id": _TEXT,
+    "billing_date": _DATE,
+    "product_code": _TEXT,
+    "product_name": _TEXT,
+    "subscription_type": _TEXT,
+    "item": _TEXT,
+    "pretax_gross_amount": _AMOUNT,
+    "pretax_amount": _AMOUNT,
+    "deducted_by_coupons": _AMOUNT,
+    "deducted_by_cash_coupons": _AMOUNT,
+    "deducted_by_prepaid_card": _AMOUNT,
+    "cash_amount": _AMOUNT,
+    "currency": _TEXT,
+}
+REFERRAL_COLUMNS = {
+    "referee_account_id": _TEXT,
+    "referrer_account_id": _TEXT,
+    "referral_code": _TEXT,
+    "registered_at": _TIMESTAMP,
+}
+ACCOUNT_COLUMNS = {
+    "account_id": _TEXT,
+    "identity_key": _TEXT,
+    "payment_verified": _BOOLEAN,
+    "risk_status": _TEXT,
+}
 _CYCLE_FOLDER = re.compile(r"^billing_cycle=(\d{4}-(0[1-9]|1[0-2]))$")
 
 
@@ -101,24 +130,28 @@ def _sql_list(paths) -> str:
     return "[" + ", ".join("'" + str(path).replace("'", "''") + "'" for path in paths) + "]"
 
 
-def check_columns(con, path: Path, required: tuple[str, ...]) -> None:
-    """Fail with one line if a Parquet file is unreadable or lacks a required column."""
+def check_columns(con, path: Path, required: dict[str, tuple[str, ...]]) -> None:
+    """Fail with one line if a Parquet file is unreadable or a required column is missing
+    or of the wrong type (expected vs found)."""
     try:
-        found = {
-            row[0]
-            for row in con.execute(
-                "select name from parquet_schema($path)", {"path": str(path)}
-            ).fetchall()
-        }
+        description = con.execute(
+            "select * from read_parquet($path) limit 0", {"path": str(path)}
+        ).description
     except duckdb.Error as error:
         first_line = str(error).splitlines()[0]
         raise InputError(f"{path}: unreadable Parquet file ({first_line})") from error
+    found = {name: str(kind) for name, kind, *_ in description}
     missing = [column for column in required if column not in found]
     if missing:
         raise InputError(f"{path}: missing required column(s) {', '.join(missing)}")
+    for column, accepted in required.items():
+        if not found[column].startswith(accepted):
+            raise InputError(
+                f"{path}: column {column}: expected {_KIND_NAMES[accepted]}, found {found[column]}"
+            )
 
 
-def register_inputs(con, files: InputFiles) -> None:
+def register_inputs(con, files: InputFiles, month: str) -> None:
     """Create the raw_* views the staging models read, after checking every file's columns."""
     for path in files.billing_files():
         check_columns(con, path, BILLING_COLUMNS)
@@ -132,7 +165,7 @@ def register_inputs(con, files: InputFiles) -> None:
         select * exclude (filename), filename as source_file
         from read_parquet(
             {_sql_list(files.billing_files())},
-            filename = true, hive_partitioning = true, union_by_name = true,
+            filename = true, file_row_number = true, hive_partitioning = true, union_by_name = true,
             hive_types = {{'billing_cycle': varchar}}
         )"""
     )
@@ -141,7 +174,9 @@ def register_inputs(con, files: InputFiles) -> None:
             f"""
             create or replace temp view {name} as
             select * exclude (filename), filename as source_file
-            from read_parquet({_sql_list(paths)}, filename = true, union_by_name = true)"""
+            from read_parquet(
+                {_sql_list(paths)}, filename = true, file_row_number = true, union_by_name = true
+            )"""
         )
     try:
         con.execute(
@@ -160,6 +195,28 @@ def register_inputs(con, files: InputFiles) -> None:
         raise InputError(
             f"{files.eligible_products}: unreadable eligible products CSV ({first_line})"
         ) from error
+    month_rows = con.execute(
+        "select count(*) from raw_billing_lines where billing_cycle = $cycle", {"cycle": month}
+    ).fetchone()[0]
+    if month_rows == 0:
+        folder = files.data_dir / "billing" / f"billing_cycle={month}"
+        raise InputError(f"{folder}: the billing export for {month} is empty (no bill lines)")
+
+
+def write_quarantine(con, path: Path) -> str:
+    """Write rejected_rows (file, row number, row key, rule) to Parquet; return its SHA-256."""
+    import pyarrow.parquet as pq
+
+    table = con.sql(
+        "select * from rejected_rows order by source_file, file_row_number, broken_rule"
+    ).to_arrow_table()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_suffix(".tmp")
+    pq.write_table(table, temp)
+    data = temp.read_bytes()
+    temp.unlink()
+    atomic_write(path, data)
+    return hashlib.sha256(data).hexdigest()
 
 
 def sha256_file(path: Path) -> str:
@@ -186,11 +243,11 @@ def input_fingerprint(con, files: InputFiles, cutoff_date) -> str:
         with visible as (
             select distinct
                 concat_ws('|', referee_account_id, referrer_account_id, referral_code,
-                          cast(registered_at as timestamp)) as line,
+                          try_cast(registered_at as timestamp)) as line,
                 referee_account_id,
                 referrer_account_id
             from raw_referrals
-            where cast(cast(registered_at as timestamp) as date) <= $cutoff_date
+            where cast(try_cast(registered_at as timestamp) as date) <= $cutoff_date
         ),
         named as (
             select referee_account_id as account_id from visible

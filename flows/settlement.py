@@ -60,7 +60,7 @@ def publish(session: stages.Session) -> stages.Outcome:
 
 
 def _request(
-    month, data_dir, out_dir, eligible_products, config, dry_run
+    month, data_dir, out_dir, eligible_products, config, dry_run, max_rejected
 ) -> stages.SettlementRequest:
     return stages.SettlementRequest(
         month=month,
@@ -71,6 +71,7 @@ def _request(
         else DEFAULT_ELIGIBLE_PRODUCTS_PATH,
         rules_path=Path(config) if config else None,
         dry_run=dry_run,
+        max_rejected=max_rejected,
     )
 
 
@@ -82,9 +83,10 @@ def monthly_settlement(
     eligible_products: str | None = None,
     config: str | None = None,
     dry_run: bool = False,
+    max_rejected: int = 0,
 ) -> stages.Outcome:
     """Settle one month: register inputs, stage, compute, validate invariants, publish."""
-    request = _request(month, data_dir, out_dir, eligible_products, config, dry_run)
+    request = _request(month, data_dir, out_dir, eligible_products, config, dry_run, max_rejected)
     session = _run_stage(stages.open_session, request)
     try:
         for name, step in (
@@ -110,6 +112,7 @@ def backfill(
     eligible_products: str | None = None,
     config: str | None = None,
     dry_run: bool = False,
+    max_rejected: int = 0,
 ) -> list[stages.Outcome]:
     """Settle every month from first to last in order; stop at the first failure."""
     selected = months.month_range(first_month, last_month)
@@ -117,6 +120,8 @@ def backfill(
     for number, month in enumerate(selected, start=1):
         progress(f"backfill month {number}/{len(selected)}")
         outcomes.append(
-            monthly_settlement(month, data_dir, out_dir, eligible_products, config, dry_run)
+            monthly_settlement(
+                month, data_dir, out_dir, eligible_products, config, dry_run, max_rejected
+            )
         )
     return outcomes

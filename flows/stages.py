@@ -11,15 +11,14 @@ from decimal import Decimal
 from importlib import metadata
 from pathlib import Path
 
-from flows import io, warehouse
+from flows import io, output_validation, warehouse
 from flows.errors import InputError, StateConflict, UsageError, ValidationFailure
+from flows.faults import crash_point
 from transforms import months
 from transforms.batch_file import render_coupons_csv, render_manifest, sha256_hex
 from transforms.coupon_codes import CouponKey, key_from_environment
 from transforms.rules import DEFAULT_ELIGIBLE_PRODUCTS_PATH, Rules, load_rules
-from transforms.sql_models import SQL_ROOT, load_models, run_audit, run_model
-
-AUDIT_EXAMPLES = 3
+from transforms.sql_models import SQL_ROOT, bind, load_models, run_audit, run_model
 
 
 @dataclass(frozen=True)
@@ -30,6 +29,7 @@ class SettlementRequest:
     eligible_products: Path = DEFAULT_ELIGIBLE_PRODUCTS_PATH
     rules_path: Path | None = None
     dry_run: bool = False
+    max_rejected: int = 0
     threads: int | None = None
     memory_limit: str = "3GB"
 
@@ -45,6 +45,9 @@ class Session:
     files: io.InputFiles | None = None
     fingerprint: str | None = None
     already_published: bool = False
+    rejected_count: int = 0
+    quarantine_sha256: str = ""
+    report_index: Path | None = None
 
     def close(self) -> None:
         # drop the reference too: a failed run's traceback (kept by Prefect's state) must
@@ -66,6 +69,7 @@ class Outcome:
     batch_dir: Path
     coupon_key_kind: str
     seconds: float
+    report_index: Path | None = None
 
 
 def code_version() -> str:
@@ -90,6 +94,7 @@ def open_session(request: SettlementRequest) -> Session:
     con = warehouse.connect(
         request.out_dir,
         read_only=request.dry_run,
+        readable=(Path(request.data_dir), Path(request.eligible_products)),
         threads=request.threads,
         memory_limit=request.memory_limit,
     )
@@ -101,7 +106,7 @@ def register_inputs(session: Session) -> None:
     request = session.request
     session.already_published = warehouse.check_month_order(session.con, request.month)
     session.files = io.discover_inputs(request.data_dir, request.month, request.eligible_products)
-    io.register_inputs(session.con, session.files)
+    io.register_inputs(session.con, session.files, request.month)
     run_input_audits(session)
     session.fingerprint = io.input_fingerprint(
         session.con, session.files, session.parameters["cutoff_date"]
@@ -131,26 +136,50 @@ def check_published_unchanged(session: Session) -> None:
 
 
 def run_input_audits(session: Session) -> None:
-    """Every input rule in sql/audits/inputs; any broken row stops the run (one line per rule)."""
-    problems = []
+    """Every row rule in sql/audits/inputs; rejected rows go to the quarantine.
+
+    Any rejected row blocks the run (exit 3, one line per rule and file with counts and a
+    pointer to the quarantine) unless the operator accepts up to --max-rejected of them;
+    accepted rows are left out of the settlement and recorded in the manifest.
+    """
+    con = session.con
+    con.execute(
+        """create or replace temp table rejected_rows (
+            audit varchar, source_file varchar, file_row_number bigint,
+            row_key varchar, broken_rule varchar)"""
+    )
     for path in sorted((SQL_ROOT / "audits" / "inputs").glob("*.sql")):
-        _, rows = run_audit(session.con, path, session.parameters)
-        by_rule: dict[tuple[str, str], list[str]] = {}
-        for source_file, row_key, broken_rule in rows:
-            by_rule.setdefault((source_file, broken_rule), []).append(row_key)
-        for (source_file, broken_rule), keys in sorted(by_rule.items()):
-            examples = ", ".join(sorted(keys)[:AUDIT_EXAMPLES])
-            problems.append(
-                f"{source_file}: {broken_rule} ({len(keys)} row(s), e.g. {examples}) [audit {path.stem}]"
-            )
-    if problems:
-        raise InputError("\n".join(problems))
+        sql = path.read_text().strip().rstrip(";")
+        con.execute(
+            f"insert into rejected_rows select $audit, * from ({sql})",
+            {"audit": path.stem, **bind(sql, session.parameters)},
+        )
+    month = session.request.month
+    quarantine = session.request.out_dir / "quarantine" / month / "rejected_rows.parquet"
+    session.quarantine_sha256 = io.write_quarantine(con, quarantine)
+    session.rejected_count = con.execute("select count(*) from rejected_rows").fetchone()[0]
+    if session.rejected_count <= session.request.max_rejected:
+        return
+    lines = []
+    for audit, source_file, broken_rule, count, example in con.execute(
+        """select audit, source_file, broken_rule, count(*), min(row_key)
+           from rejected_rows group by all order by all"""
+    ).fetchall():
+        lines.append(
+            f"{source_file}: {broken_rule} ({count} row(s), e.g. {example}) [audit {audit}]"
+        )
+    lines.append(
+        f"{session.rejected_count} rejected row(s) kept in {quarantine}; fix the inputs, or accept "
+        f"them with --max-rejected {session.rejected_count}"
+    )
+    raise InputError("\n".join(lines))
 
 
 def stage(session: Session) -> None:
     """Run the staging models (rename, cast, dedup)."""
     if not session.already_published:
         _run_layer(session, "staging")
+        crash_point("after_staging")
 
 
 def compute(session: Session) -> None:
@@ -167,7 +196,8 @@ def _run_layer(session: Session, layer: str) -> None:
 
 
 def validate(session: Session) -> None:
-    """The output invariants in sql/audits/outputs; any returned row blocks publishing."""
+    """Audit the staged outputs before publishing: the SQL invariants in sql/audits/outputs
+    and the Great Expectations suites in expectations/. Any failure blocks publishing."""
     if session.already_published:
         return
     failures = []
@@ -176,8 +206,26 @@ def validate(session: Session) -> None:
         if rows:
             examples = "; ".join(str(dict(zip(columns, row, strict=True))) for row in rows[:3])
             failures.append(f"invariant {path.stem} broken by {len(rows)} row(s): {examples}")
+    month = session.request.month
+    frames = output_validation.build_frames(session.con, _staged_coupons_csv(session))
+    report_dir = session.request.out_dir / "reports" / month
+    for failure in output_validation.validate(
+        frames, output_validation.suite_parameters(session.rules), report_dir
+    ):
+        failures.append(failure.describe())
+    session.report_index = report_dir / "index.html"
     if failures:
-        raise ValidationFailure(f"{session.request.month}: " + " | ".join(failures))
+        raise ValidationFailure(
+            f"{month}: nothing published; "
+            + " | ".join(failures)
+            + f" (report: {session.report_index})"
+        )
+
+
+def _staged_coupons_csv(session: Session) -> bytes:
+    return render_coupons_csv(
+        warehouse.coupon_rows(session.con, session.request.month, source="coupons"), session.key
+    )
 
 
 def _settlement_record(session: Session, coupons_csv: bytes) -> dict:
@@ -209,6 +257,8 @@ def _settlement_record(session: Session, coupons_csv: bytes) -> dict:
         "code_version": code_version(),
         "coupon_key_kind": session.key.kind,
         "coupon_key_id": session.key.key_id,
+        "rejected_rows_accepted": session.rejected_count,
+        "quarantine_sha256": session.quarantine_sha256,
     }
 
 
@@ -221,9 +271,7 @@ def publish(session: Session) -> Outcome:
             record = warehouse.settlement_record(session.con, month)
             coupons_csv = render_coupons_csv(warehouse.coupon_rows(session.con, month), session.key)
         else:
-            coupons_csv = render_coupons_csv(
-                warehouse.coupon_rows(session.con, month, source="coupons"), session.key
-            )
+            coupons_csv = _staged_coupons_csv(session)
             record = _settlement_record(session, coupons_csv)
         folder = io.make_private_dir(request.out_dir / "previews" / month)
         io.atomic_write(folder / "coupons.csv", coupons_csv)
@@ -234,10 +282,9 @@ def publish(session: Session) -> Outcome:
             session, "dry run", record, folder, source="" if session.already_published else "temp"
         )
     if not session.already_published:
-        coupons_csv = render_coupons_csv(
-            warehouse.coupon_rows(session.con, month, source="coupons"), session.key
-        )
+        coupons_csv = _staged_coupons_csv(session)
         warehouse.publish(session.con, _settlement_record(session, coupons_csv))
+        crash_point("after_commit")
         action = "published"
     else:
         action = "already published"
@@ -261,6 +308,7 @@ def write_batch_files(session: Session) -> Path:
         )
     folder = io.make_private_dir(session.request.out_dir / "batches" / month)
     io.atomic_write(folder / "coupons.csv", coupons_csv)
+    crash_point("after_coupons_file")
     io.atomic_write(
         folder / "manifest.json", render_manifest(record, coupons_csv, record["rules_json"])
     )
@@ -289,6 +337,7 @@ def _outcome(
         batch_dir=folder,
         coupon_key_kind=record["coupon_key_kind"],
         seconds=time.perf_counter() - session.started_at,
+        report_index=session.report_index,
     )
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 
 from flows.errors import StateConflict
+from flows.faults import crash_point
 from transforms import months
 from transforms.sql_models import SQL_ROOT, run_macros
 
@@ -18,12 +19,20 @@ PUBLISHED_TABLES = ("ledger_entries", "referrer_balances", "coupons", "referee_s
 
 
 def connect(
-    out_dir: Path, *, read_only: bool, threads: int | None = None, memory_limit: str = "3GB"
+    out_dir: Path,
+    *,
+    read_only: bool,
+    readable: tuple[Path, ...] = (),
+    threads: int | None = None,
+    memory_limit: str = "3GB",
 ) -> duckdb.DuckDBPyConnection:
     """An in-memory working database with the warehouse attached as `warehouse`.
 
     Models build their relations in memory; only publishing writes to the warehouse.
     A read-only session on an OUT with no warehouse yet gets an empty in-memory one.
+    The session is sandboxed: it can reach only OUT and the `readable` paths (the data
+    directory and the eligible-products file), installs no extension, and its
+    configuration is locked once set.
     """
     out_dir = Path(out_dir)
     tmp_dir = out_dir / ".duckdb_tmp"
@@ -55,7 +64,22 @@ def connect(
     if not read_only:
         con.execute((SQL_ROOT / "schema" / "warehouse.sql").read_text())
     run_macros(con)
+    _sandbox(con, out_dir, readable)
     return con
+
+
+def _sandbox(con, out_dir: Path, readable: tuple[Path, ...]) -> None:
+    directories = [str(Path(out_dir).resolve())]
+    paths = []
+    for path in readable:
+        (directories if Path(path).is_dir() else paths).append(str(Path(path).resolve()))
+    con.execute("set allowed_directories = $directories", {"directories": directories})
+    if paths:
+        con.execute("set allowed_paths = $paths", {"paths": paths})
+    con.execute("set autoinstall_known_extensions = false")
+    con.execute("set autoload_known_extensions = false")
+    con.execute("set enable_external_access = false")
+    con.execute("set lock_configuration = true")
 
 
 def published_months(con) -> list[str]:
@@ -115,6 +139,7 @@ def publish(con, settlement: dict) -> None:
     try:
         for table in PUBLISHED_TABLES:
             con.execute(f"insert into warehouse.{table} by name select * from {table}")
+            crash_point("during_ledger_transaction")
         columns = ", ".join(settlement)
         values = ", ".join(f"${name}" for name in settlement)
         con.execute(f"insert into warehouse.settlements ({columns}) values ({values})", settlement)

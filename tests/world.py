@@ -124,12 +124,33 @@ class World:
         self.lines.append(row)
         return row
 
+    def _bystander_line(self, month: str) -> dict:
+        day = months.first_day(month).replace(day=15)
+        return {
+            "record_id": f"bystander-{month}",
+            "account_id": "bystander",
+            "billing_date": day,
+            "product_code": "ecs",
+            "product_name": "ECS",
+            "subscription_type": "PayAsYouGo",
+            "item": "PayAsYouGoBill",
+            "pretax_gross_amount": Decimal("100"),
+            "pretax_amount": Decimal("100"),
+            "deducted_by_coupons": Decimal(0),
+            "deducted_by_cash_coupons": Decimal(0),
+            "deducted_by_prepaid_card": Decimal(0),
+            "cash_amount": Decimal("100"),
+            "currency": "USD",
+        }
+
     def write(self) -> Path:
-        """Write the world in the input contract; every cycle gets a file (maybe empty)."""
+        """Write the world in the input contract. Every cycle also bills an account that was
+        never referred, as real exports do (an empty cycle is rejected as missing data)."""
         for month in months.month_range(self.first_cycle, self.last_cycle):
             folder = self.data / "billing" / f"billing_cycle={month}"
             folder.mkdir(parents=True, exist_ok=True)
             rows = [r for r in self.lines if r["billing_date"].strftime("%Y-%m") == month]
+            rows.append(self._bystander_line(month))
             pq.write_table(pa.Table.from_pylist(rows, BILLING_SCHEMA), folder / "part-0.parquet")
         for name, rows, schema in (
             ("referrals", self.referrals, REFERRAL_SCHEMA),

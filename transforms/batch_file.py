@@ -75,6 +75,8 @@ def render_manifest(settlement: Mapping, coupons_csv: bytes, rules_json: str) ->
         "input_fingerprint": settlement["input_fingerprint"],
         "code_version": settlement["code_version"],
         "coupon_key": settlement["coupon_key_kind"],
+        "rejected_rows_accepted": settlement["rejected_rows_accepted"],
+        "quarantine_sha256": settlement["quarantine_sha256"],
     }
     if settlement["coupon_key_kind"] == "development":
         manifest["warning"] = (

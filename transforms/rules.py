@@ -24,6 +24,7 @@ _AMOUNT_KEYS = (
     "bonus_rate",
     "bonus_threshold_usd",
     "cap_per_referee_usd",
+    "max_abs_line_amount_usd",
 )
 _DAY_KEYS = (
     "qualification_window_days",
@@ -45,6 +46,7 @@ class Rules:
     bonus_rate: Decimal
     bonus_threshold_usd: Decimal
     cap_per_referee_usd: Decimal
+    max_abs_line_amount_usd: Decimal
     coupon_issue_day_of_month: int
     coupon_validity_days: int
     coupon_transferable: bool
@@ -78,6 +80,7 @@ class Rules:
             "bonus_rate": self.bonus_rate,
             "bonus_threshold_usd": self.bonus_threshold_usd,
             "cap_per_referee_usd": self.cap_per_referee_usd,
+            "max_abs_line_amount_usd": self.max_abs_line_amount_usd,
             "coupon_validity_days": self.coupon_validity_days,
             "coupon_transferable": self.coupon_transferable,
             "coupon_excluded_products": list(self.coupon_excluded_products),

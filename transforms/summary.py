@@ -22,8 +22,10 @@ def format_outcome(outcome) -> str:
         f"  ledger deltas USD {_usd(outcome.ledger_delta_total_usd)}, "
         f"carried forward USD {_usd(outcome.carry_out_total_usd)}",
         f"  referrals by status: {reasons}",
-        f"  took {outcome.seconds:.1f} s",
     ]
+    if outcome.report_index:
+        lines.append(f"  validation report: {outcome.report_index}")
+    lines.append(f"  took {outcome.seconds:.1f} s")
     return "\n".join(lines)
 
 

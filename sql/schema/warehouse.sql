@@ -20,7 +20,9 @@ create table if not exists warehouse.settlements (
     rules_json varchar not null,
     code_version varchar not null,
     coupon_key_kind varchar not null,
-    coupon_key_id varchar not null
+    coupon_key_id varchar not null,
+    rejected_rows_accepted bigint not null,
+    quarantine_sha256 varchar not null
 );
 
 -- the credit ledger: one row per (month, referee, component) with a non-zero delta

@@ -6,6 +6,13 @@
    by the snapshot it is given. */
 with source as (
     select * from raw_accounts
+    -- rows the input audits rejected are in the quarantine, not in the settlement
+    where not exists (
+        select 1 from rejected_rows
+        where
+            rejected_rows.source_file = raw_accounts.source_file
+            and rejected_rows.file_row_number = raw_accounts.file_row_number
+    )
 ),
 
 renamed as (

@@ -6,6 +6,13 @@
    materialized: view */
 with source as (
     select * from raw_billing_lines
+    -- rows the input audits rejected are in the quarantine, not in the settlement
+    where not exists (
+        select 1 from rejected_rows
+        where
+            rejected_rows.source_file = raw_billing_lines.source_file
+            and rejected_rows.file_row_number = raw_billing_lines.file_row_number
+    )
 ),
 
 renamed as (

@@ -8,6 +8,13 @@
    are one referral. */
 with source as (
     select * from raw_referrals
+    -- rows the input audits rejected are in the quarantine, not in the settlement
+    where not exists (
+        select 1 from rejected_rows
+        where
+            rejected_rows.source_file = raw_referrals.source_file
+            and rejected_rows.file_row_number = raw_referrals.file_row_number
+    )
 ),
 
 renamed as (

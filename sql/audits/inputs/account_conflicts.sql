@@ -1,31 +1,36 @@
-/* audit: one row per account: an account_id listed twice with different content, a
-   null key, or an unknown risk_status is rejected.
-   returns: source_file, row_key, broken_rule per offending account (zero rows = pass) */
+/* audit: one row per account: an account_id listed twice with different content, a null
+   key, or an unknown risk_status is rejected (identical copies are one row).
+   returns: source_file, file_row_number, row_key, broken_rule (zero rows = pass) */
 with accounts as (
-    select distinct
+    select
+        source_file,
+        file_row_number,
         account_id,
         identity_key,
         payment_verified,
         risk_status,
-        source_file
+        count(distinct(identity_key, payment_verified, risk_status)) over (partition by account_id)
+            as versions
     from raw_accounts
 ),
 
 checked as (
     select
         source_file,
+        file_row_number,
         'account_id=' || coalesce(account_id, '(null)') as row_key,
         case
             when account_id is null then 'account_id is null'
-            when count(distinct(identity_key, payment_verified, risk_status)) over (partition by account_id) > 1
-                then 'account listed twice with different content'
+            when versions > 1 then 'account listed twice with different content'
             when identity_key is null then 'identity_key is null'
             when payment_verified is null then 'payment_verified is null'
-            when risk_status not in ('ok', 'fraud', 'card_theft', 'crypto_mining', 'illegal_activity', 'tos_violation')
+            when
+                risk_status is null
+                or risk_status not in ('ok', 'fraud', 'card_theft', 'crypto_mining', 'illegal_activity', 'tos_violation')
                 then 'unknown risk_status'
         end as broken_rule
     from accounts
 )
 
-select distinct * from checked
+select * from checked
 where broken_rule is not null

@@ -1,25 +1,23 @@
 /* audit: a record_id delivered more than once must carry the same content every time
-   (identical copies are one line; see stg_billing_lines).
-   returns: source_file, row_key, broken_rule per conflicting record_id (zero rows = pass) */
-with copies as (
-    select distinct
+   (identical copies are one line; see stg_billing_lines). Every copy of a conflicting
+   record is rejected: we cannot know which one is right.
+   returns: source_file, file_row_number, row_key, broken_rule (zero rows = pass) */
+with lines as (
+    select
+        source_file,
+        file_row_number,
         record_id,
-        account_id,
-        billing_date,
-        product_code,
-        subscription_type,
-        item,
-        cash_amount,
-        currency,
-        source_file
+        count(
+            distinct(account_id, billing_date, product_code, subscription_type, item, cash_amount, currency)
+        ) over (partition by record_id) as versions
     from raw_billing_lines
+    where record_id is not null
 )
 
 select
-    string_agg(distinct source_file, ' + ' order by source_file) as source_file,
+    source_file,
+    file_row_number,
     'record_id=' || record_id as row_key,
     'record_id delivered twice with different content' as broken_rule
-from copies
-where record_id is not null
-group by record_id
-having count(distinct(account_id, billing_date, product_code, subscription_type, item, cash_amount, currency)) > 1
+from lines
+where versions > 1

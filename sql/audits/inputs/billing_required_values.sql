@@ -1,9 +1,12 @@
 /* audit: every bill line has its keys, a date inside its billing_cycle folder, a known
-   subscription_type and item, and is in USD.
-   returns: source_file, row_key, broken_rule per offending line (zero rows = pass) */
+   subscription_type and item, USD, and amounts that are numbers within the bound.
+   parameters: $max_abs_line_amount_usd
+   returns: source_file, file_row_number, row_key, broken_rule per offending line
+            (zero rows = pass); rejected lines go to the quarantine */
 with lines as (
     select
         source_file,
+        file_row_number,
         record_id,
         account_id,
         billing_date,
@@ -11,6 +14,11 @@ with lines as (
         subscription_type,
         item,
         cash_amount,
+        pretax_gross_amount,
+        pretax_amount,
+        deducted_by_coupons,
+        deducted_by_cash_coupons,
+        deducted_by_prepaid_card,
         currency
     from raw_billing_lines
 ),
@@ -18,19 +26,37 @@ with lines as (
 checked as (
     select
         source_file,
+        file_row_number,
         'record_id=' || coalesce(record_id, '(null)') as row_key,
         case
             when record_id is null then 'record_id is null'
             when account_id is null then 'account_id is null'
             when billing_date is null then 'billing_date is null'
-            when cash_amount is null then 'cash_amount is null'
-            when strftime(cast(billing_date as date), '%Y-%m') <> billing_cycle
+            when try_cast(billing_date as date) is null then 'billing_date is not a date'
+            when strftime(try_cast(billing_date as date), '%Y-%m') <> billing_cycle
                 then 'billing_date outside its billing_cycle folder'
-            when subscription_type not in ('Subscription', 'PayAsYouGo')
+            when subscription_type is null or subscription_type not in ('Subscription', 'PayAsYouGo')
                 then 'unknown subscription_type'
-            when item not in ('SubscriptionOrder', 'PayAsYouGoBill', 'Refund', 'Adjustment')
+            when item is null or item not in ('SubscriptionOrder', 'PayAsYouGoBill', 'Refund', 'Adjustment')
                 then 'unknown item'
             when coalesce(currency, '') <> 'USD' then 'currency is not USD'
+            when cash_amount is null then 'cash_amount is null'
+            when try_cast(cash_amount as decimal(18, 4)) is null then 'cash_amount is not a number'
+            when abs(try_cast(cash_amount as decimal(18, 4))) > cast($max_abs_line_amount_usd as decimal(18, 4))
+                then 'cash_amount beyond the configured bound (max_abs_line_amount_usd)'
+            when
+                (pretax_gross_amount is not null and try_cast(pretax_gross_amount as decimal(18, 4)) is null)
+                or (pretax_amount is not null and try_cast(pretax_amount as decimal(18, 4)) is null)
+                or (deducted_by_coupons is not null and try_cast(deducted_by_coupons as decimal(18, 4)) is null)
+                or (
+                    deducted_by_cash_coupons is not null
+                    and try_cast(deducted_by_cash_coupons as decimal(18, 4)) is null
+                )
+                or (
+                    deducted_by_prepaid_card is not null
+                    and try_cast(deducted_by_prepaid_card as decimal(18, 4)) is null
+                )
+                then 'a pretax or deducted amount is not a number'
         end as broken_rule
     from lines
 )

@@ -1,8 +1,10 @@
 /* audit: every referral names both accounts, two different ones, and a registration time.
-   returns: source_file, row_key, broken_rule per offending referral row (zero rows = pass) */
+   returns: source_file, file_row_number, row_key, broken_rule per offending referral row
+            (zero rows = pass) */
 with referrals as (
     select
         source_file,
+        file_row_number,
         referee_account_id,
         referrer_account_id,
         registered_at
@@ -12,12 +14,14 @@ with referrals as (
 checked as (
     select
         source_file,
+        file_row_number,
         'referee_account_id=' || coalesce(referee_account_id, '(null)')
         || ' referrer_account_id=' || coalesce(referrer_account_id, '(null)') as row_key,
         case
             when referee_account_id is null then 'referee_account_id is null'
             when referrer_account_id is null then 'referrer_account_id is null'
             when registered_at is null then 'registered_at is null'
+            when try_cast(registered_at as timestamp) is null then 'registered_at is not a timestamp'
             when referee_account_id = referrer_account_id then 'referee and referrer are the same account'
         end as broken_rule
     from referrals
