@@ -50,6 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--dry-run", action="store_true", help="compute and write a preview; touch no ledger"
         )
+        sub.add_argument(
+            "--max-rejected",
+            type=int,
+            default=0,
+            metavar="N",
+            help="accept up to N rejected input rows (kept in the quarantine, recorded in the manifest)",
+        )
         sub.add_argument("--verbose", action="store_true", help="show Prefect's own logs")
 
     settle = commands.add_parser("settle", help="settle one month")
