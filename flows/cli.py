@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from flows.errors import CreditflowError, UsageError
+from flows.errors import CreditflowError, StageFailed, UsageError
 from transforms import months
 
 
@@ -112,7 +112,8 @@ def run(argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     try:
         code = run(sys.argv[1:] if argv is None else argv)
-    except CreditflowError as error:
+    except (CreditflowError, StageFailed) as raised:
+        error = raised.error if isinstance(raised, StageFailed) else raised
         print(f"creditflow: error: {error}", file=sys.stderr)
         code = error.exit_code
     sys.exit(code)

@@ -27,3 +27,25 @@ class ValidationFailure(CreditflowError):
     """The computed outputs break an invariant: nothing is published."""
 
     exit_code = 5
+
+
+class StageFailed(Exception):
+    """Carries an expected failure out of a Prefect task or flow.
+
+    Prefect stores a failed flow's exception in its result storage, and an error message
+    may name accounts or rows. This wrapper pickles to its kind and exit code only; the
+    in-process caller (the CLI) still gets the full error in `.error`.
+    """
+
+    def __init__(self, error: CreditflowError):
+        super().__init__(f"{type(error).__name__} (details were reported on stderr)")
+        self.error = error
+
+    def __reduce__(self):
+        return (_redacted, (type(self.error).__name__, self.error.exit_code))
+
+
+def _redacted(kind: str, exit_code: int) -> "StageFailed":
+    error = CreditflowError(f"{kind} (details were reported on stderr)")
+    error.exit_code = exit_code
+    return StageFailed(error)

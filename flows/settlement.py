@@ -13,7 +13,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows import stages
-from flows.errors import CreditflowError
+from flows.errors import CreditflowError, StageFailed
 from transforms import months
 from transforms.rules import DEFAULT_ELIGIBLE_PRODUCTS_PATH
 
@@ -29,9 +29,10 @@ def _run_stage(stage_function, argument):
     try:
         return stage_function(argument)
     except CreditflowError as error:
-        # An expected failure needs no traceback. Dropping it (and its cause) releases the
-        # DuckDB connection its frames hold: Prefect keeps failed states until exit.
-        raise error.with_traceback(None) from None
+        # An expected failure needs no traceback: dropping it (and its cause) releases the
+        # DuckDB connection its frames hold, since Prefect keeps failed states until exit.
+        # It leaves Prefect redacted (StageFailed), because Prefect persists the exception.
+        raise StageFailed(error.with_traceback(None)) from None
 
 
 @task(name="register inputs", **_TASK_OPTIONS)

@@ -4,6 +4,7 @@ Flow-level tests are few and share one Prefect test server; the rules are tested
 plain functions and SQL elsewhere.
 """
 
+import base64
 import os
 import shutil
 import subprocess
@@ -141,3 +142,34 @@ def test_installed_command_runs_end_to_end_in_a_fresh_process(tmp_path, world):
     assert len(error_lines) == 1
     assert "billing_cycle=2025-03/part-0.parquet: currency is not USD" in error_lines[0]
     assert not (world.out / "batches").exists()
+
+    # fixed input: publishes; the summary is on stdout; no coupon code reaches Prefect
+    world.lines = [line for line in world.lines if line["currency"] == "USD"]
+    world.write()
+    result = subprocess.run(
+        [command, "settle", "--month", "2025-04", "--data", str(world.data), "--out", str(world.out)],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "2025-04: published - 1 coupon(s), USD 20.00" in result.stdout
+    codes = [
+        line.split(",")[0]
+        for line in (world.out / "batches" / "2025-04" / "coupons.csv").read_text().splitlines()[1:]
+    ]
+    assert codes and all(code.startswith("RAF-") for code in codes)
+    prefect_files = [p for p in (tmp_path / "prefect-home").rglob("*") if p.is_file()]
+    assert prefect_files, "the run should have used its own Prefect home"
+    report_files = [p for p in (world.out / "reports").rglob("*") if p.is_file()]
+    for path in [*prefect_files, *report_files]:
+        data = path.read_bytes()
+        for code in codes:
+            assert code.encode() not in data, f"coupon code leaked into {path}"
+    # Prefect persists a failed flow's exception; ours is redacted to its kind, so no
+    # account id or row named by the first run's error reaches Prefect's storage or database
+    for path in prefect_files:
+        raw = path.read_bytes()
+        decoded = raw + (base64.b64decode(raw, validate=False) if "storage" in path.parts else b"")
+        for secret in (b"friend", b"referrer", b"rec-2", b"currency is not USD"):
+            assert secret not in decoded, f"{secret!r} persisted in {path}"
+    for stream in (result.stdout, result.stderr):
+        assert not any(code in stream for code in codes)

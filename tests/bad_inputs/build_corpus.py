@@ -1,0 +1,263 @@
+"""Build the committed corpus of bad inputs (python -m tests.bad_inputs.build_corpus).
+
+Each kind is a tiny dataset: the good base (billing cycles 2025-03 and 2025-04, a few
+referrals and accounts) with one defect, plus expected.json (exit code and the message the
+one error line must contain). tests/test_bad_inputs.py settles 2025-04 on each after 2025-03
+was published from the base, and checks that nothing is published or lost.
+"""
+
+import json
+import shutil
+import tempfile
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from tests.world import World
+
+CORPUS = Path(__file__).resolve().parent
+APRIL = Path("billing/billing_cycle=2025-04/part-0.parquet")
+REFERRALS = Path("referrals/referrals.parquet")
+ACCOUNTS = Path("accounts/accounts.parquet")
+
+
+def build_base(root: Path) -> Path:
+    world = World(root, first_cycle="2025-03", last_cycle="2025-04")
+    world.refer("friend-1", "referrer-1", date(2025, 3, 1))
+    world.refer("friend-2", "referrer-1", date(2025, 3, 2))
+    world.refer("friend-3", "referrer-2", date(2025, 3, 3))
+    world.spend("friend-1", date(2025, 3, 4), "30.00")
+    world.spend("friend-2", date(2025, 3, 5), "12.00")
+    world.spend("friend-2", date(2025, 4, 6), "12.00")
+    world.spend("friend-3", date(2025, 4, 7), "55.00", product="oss", kind="Subscription")
+    world.spend("friend-3", date(2025, 4, 8), "-5.00")
+    return world.write()
+
+
+def _table(data: Path, relative: Path) -> pa.Table:
+    return pq.read_table(data / relative)
+
+
+def _write(data: Path, relative: Path, table: pa.Table) -> None:
+    pq.write_table(table, data / relative)
+
+
+def _set_cell(data, relative, column, row, value, type_=None):
+    table = _table(data, relative)
+    values = table.column(column).to_pylist()
+    values[row] = value
+    field = table.schema.field(column)
+    array = pa.array(values, type=type_ or field.type)
+    index = table.schema.get_field_index(column)
+    _write(data, relative, table.set_column(index, pa.field(column, array.type), array))
+
+
+def _drop_column(data, relative, column):
+    _write(data, relative, _table(data, relative).drop_columns([column]))
+
+
+def _retype(data, relative, column, values, type_):
+    table = _table(data, relative)
+    index = table.schema.get_field_index(column)
+    _write(data, relative, table.set_column(index, pa.field(column, type_), pa.array(values, type_)))
+
+
+def _append_copy(data, relative, row, changes):
+    table = _table(data, relative)
+    extra = table.slice(row, 1).to_pylist()[0] | changes
+    _write(data, relative, pa.concat_tables([table, pa.Table.from_pylist([extra], table.schema)]))
+
+
+def _first_referee_line(data) -> int:
+    table = _table(data, APRIL)
+    return pc.index(table.column("account_id"), "friend-2").as_py()
+
+
+# kind -> (mutation, exit code, message fragment of the one error line)
+KINDS = {
+    "missing_billing_folder": (lambda d: shutil.rmtree(d / "billing"), 3, "missing billing folder"),
+    "missing_month_cycle": (
+        lambda d: shutil.rmtree(d / APRIL.parent),
+        3,
+        "no billing export for 2025-04",
+    ),
+    "empty_month_cycle": (
+        lambda d: _write(d, APRIL, _table(d, APRIL).slice(0, 0)),
+        3,
+        "the billing export for 2025-04 is empty",
+    ),
+    "unknown_cycle_folder": (
+        lambda d: (d / "billing" / "billing_cycle=2025-4").mkdir(),
+        3,
+        "unknown billing folder name",
+    ),
+    "garbage_parquet": (
+        lambda d: (d / APRIL).write_bytes(b"this is not a parquet file" * 10),
+        3,
+        "unreadable Parquet file",
+    ),
+    "truncated_parquet": (
+        lambda d: (d / APRIL).write_bytes((d / APRIL).read_bytes()[:300]),
+        3,
+        "unreadable Parquet file",
+    ),
+    "billing_missing_column": (
+        lambda d: _drop_column(d, APRIL, "cash_amount"),
+        3,
+        "missing required column(s) cash_amount",
+    ),
+    "billing_wrong_type": (
+        lambda d: _retype(d, APRIL, "billing_date", [True] * _table(d, APRIL).num_rows, pa.bool_()),
+        3,
+        "column billing_date: expected a date, found BOOLEAN",
+    ),
+    "referrals_missing_column": (
+        lambda d: _drop_column(d, REFERRALS, "registered_at"),
+        3,
+        "missing required column(s) registered_at",
+    ),
+    "accounts_wrong_type": (
+        lambda d: _retype(
+            d, ACCOUNTS, "payment_verified", ["yes"] * _table(d, ACCOUNTS).num_rows, pa.string()
+        ),
+        3,
+        "column payment_verified: expected a boolean, found VARCHAR",
+    ),
+    "missing_referrals": (
+        lambda d: (d / REFERRALS).unlink(),
+        3,
+        "no referrals Parquet files",
+    ),
+    "missing_accounts_folder": (
+        lambda d: shutil.rmtree(d / "accounts"),
+        3,
+        "missing accounts folder",
+    ),
+    "null_record_id": (
+        lambda d: _set_cell(d, APRIL, "record_id", _first_referee_line(d), None),
+        3,
+        "record_id is null",
+    ),
+    "null_account_id": (
+        lambda d: _set_cell(d, APRIL, "account_id", _first_referee_line(d), None),
+        3,
+        "account_id is null",
+    ),
+    "null_cash_amount": (
+        lambda d: _set_cell(d, APRIL, "cash_amount", _first_referee_line(d), None),
+        3,
+        "cash_amount is null",
+    ),
+    "conflicting_record": (
+        lambda d: _append_copy(d, APRIL, _first_referee_line(d), {"cash_amount": 99}),
+        3,
+        "record_id delivered twice with different content",
+    ),
+    "date_outside_cycle": (
+        lambda d: _set_cell(d, APRIL, "billing_date", _first_referee_line(d), date(2025, 5, 2)),
+        3,
+        "billing_date outside its billing_cycle folder",
+    ),
+    "unknown_subscription_type": (
+        lambda d: _set_cell(d, APRIL, "subscription_type", _first_referee_line(d), "Lifetime"),
+        3,
+        "unknown subscription_type",
+    ),
+    "unknown_item": (
+        lambda d: _set_cell(d, APRIL, "item", _first_referee_line(d), "Gift"),
+        3,
+        "unknown item",
+    ),
+    "non_usd_currency": (
+        lambda d: _set_cell(d, APRIL, "currency", _first_referee_line(d), "EUR"),
+        3,
+        "currency is not USD",
+    ),
+    "non_numeric_amount": (
+        lambda d: _retype(
+            d,
+            APRIL,
+            "cash_amount",
+            [
+                "abc" if i == _first_referee_line(d) else str(v)
+                for i, v in enumerate(_table(d, APRIL).column("cash_amount").to_pylist())
+            ],
+            pa.string(),
+        ),
+        3,
+        "cash_amount is not a number",
+    ),
+    "absurd_amount": (
+        lambda d: _set_cell(d, APRIL, "cash_amount", _first_referee_line(d), 5_000_000_000),
+        3,
+        "cash_amount beyond the configured bound",
+    ),
+    "unparseable_date_text": (
+        lambda d: _retype(
+            d,
+            APRIL,
+            "billing_date",
+            [
+                "yesterday" if i == _first_referee_line(d) else v.isoformat()
+                for i, v in enumerate(_table(d, APRIL).column("billing_date").to_pylist())
+            ],
+            pa.string(),
+        ),
+        3,
+        "billing_date is not a date",
+    ),
+    "referral_null_registered_at": (
+        lambda d: _set_cell(d, REFERRALS, "registered_at", 1, None),
+        3,
+        "registered_at is null",
+    ),
+    "referral_same_account": (
+        lambda d: _set_cell(d, REFERRALS, "referrer_account_id", 1, "friend-2"),
+        3,
+        "referee and referrer are the same account",
+    ),
+    "referral_null_referee": (
+        lambda d: _set_cell(d, REFERRALS, "referee_account_id", 2, None),
+        3,
+        "referee_account_id is null",
+    ),
+    "account_conflict": (
+        lambda d: _append_copy(d, ACCOUNTS, 0, {"risk_status": "fraud"}),
+        3,
+        "account listed twice with different content",
+    ),
+    "unknown_risk_status": (
+        lambda d: _set_cell(d, ACCOUNTS, "risk_status", 0, "suspicious"),
+        3,
+        "unknown risk_status",
+    ),
+    "null_identity_key": (
+        lambda d: _set_cell(d, ACCOUNTS, "identity_key", 0, None),
+        3,
+        "identity_key is null",
+    ),
+}
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        base = build_base(Path(scratch))
+        target = CORPUS / "base"
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(base, target)
+        for kind, (mutate, exit_code, message) in KINDS.items():
+            folder = CORPUS / kind
+            shutil.rmtree(folder, ignore_errors=True)
+            shutil.copytree(base, folder / "data")
+            mutate(folder / "data")
+            (folder / "expected.json").write_text(
+                json.dumps({"exit_code": exit_code, "message": message}, indent=2) + "\n"
+            )
+    print(f"{len(KINDS)} bad-input kinds written under {CORPUS}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""The committed corpus of bad inputs (tests/bad_inputs/, built by build_corpus.py).
+
+For each kind: 2025-03 is published from the good base, then `creditflow settle` of 2025-04
+runs on the bad dataset. It must exit with the kind's code and one error line naming the
+problem, publish nothing, leave the ledger unchanged, and keep rejected rows (with file and
+reason) in the quarantine.
+"""
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.test_cli import run_cli
+
+CORPUS = Path(__file__).resolve().parent / "bad_inputs"
+KINDS = sorted(p.name for p in CORPUS.iterdir() if (p / "expected.json").is_file())
+
+
+def test_the_corpus_has_at_least_25_kinds():
+    assert len(KINDS) >= 25
+
+
+@pytest.fixture(scope="module")
+def published_march(prefect_harness, tmp_path_factory):
+    out = tmp_path_factory.mktemp("march") / "out"
+    code = _settle(["--month", "2025-03", "--data", str(CORPUS / "base"), "--out", str(out)])
+    assert code == 0
+    return out
+
+
+def _settle(args):
+    try:
+        from flows import cli
+
+        cli.main(["settle", *args])
+    except SystemExit as exited:
+        return exited.code
+    return None
+
+
+def _ledger(out: Path):
+    with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
+        return (
+            con.execute("select * from ledger_entries order by all").fetchall(),
+            con.execute("select settlement_month from settlements order by 1").fetchall(),
+        )
+
+
+@pytest.mark.flow
+@pytest.mark.parametrize("kind", KINDS)
+def test_bad_input_is_refused_with_one_line_and_nothing_is_published(
+    published_march, tmp_path, capsys, kind
+):
+    expected = json.loads((CORPUS / kind / "expected.json").read_text())
+    out = tmp_path / "out"
+    shutil.copytree(published_march, out)
+    ledger_before = _ledger(out)
+    capsys.readouterr()
+    code, _, err = run_cli(
+        ["settle", "--month", "2025-04", "--data", str(CORPUS / kind / "data"), "--out", str(out)],
+        capsys,
+    )
+    error_lines = [line for line in err.splitlines() if line.startswith("creditflow: error:")]
+    assert code == expected["exit_code"], err
+    assert len(error_lines) == 1, err
+    assert expected["message"] in err
+    assert "Traceback" not in err
+    assert not (out / "batches" / "2025-04").exists()
+    assert _ledger(out) == ledger_before
+    quarantine = out / "quarantine" / "2025-04" / "rejected_rows.parquet"
+    if quarantine.exists():
+        with duckdb.connect() as con:
+            rows = con.execute(
+                "select source_file, broken_rule from read_parquet($q)", {"q": str(quarantine)}
+            ).fetchall()
+        assert rows, "a row rule failed but the quarantine is empty"
+        assert any(expected["message"] in rule for _, rule in rows)
+        assert all(file.startswith(str(CORPUS / kind / "data")) for file, _ in rows)
+        assert f"kept in {quarantine}" in err
+
+
+@pytest.mark.flow
+def test_operator_can_accept_rejected_rows_and_the_manifest_records_them(
+    published_march, tmp_path, capsys
+):
+    out = tmp_path / "out"
+    shutil.copytree(published_march, out)
+    data = CORPUS / "non_usd_currency" / "data"
+    code, stdout, err = run_cli(
+        ["settle", "--month", "2025-04", "--data", str(data), "--out", str(out), "--max-rejected", "1"],
+        capsys,
+    )
+    assert code == 0, err
+    manifest = json.loads((out / "batches" / "2025-04" / "manifest.json").read_text())
+    assert manifest["rejected_rows_accepted"] == 1
+    assert len(manifest["quarantine_sha256"]) == 64
+    with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
+        # the rejected EUR line (friend-2's 12.00) is left out: friend-2 stays below 20.00
+        spend = con.execute(
+            "select eligible_spend_to_date_usd from referee_status "
+            "where referee_account_id = 'friend-2' and settlement_month = '2025-04'"
+        ).fetchone()[0]
+    assert str(spend) == "12.0000"
