@@ -89,8 +89,18 @@ def test_operator_can_accept_rejected_rows_and_the_manifest_records_them(
     out = tmp_path / "out"
     shutil.copytree(published_march, out)
     data = CORPUS / "non_usd_currency" / "data"
-    code, stdout, err = run_cli(
-        ["settle", "--month", "2025-04", "--data", str(data), "--out", str(out), "--max-rejected", "1"],
+    code, _, err = run_cli(
+        [
+            "settle",
+            "--month",
+            "2025-04",
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--max-rejected",
+            "1",
+        ],
         capsys,
     )
     assert code == 0, err
