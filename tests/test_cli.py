@@ -147,8 +147,21 @@ def test_installed_command_runs_end_to_end_in_a_fresh_process(tmp_path, world):
     world.lines = [line for line in world.lines if line["currency"] == "USD"]
     world.write()
     result = subprocess.run(
-        [command, "settle", "--month", "2025-04", "--data", str(world.data), "--out", str(world.out)],
-        capture_output=True, text=True, env=env, timeout=300, check=False,
+        [
+            command,
+            "settle",
+            "--month",
+            "2025-04",
+            "--data",
+            str(world.data),
+            "--out",
+            str(world.out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert "2025-04: published - 1 coupon(s), USD 20.00" in result.stdout

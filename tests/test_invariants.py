@@ -115,7 +115,9 @@ def test_month_by_month_equals_the_backfill_flow(prefect_harness, referees):
         settlement.backfill(FIRST, LAST, str(world.data), str(root / "backfill"))
         for month in months.month_range(FIRST, LAST):
             stages.settle(
-                stages.SettlementRequest(month=month, data_dir=world.data, out_dir=root / "one-by-one")
+                stages.SettlementRequest(
+                    month=month, data_dir=world.data, out_dir=root / "one-by-one"
+                )
             )
         for month in months.month_range(FIRST, LAST):
             for name in ("coupons.csv", "manifest.json"):

@@ -62,7 +62,9 @@ def _drop_column(data, relative, column):
 def _retype(data, relative, column, values, type_):
     table = _table(data, relative)
     index = table.schema.get_field_index(column)
-    _write(data, relative, table.set_column(index, pa.field(column, type_), pa.array(values, type_)))
+    _write(
+        data, relative, table.set_column(index, pa.field(column, type_), pa.array(values, type_))
+    )
 
 
 def _append_copy(data, relative, row, changes):
