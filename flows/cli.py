@@ -62,6 +62,16 @@ def build_parser() -> argparse.ArgumentParser:
     settle = commands.add_parser("settle", help="settle one month")
     settle.add_argument("--month", required=True, type=_month)
     common(settle)
+    instruments = commands.add_parser(
+        "instruments", help="run the voucher and coupon ledger for a month or a range"
+    )
+    span = instruments.add_mutually_exclusive_group(required=True)
+    span.add_argument("--month", type=_month)
+    span.add_argument("--from", dest="first", type=_month)
+    instruments.add_argument("--to", dest="last", type=_month)
+    instruments.add_argument("--data", required=True, type=Path, help="input data directory")
+    instruments.add_argument("--out", required=True, type=Path, help="output directory")
+    instruments.add_argument("--verbose", action="store_true", help="show Prefect's own logs")
     backfill = commands.add_parser("backfill", help="settle a range of months in order")
     backfill.add_argument("--from", dest="first", required=True, type=_month)
     backfill.add_argument("--to", dest="last", required=True, type=_month)
@@ -82,6 +92,8 @@ def run(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "backfill" and args.first > args.last:
         raise UsageError(f"usage: --from {args.first} is after --to {args.last}")
+    if args.command == "instruments":
+        return _run_instruments(args, started)
     from flows import settlement  # imported late: Prefect is slow to import
     from transforms.coupon_codes import key_from_environment
     from transforms.summary import DEVELOPMENT_KEY_WARNING, format_run
@@ -106,6 +118,25 @@ def run(argv: list[str]) -> int:
     else:
         outcomes = settlement.backfill(args.first, args.last, **options)
     print(format_run(outcomes, time.perf_counter() - started, key.kind))
+    return 0
+
+
+def _run_instruments(args, started: float) -> int:
+    if args.first and not args.last:
+        raise UsageError("usage: --from needs --to")
+    if args.first and args.first > args.last:
+        raise UsageError(f"usage: --from {args.first} is after --to {args.last}")
+    from flows import instruments
+    from transforms.summary import format_instruments
+
+    _quiet_prefect(args.verbose)
+    if args.month:
+        outcomes = [instruments.monthly_instruments(args.month, str(args.data), str(args.out))]
+    else:
+        outcomes = instruments.instruments_range(
+            args.first, args.last, str(args.data), str(args.out)
+        )
+    print(format_instruments(outcomes, time.perf_counter() - started))
     return 0
 
 

@@ -16,8 +16,8 @@ from flows.errors import InputError
 # Accepted DuckDB types per kind of column. Amounts may arrive as DECIMAL, numbers or
 # text and are cast once, in staging, to DECIMAL(18,4); rows that do not cast are rejected
 # by the row audits (sql/audits/inputs/).
-_TEXT = ("VARCHAR",)
-_AMOUNT = (
+TEXT = ("VARCHAR",)
+AMOUNT = (
     "DECIMAL",
     "DOUBLE",
     "FLOAT",
@@ -28,44 +28,46 @@ _AMOUNT = (
     "HUGEINT",
     "VARCHAR",
 )
-_DATE = ("DATE", "TIMESTAMP", "VARCHAR")
-_TIMESTAMP = ("TIMESTAMP", "VARCHAR")
-_BOOLEAN = ("BOOLEAN",)
-_KIND_NAMES = {
-    _TEXT: "text",
-    _AMOUNT: "an amount (DECIMAL, number or text)",
-    _DATE: "a date",
-    _TIMESTAMP: "a timestamp",
-    _BOOLEAN: "a boolean",
+DATE = ("DATE", "TIMESTAMP", "VARCHAR")
+TIMESTAMP = ("TIMESTAMP", "VARCHAR")
+BOOLEAN = ("BOOLEAN",)
+WHOLE_NUMBER = ("INTEGER", "BIGINT", "SMALLINT", "TINYINT")
+KIND_NAMES = {
+    WHOLE_NUMBER: "a whole number",
+    TEXT: "text",
+    AMOUNT: "an amount (DECIMAL, number or text)",
+    DATE: "a date",
+    TIMESTAMP: "a timestamp",
+    BOOLEAN: "a boolean",
 }
 
 BILLING_COLUMNS = {
-    "record_id": _TEXT,
-    "account_id": _TEXT,
-    "billing_date": _DATE,
-    "product_code": _TEXT,
-    "product_name": _TEXT,
-    "subscription_type": _TEXT,
-    "item": _TEXT,
-    "pretax_gross_amount": _AMOUNT,
-    "pretax_amount": _AMOUNT,
-    "deducted_by_coupons": _AMOUNT,
-    "deducted_by_cash_coupons": _AMOUNT,
-    "deducted_by_prepaid_card": _AMOUNT,
-    "cash_amount": _AMOUNT,
-    "currency": _TEXT,
+    "record_id": TEXT,
+    "account_id": TEXT,
+    "billing_date": DATE,
+    "product_code": TEXT,
+    "product_name": TEXT,
+    "subscription_type": TEXT,
+    "item": TEXT,
+    "pretax_gross_amount": AMOUNT,
+    "pretax_amount": AMOUNT,
+    "deducted_by_coupons": AMOUNT,
+    "deducted_by_cash_coupons": AMOUNT,
+    "deducted_by_prepaid_card": AMOUNT,
+    "cash_amount": AMOUNT,
+    "currency": TEXT,
 }
 REFERRAL_COLUMNS = {
-    "referee_account_id": _TEXT,
-    "referrer_account_id": _TEXT,
-    "referral_code": _TEXT,
-    "registered_at": _TIMESTAMP,
+    "referee_account_id": TEXT,
+    "referrer_account_id": TEXT,
+    "referral_code": TEXT,
+    "registered_at": TIMESTAMP,
 }
 ACCOUNT_COLUMNS = {
-    "account_id": _TEXT,
-    "identity_key": _TEXT,
-    "payment_verified": _BOOLEAN,
-    "risk_status": _TEXT,
+    "account_id": TEXT,
+    "identity_key": TEXT,
+    "payment_verified": BOOLEAN,
+    "risk_status": TEXT,
 }
 _CYCLE_FOLDER = re.compile(r"^billing_cycle=(\d{4}-(0[1-9]|1[0-2]))$")
 
@@ -125,7 +127,7 @@ def discover_inputs(data_dir: Path, month: str, eligible_products: Path) -> Inpu
     )
 
 
-def _sql_list(paths) -> str:
+def sql_list(paths) -> str:
     # file paths are the one thing put into view text: views cannot bind parameters
     return "[" + ", ".join("'" + str(path).replace("'", "''") + "'" for path in paths) + "]"
 
@@ -147,7 +149,7 @@ def check_columns(con, path: Path, required: dict[str, tuple[str, ...]]) -> None
     for column, accepted in required.items():
         if not found[column].startswith(accepted):
             raise InputError(
-                f"{path}: column {column}: expected {_KIND_NAMES[accepted]}, found {found[column]}"
+                f"{path}: column {column}: expected {KIND_NAMES[accepted]}, found {found[column]}"
             )
 
 
@@ -164,7 +166,7 @@ def register_inputs(con, files: InputFiles, month: str) -> None:
         create or replace temp view raw_billing_lines as
         select * exclude (filename), filename as source_file
         from read_parquet(
-            {_sql_list(files.billing_files())},
+            {sql_list(files.billing_files())},
             filename = true, file_row_number = true, hive_partitioning = true, union_by_name = true,
             hive_types = {{'billing_cycle': varchar}}
         )"""
@@ -175,7 +177,7 @@ def register_inputs(con, files: InputFiles, month: str) -> None:
             create or replace temp view {name} as
             select * exclude (filename), filename as source_file
             from read_parquet(
-                {_sql_list(paths)}, filename = true, file_row_number = true, union_by_name = true
+                {sql_list(paths)}, filename = true, file_row_number = true, union_by_name = true
             )"""
         )
     try:
@@ -183,7 +185,7 @@ def register_inputs(con, files: InputFiles, month: str) -> None:
             f"""
             create or replace temp table raw_eligible_products as
             select * from read_csv(
-                {_sql_list([files.eligible_products])}, header = true, auto_detect = false,
+                {sql_list([files.eligible_products])}, header = true, auto_detect = false,
                 columns = {{
                     'product_code': 'varchar', 'subscription_type': 'varchar',
                     'product_name': 'varchar', 'effective_from': 'date', 'effective_to': 'date'

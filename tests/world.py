@@ -50,12 +50,58 @@ ACCOUNT_SCHEMA = pa.schema(
 )
 
 
+CATALOG_SCHEMA = pa.schema(
+    [
+        ("voucher_id", pa.string()),
+        ("product_config", pa.string()),
+        ("face_value", MONEY),
+        ("purchased_by", pa.string()),
+        ("purchase_channel", pa.string()),
+        ("discounted", pa.bool_()),
+        ("max_transfers", pa.int32()),
+        ("valid_from", pa.date32()),
+        ("valid_to", pa.date32()),
+        ("purchased_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+EVENT_SCHEMA = pa.schema(
+    [
+        ("event_id", pa.string()),
+        ("voucher_id", pa.string()),
+        ("event_type", pa.string()),
+        ("actor_account_id", pa.string()),
+        ("to_account_id", pa.string()),
+        ("occurred_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+USAGE_SCHEMA = pa.schema(
+    [
+        ("usage_id", pa.string()),
+        ("account_id", pa.string()),
+        ("coupon_month", pa.string()),
+        ("used_amount", MONEY),
+        ("used_at", pa.timestamp("us", tz="UTC")),
+        ("product_code", pa.string()),
+        ("coupon_owner_account_id", pa.string()),
+    ]
+)
+
+
+def _utc(moment: date | datetime) -> datetime:
+    if not isinstance(moment, datetime):
+        moment = datetime.combine(moment, datetime.min.time()) + timedelta(hours=12)
+    return moment.replace(tzinfo=UTC)
+
+
 @dataclass
 class World:
     root: Path
     accounts: dict[str, dict] = field(default_factory=dict)
     referrals: list[dict] = field(default_factory=list)
     lines: list[dict] = field(default_factory=list)
+    vouchers: list[dict] = field(default_factory=list)
+    voucher_events: list[list[dict]] = field(default_factory=lambda: [[]])
+    usage: list[dict] = field(default_factory=list)
     first_cycle: str = "2025-01"
     last_cycle: str = "2026-12"
 
@@ -124,6 +170,73 @@ class World:
         self.lines.append(row)
         return row
 
+    def voucher(
+        self,
+        voucher_id,
+        purchaser,
+        purchased: date,
+        valid_from: date,
+        valid_to: date,
+        face_value="100.00",
+        channel="tmall",
+        discounted=False,
+        max_transfers=2,
+    ):
+        if purchaser not in self.accounts:
+            self.account(purchaser)
+        self.vouchers.append(
+            {
+                "voucher_id": voucher_id,
+                "product_config": "ecs.g7.large/1 month",
+                "face_value": Decimal(face_value),
+                "purchased_by": purchaser,
+                "purchase_channel": channel,
+                "discounted": discounted,
+                "max_transfers": max_transfers,
+                "valid_from": valid_from,
+                "valid_to": valid_to,
+                "purchased_at": _utc(purchased),
+            }
+        )
+
+    def voucher_event(self, event_id, voucher_id, event_type, actor, when, to=None, file=0):
+        while len(self.voucher_events) <= file:
+            self.voucher_events.append([])
+        self.voucher_events[file].append(
+            {
+                "event_id": event_id,
+                "voucher_id": voucher_id,
+                "event_type": event_type,
+                "actor_account_id": actor,
+                "to_account_id": to,
+                "occurred_at": _utc(when),
+            }
+        )
+
+    def use_coupon(self, usage_id, account, coupon_month, amount, when, product="ecs", owner=None):
+        self.usage.append(
+            {
+                "usage_id": usage_id,
+                "account_id": account,
+                "coupon_month": coupon_month,
+                "used_amount": Decimal(amount),
+                "used_at": _utc(when),
+                "product_code": product,
+                "coupon_owner_account_id": owner,
+            }
+        )
+
+    def run_instruments(self, first: str, last: str | None = None):
+        from flows import instrument_stages
+
+        self.write()
+        return [
+            instrument_stages.run_month(
+                instrument_stages.InstrumentsRequest(m, self.data, self.out)
+            )
+            for m in months.month_range(first, last or first)
+        ]
+
     def _bystander_line(self, month: str) -> dict:
         day = months.first_day(month).replace(day=15)
         return {
@@ -158,6 +271,23 @@ class World:
         ):
             (self.data / name).mkdir(parents=True, exist_ok=True)
             pq.write_table(pa.Table.from_pylist(rows, schema), self.data / name / f"{name}.parquet")
+        for folder in ("vouchers/catalog", "vouchers/events", "coupon_usage"):
+            (self.data / folder).mkdir(parents=True, exist_ok=True)
+            for old in (self.data / folder).glob("*.parquet"):
+                old.unlink()
+        pq.write_table(
+            pa.Table.from_pylist(self.vouchers, CATALOG_SCHEMA),
+            self.data / "vouchers" / "catalog" / "catalog.parquet",
+        )
+        for number, events in enumerate(self.voucher_events):
+            pq.write_table(
+                pa.Table.from_pylist(events, EVENT_SCHEMA),
+                self.data / "vouchers" / "events" / f"events-{number}.parquet",
+            )
+        pq.write_table(
+            pa.Table.from_pylist(self.usage, USAGE_SCHEMA),
+            self.data / "coupon_usage" / "usage.parquet",
+        )
         return self.data
 
     def settle(self, first: str, last: str | None = None, **options) -> list[stages.Outcome]:

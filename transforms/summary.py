@@ -47,3 +47,21 @@ DEVELOPMENT_KEY_WARNING = (
     "WARNING: DEVELOPMENT coupon key in use (CREDITFLOW_COUPON_KEY is not set): these "
     "coupons are not real and must not be issued"
 )
+
+
+def format_instruments(outcomes, seconds: float) -> str:
+    """Closing block of an instruments run: events, rejections, breakage, roll-forward."""
+    lines = []
+    for o in outcomes:
+        lines.append(
+            f"{o.month}: instruments {o.action} - {o.event_count} event(s), "
+            f"{o.rejected_event_count} rejected, breakage USD {_usd(o.breakage_usd)} -> {o.folder}"
+        )
+        for row in o.rollforward:
+            lines.append(
+                f"  {row['instrument_kind']}: opening {_usd(row['opening_outstanding_usd'])} "
+                f"+ issued {_usd(row['issued_usd'])} - used {_usd(row['redeemed_or_used_usd'])} "
+                f"- expired {_usd(row['expired_usd'])} = closing {_usd(row['closing_outstanding_usd'])}"
+            )
+    lines.append(f"done: {len(outcomes)} instrument month(s) in {seconds:.1f} s")
+    return "\n".join(lines)

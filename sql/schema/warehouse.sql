@@ -94,3 +94,63 @@ create table if not exists warehouse.referee_status (
     delta_usd decimal(18, 2) not null,
     credited_to_date_usd decimal(18, 2) not null
 );
+
+-- instruments (vouchers and referral coupons): one row per instrument per month, at month end
+create table if not exists warehouse.instrument_state (
+    instrument_month varchar not null,
+    instrument_kind varchar not null,
+    instrument_id varchar not null,
+    owner_account_id varchar not null,
+    invoice_account_id varchar not null,
+    status varchar not null,
+    face_value_usd decimal(18, 2) not null,
+    remaining_balance_usd decimal(18, 2) not null,
+    transfers_used integer not null,
+    max_transfers integer not null,
+    is_transferable boolean not null,
+    earlier_owners varchar[] not null,
+    excluded_products varchar[] not null,
+    issued_on date not null,
+    valid_from date not null,
+    valid_to date not null,
+    expired_this_month_usd decimal(18, 2) not null,
+    primary key (instrument_month, instrument_kind, instrument_id)
+);
+
+-- every input event of the month (voucher events and coupon usage), accepted or not
+create table if not exists warehouse.instrument_events (
+    instrument_month varchar not null,
+    event_id varchar not null,
+    instrument_kind varchar not null,
+    instrument_id varchar not null,
+    event_type varchar not null,
+    actor_account_id varchar,
+    to_account_id varchar,
+    occurred_at timestamp not null,
+    amount_usd decimal(18, 2),
+    product_code varchar,
+    accepted boolean not null,
+    reason varchar,
+    amount_applied_usd decimal(18, 2) not null
+);
+
+-- per kind and month: opening + issued - redeemed/used - expired = closing
+create table if not exists warehouse.instrument_rollforward (
+    instrument_month varchar not null,
+    instrument_kind varchar not null,
+    opening_outstanding_usd decimal(18, 2) not null,
+    issued_usd decimal(18, 2) not null,
+    redeemed_or_used_usd decimal(18, 2) not null,
+    expired_usd decimal(18, 2) not null,
+    closing_outstanding_usd decimal(18, 2) not null,
+    primary key (instrument_month, instrument_kind)
+);
+
+-- one row per published instrument month
+create table if not exists warehouse.instrument_months (
+    instrument_month varchar primary key,
+    input_fingerprint varchar not null,
+    event_count integer not null,
+    rejected_event_count integer not null,
+    breakage_usd decimal(18, 2) not null
+);

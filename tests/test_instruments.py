@@ -1,0 +1,277 @@
+"""One tiny world per voucher and coupon rule (docs/instruments.md), run through the real
+instrument month; plus the roll-forward identity, reruns and ordering."""
+
+import csv
+from datetime import date, datetime
+from decimal import Decimal
+
+import duckdb
+import pytest
+
+from flows.errors import StateConflict
+
+APRIL = date(2025, 4, 1)
+
+
+def _events(world, month):
+    with duckdb.connect() as con:
+        rows = con.execute(
+            "select event_id, accepted, reason from read_parquet($p) order by occurred_at, event_id",
+            {"p": str(world.out / "instruments" / month / "events.parquet")},
+        ).fetchall()
+    return {event_id: (accepted, reason) for event_id, accepted, reason in rows}
+
+
+def _state(world, month, instrument_id):
+    with duckdb.connect() as con:
+        cursor = con.execute(
+            "select * from read_parquet($p) where instrument_id = $i",
+            {"p": str(world.out / "instruments" / month / "state.parquet"), "i": instrument_id},
+        )
+        columns = [d[0] for d in cursor.description]
+        return dict(zip(columns, cursor.fetchone(), strict=True))
+
+
+def _voucher_world(world, **voucher):
+    for account in ("alice", "bob", "carol", "dave"):
+        world.account(account)
+    options = {
+        "purchased": date(2025, 3, 20),
+        "valid_from": date(2025, 4, 1),
+        "valid_to": date(2025, 6, 30),
+    } | voucher
+    world.voucher("V1", "alice", **options)
+    return world
+
+
+def test_third_transfer_of_a_two_transfer_voucher_is_rejected(world):
+    _voucher_world(world, max_transfers=2)
+    world.voucher_event("e1", "V1", "transfer", "alice", date(2025, 4, 2), to="bob")
+    world.voucher_event("e2", "V1", "transfer", "bob", date(2025, 4, 3), to="carol")
+    world.voucher_event("e3", "V1", "transfer", "carol", date(2025, 4, 4), to="dave")
+    world.run_instruments("2025-04")
+    assert _events(world, "2025-04") == {
+        "e1": (True, None),
+        "e2": (True, None),
+        "e3": (False, "transfer_limit_reached"),
+    }
+    state = _state(world, "2025-04", "V1")
+    assert (state["owner_account_id"], state["transfers_used"]) == ("carol", 2)
+
+
+def test_transfer_by_a_non_owner_is_rejected(world):
+    _voucher_world(world)
+    world.voucher_event("e1", "V1", "transfer", "bob", date(2025, 4, 2), to="carol")
+    world.run_instruments("2025-04")
+    assert _events(world, "2025-04") == {"e1": (False, "not_owner")}
+
+
+def test_transfer_back_to_the_purchaser_is_rejected(world):
+    _voucher_world(world)
+    world.voucher_event("e1", "V1", "transfer", "alice", date(2025, 4, 2), to="bob")
+    world.voucher_event("e2", "V1", "transfer", "bob", date(2025, 4, 3), to="alice")
+    world.run_instruments("2025-04")
+    assert _events(world, "2025-04")["e2"] == (False, "transfer_back_to_earlier_owner")
+
+
+@pytest.mark.parametrize(
+    ("options", "reason"),
+    [
+        ({"discounted": True}, "not_transferable"),
+        ({"channel": "special"}, "not_transferable"),
+        ({"max_transfers": 0}, "not_transferable"),
+    ],
+)
+def test_discounted_special_or_zero_transfer_vouchers_never_transfer(world, options, reason):
+    _voucher_world(world, **options)
+    world.voucher_event("e1", "V1", "transfer", "alice", date(2025, 4, 2), to="bob")
+    world.run_instruments("2025-04")
+    assert _events(world, "2025-04") == {"e1": (False, reason)}
+
+
+@pytest.mark.parametrize(
+    ("recipient", "reason"),
+    [("stranger", "unknown_recipient"), ("alice", "transfer_to_current_owner")],
+)
+def test_transfer_recipient_must_be_a_known_other_account(world, recipient, reason):
+    _voucher_world(world)
+    world.voucher_event("e1", "V1", "transfer", "alice", date(2025, 4, 2), to=recipient)
+    world.run_instruments("2025-04")
+    assert _events(world, "2025-04") == {"e1": (False, reason)}
+
+
+def test_transfer_keeps_validity_and_the_invoice_stays_with_the_purchaser(world):
+    _voucher_world(world)
+    world.voucher_event("e1", "V1", "transfer", "alice", date(2025, 4, 2), to="bob")
+    world.run_instruments("2025-04")
+    state = _state(world, "2025-04", "V1")
+    assert (state["valid_from"], state["valid_to"]) == (date(2025, 4, 1), date(2025, 6, 30))
+    assert (state["owner_account_id"], state["invoice_account"]) == ("bob", "alice")
+
+
+def test_redeem_before_validity_after_expiry_and_twice(world):
+    _voucher_world(world, valid_to=date(2025, 4, 15))
+    world.voucher("V2", "alice", date(2025, 3, 20), date(2025, 4, 1), date(2025, 4, 30))
+    world.voucher_event("early", "V1", "redeem", "alice", date(2025, 3, 25))
+    world.voucher_event("late", "V1", "redeem", "alice", date(2025, 4, 20))
+    world.voucher_event("first", "V2", "redeem", "alice", date(2025, 4, 5))
+    world.voucher_event("second", "V2", "redeem", "alice", date(2025, 4, 6))
+    world.voucher_event("after-redeem", "V2", "transfer", "alice", date(2025, 4, 7), to="bob")
+    world.run_instruments("2025-03", "2025-04")
+    assert _events(world, "2025-03") == {"early": (False, "not_yet_valid")}
+    assert _events(world, "2025-04") == {
+        "first": (True, None),
+        "second": (False, "already_redeemed"),
+        "after-redeem": (False, "already_redeemed"),
+        "late": (False, "outside_validity"),
+    }
+    assert _state(world, "2025-04", "V1")["status"] == "expired"
+    assert _state(world, "2025-04", "V2")["status"] == "redeemed"
+
+
+def test_refund_request_is_always_rejected(world):
+    _voucher_world(world)
+    world.voucher_event("e1", "V1", "refund_request", "alice", date(2025, 4, 2))
+    world.run_instruments("2025-04")
+    assert _events(world, "2025-04") == {"e1": (False, "not_refundable")}
+
+
+def test_unredeemed_voucher_expires_at_month_end_as_breakage(world):
+    _voucher_world(world, valid_to=date(2025, 4, 30), face_value="80.00")
+    world.voucher(
+        "V2", "alice", date(2025, 3, 20), date(2025, 4, 1), date(2025, 5, 10), face_value="50.00"
+    )
+    world.run_instruments("2025-03", "2025-05")
+    assert _state(world, "2025-04", "V1")["status"] == "active"  # valid through the cutoff day
+    assert _state(world, "2025-05", "V1")["status"] == "expired"
+    rows = list(csv.DictReader((world.out / "instruments" / "2025-05" / "rollforward.csv").open()))
+    voucher = next(r for r in rows if r["instrument_kind"] == "voucher")
+    assert voucher == {
+        "instrument_kind": "voucher",
+        "opening_outstanding_usd": "130.00",
+        "issued_usd": "0.00",
+        "redeemed_or_used_usd": "0.00",
+        "expired_usd": "130.00",
+        "closing_outstanding_usd": "0.00",
+    }
+
+
+def test_duplicated_event_ids_apply_once_and_conflicting_copies_are_rejected(world):
+    _voucher_world(world)
+    world.voucher_event("e1", "V1", "transfer", "alice", date(2025, 4, 2), to="bob")
+    world.voucher_event("e1", "V1", "transfer", "alice", date(2025, 4, 2), to="bob", file=1)
+    world.voucher_event("e2", "V1", "redeem", "bob", date(2025, 4, 3))
+    world.voucher_event("e2", "V1", "redeem", "bob", datetime(2025, 4, 3, 18), file=1)
+    world.run_instruments("2025-04")
+    with duckdb.connect() as con:
+        rows = con.execute(
+            "select event_id, accepted, reason from read_parquet($p) order by all",
+            {"p": str(world.out / "instruments" / "2025-04" / "events.parquet")},
+        ).fetchall()
+    assert rows == [("e1", True, None), ("e2", False, "duplicate_event_id"), ("e2", True, None)]
+
+
+def test_events_apply_in_time_order_whatever_the_file_order(world):
+    _voucher_world(world)
+    world.voucher_event("later", "V1", "transfer", "bob", date(2025, 4, 9), to="carol", file=0)
+    world.voucher_event("earlier", "V1", "transfer", "alice", date(2025, 4, 2), to="bob", file=1)
+    world.run_instruments("2025-04")
+    assert _events(world, "2025-04") == {"earlier": (True, None), "later": (True, None)}
+    assert _state(world, "2025-04", "V1")["owner_account_id"] == "carol"
+
+
+# --- referral coupons ----------------------------------------------------------------
+
+
+def _coupon_world(world):
+    """referrer-1 gets a 20.00 coupon for settlement month 2025-04, issued 2025-05-05."""
+    world.refer("friend", "referrer-1", date(2025, 3, 1))
+    world.spend("friend", date(2025, 3, 2), "20.00")
+    world.account("other")
+    world.settle("2025-04")
+    return world
+
+
+def test_published_coupons_enter_the_ledger_when_issued(world):
+    _coupon_world(world)
+    world.run_instruments("2025-05")
+    state = _state(world, "2025-05", "referrer-1:2025-04")
+    assert (state["instrument_kind"], state["status"], state["remaining_balance_usd"]) == (
+        "referral_coupon",
+        "active",
+        Decimal("20.00"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("usage", "reason"),
+    [
+        ({"product": "swas"}, "excluded_product"),
+        ({"amount": "20.01"}, "exceeds_balance"),
+        ({"amount": "0.00"}, "invalid_amount"),
+        ({"account": "other"}, "unknown_instrument"),
+        ({"account": "other", "owner": "referrer-1"}, "not_owner"),
+        ({"when": date(2025, 5, 1)}, "not_yet_valid"),
+    ],
+)
+def test_coupon_usage_rules(world, usage, reason):
+    _coupon_world(world)
+    options = {"account": "referrer-1", "amount": "5.00", "when": date(2025, 5, 10)} | usage
+    world.use_coupon(
+        "u1",
+        options["account"],
+        "2025-04",
+        options["amount"],
+        options["when"],
+        product=options.get("product", "ecs"),
+        owner=options.get("owner"),
+    )
+    world.run_instruments("2025-05")
+    assert _events(world, "2025-05") == {"u1": (False, reason)}
+
+
+def test_partial_use_then_expiry_of_the_rest(world):
+    _coupon_world(world)
+    world.use_coupon("u1", "referrer-1", "2025-04", "12.50", date(2025, 5, 10))
+    world.use_coupon("u2", "referrer-1", "2025-04", "1.00", date(2026, 5, 5))  # valid_to 2026-05-04
+    world.settle("2025-05", "2026-04")  # each instrument month needs the month before settled
+    world.run_instruments("2025-05", "2026-05")
+    assert _state(world, "2025-05", "referrer-1:2025-04")["status"] == "partially_used"
+    final = _state(world, "2026-05", "referrer-1:2025-04")
+    assert (final["status"], final["expired_this_month_usd"]) == ("expired", Decimal("7.50"))
+    assert _events(world, "2026-05") == {"u2": (False, "outside_validity")}
+
+
+def test_rollforward_balances_every_month_and_reruns_are_identical(world):
+    _coupon_world(world)
+    _voucher_world(world)
+    world.voucher_event("e1", "V1", "redeem", "alice", date(2025, 5, 3))
+    world.use_coupon("u1", "referrer-1", "2025-04", "3.00", date(2025, 6, 1))
+    world.settle("2025-05", "2025-06")
+    world.run_instruments("2025-03", "2025-07")
+    before = {p: p.read_bytes() for p in (world.out / "instruments").rglob("*") if p.is_file()}
+    rows = world.query(
+        "select instrument_month, instrument_kind, opening_outstanding_usd + issued_usd"
+        " - redeemed_or_used_usd - expired_usd - closing_outstanding_usd from instrument_rollforward"
+    )
+    assert len(rows) == 10 and all(imbalance == 0 for *_, imbalance in rows)
+    outcomes = world.run_instruments("2025-05")
+    assert outcomes[0].action == "already published"
+    after = {p: p.read_bytes() for p in (world.out / "instruments").rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_instrument_months_run_in_order_and_changed_inputs_conflict(world):
+    _coupon_world(world)
+    world.run_instruments("2025-05")
+    with pytest.raises(StateConflict, match="run 2025-06 first"):
+        world.run_instruments("2025-07")
+    world.use_coupon("late", "referrer-1", "2025-04", "1.00", date(2025, 5, 20))
+    with pytest.raises(StateConflict, match="inputs changed"):
+        world.run_instruments("2025-05")
+
+
+def test_instruments_wait_for_the_settlement_that_issues_the_coupons(world):
+    _coupon_world(world)
+    with pytest.raises(StateConflict, match="settle 2025-05 first"):
+        world.run_instruments("2025-06")

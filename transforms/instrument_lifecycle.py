@@ -1,0 +1,248 @@
+"""One lifecycle engine for both prepaid instruments: redemption vouchers and referral coupons.
+
+An instrument has an owner, a remaining balance, a validity period and transfer rules. Events
+apply in (occurred_at, event_id) order; each is accepted or rejected with a reason code, and
+nothing is dropped. At month end, an instrument past its valid_to with a balance left
+expires and the balance is breakage. Pure functions; IO lives in flows/instruments.py.
+
+Invariant (the roll-forward), per kind and month:
+    opening outstanding + issued - redeemed/used - expired = closing outstanding
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from decimal import Decimal
+
+VOUCHER = "voucher"
+REFERRAL_COUPON = "referral_coupon"
+
+# statuses
+ACTIVE, PARTIALLY_USED, REDEEMED, EXPIRED = "active", "partially_used", "redeemed", "expired"
+
+# reason codes (docs/instruments.md)
+UNKNOWN_INSTRUMENT = "unknown_instrument"
+DUPLICATE_EVENT_ID = "duplicate_event_id"
+ALREADY_REDEEMED = "already_redeemed"
+ALREADY_EXPIRED = "already_expired"
+NOT_REFUNDABLE = "not_refundable"
+NOT_OWNER = "not_owner"
+NOT_YET_VALID = "not_yet_valid"
+EXPIRED_AT_EVENT = "outside_validity"
+NOT_TRANSFERABLE = "not_transferable"
+TRANSFER_LIMIT_REACHED = "transfer_limit_reached"
+UNKNOWN_RECIPIENT = "unknown_recipient"
+TRANSFER_TO_CURRENT_OWNER = "transfer_to_current_owner"
+TRANSFER_BACK = "transfer_back_to_earlier_owner"
+EXCLUDED_PRODUCT = "excluded_product"
+EXCEEDS_BALANCE = "exceeds_balance"
+INVALID_AMOUNT = "invalid_amount"
+UNKNOWN_EVENT_TYPE = "unknown_event_type"
+
+
+@dataclass(frozen=True)
+class Instrument:
+    kind: str
+    instrument_id: str
+    owner_account_id: str
+    invoice_account_id: str  # only the purchaser can be invoiced, even after transfers
+    face_value_usd: Decimal
+    remaining_balance_usd: Decimal
+    valid_from: date
+    valid_to: date
+    issued_on: date
+    max_transfers: int
+    is_transferable: bool
+    status: str = ACTIVE
+    transfers_used: int = 0
+    earlier_owners: tuple[str, ...] = ()
+    excluded_products: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Event:
+    event_id: str
+    kind: str
+    instrument_id: str
+    event_type: str  # transfer, redeem, refund_request (vouchers); use (coupons)
+    actor_account_id: str | None
+    occurred_at: datetime
+    to_account_id: str | None = None
+    amount_usd: Decimal | None = None
+    product_code: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    event: Event
+    accepted: bool
+    reason: str | None
+    amount_applied_usd: Decimal = Decimal("0.00")
+
+
+@dataclass
+class MonthResult:
+    instruments: dict[str, Instrument]
+    outcomes: list[Outcome] = field(default_factory=list)
+    expired_usd: dict[str, Decimal] = field(default_factory=dict)  # instrument_id -> breakage
+
+
+def voucher_is_transferable(channel: str, is_discounted: bool, max_transfers: int) -> bool:
+    """A discounted or special-channel voucher never transfers, whatever max_transfers says."""
+    return not is_discounted and channel != "special" and max_transfers > 0
+
+
+def _reject(event: Event, reason: str) -> Outcome:
+    return Outcome(event, False, reason)
+
+
+def apply_event(
+    instrument: Instrument | None, event: Event, known_accounts: frozenset[str]
+) -> tuple[Instrument | None, Outcome]:
+    """Apply one event to one instrument: the new state and the event's outcome."""
+    if instrument is None:
+        return instrument, _reject(event, UNKNOWN_INSTRUMENT)
+    if instrument.status == REDEEMED:
+        return instrument, _reject(event, ALREADY_REDEEMED)
+    if instrument.status == EXPIRED:
+        return instrument, _reject(event, ALREADY_EXPIRED)
+    on = event.occurred_at.date()
+    if event.event_type == "refund_request":
+        return instrument, _reject(event, NOT_REFUNDABLE)
+    if event.event_type not in ("transfer", "redeem", "use"):
+        return instrument, _reject(event, UNKNOWN_EVENT_TYPE)
+    if event.actor_account_id != instrument.owner_account_id:
+        return instrument, _reject(event, NOT_OWNER)
+    if event.event_type == "transfer":
+        return _transfer(instrument, event, on, known_accounts)
+    if on < instrument.valid_from:
+        return instrument, _reject(event, NOT_YET_VALID)
+    if on > instrument.valid_to:
+        return instrument, _reject(event, EXPIRED_AT_EVENT)
+    if event.event_type == "redeem":
+        if instrument.kind != VOUCHER:
+            return instrument, _reject(event, UNKNOWN_EVENT_TYPE)
+        redeemed = replace(instrument, status=REDEEMED, remaining_balance_usd=Decimal("0.00"))
+        return redeemed, Outcome(event, True, None, instrument.remaining_balance_usd)
+    return _use(instrument, event)
+
+
+def _transfer(instrument, event, on, known_accounts):
+    recipient = event.to_account_id
+    if on > instrument.valid_to:
+        return instrument, _reject(event, EXPIRED_AT_EVENT)
+    if not instrument.is_transferable:
+        return instrument, _reject(event, NOT_TRANSFERABLE)
+    if instrument.transfers_used >= instrument.max_transfers:
+        return instrument, _reject(event, TRANSFER_LIMIT_REACHED)
+    if recipient is None or recipient not in known_accounts:
+        return instrument, _reject(event, UNKNOWN_RECIPIENT)
+    if recipient == instrument.owner_account_id:
+        return instrument, _reject(event, TRANSFER_TO_CURRENT_OWNER)
+    if recipient in instrument.earlier_owners:
+        # transfers are irreversible: never back to the purchaser or any earlier owner
+        return instrument, _reject(event, TRANSFER_BACK)
+    moved = replace(
+        instrument,
+        owner_account_id=recipient,
+        transfers_used=instrument.transfers_used + 1,
+        earlier_owners=(*instrument.earlier_owners, instrument.owner_account_id),
+    )
+    return moved, Outcome(event, True, None)
+
+
+def _use(instrument, event):
+    amount = event.amount_usd
+    if amount is None or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+        return instrument, _reject(event, INVALID_AMOUNT)
+    if event.product_code in instrument.excluded_products:
+        return instrument, _reject(event, EXCLUDED_PRODUCT)
+    if amount > instrument.remaining_balance_usd:
+        return instrument, _reject(event, EXCEEDS_BALANCE)
+    balance = instrument.remaining_balance_usd - amount
+    used = replace(
+        instrument,
+        remaining_balance_usd=balance,
+        status=REDEEMED if balance == 0 else PARTIALLY_USED,
+    )
+    return used, Outcome(event, True, None, amount)
+
+
+def order_events(events: Iterable[Event]) -> list[Event]:
+    """Events apply in occurred_at order, ties by event_id."""
+    return sorted(events, key=lambda e: (e.occurred_at, e.event_id))
+
+
+def run_month(
+    opening: dict[str, Instrument],
+    issued: Iterable[Instrument],
+    events: Iterable[Event],
+    known_accounts: frozenset[str],
+    cutoff: date,
+) -> MonthResult:
+    """Apply a month's events to the opening states plus the month's new instruments, then
+    expire what is past its validity at the cutoff (the last day of the month)."""
+    instruments = dict(opening)
+    for instrument in issued:
+        instruments[instrument.instrument_id] = instrument
+    result = MonthResult(instruments)
+    for event in order_events(events):
+        current = instruments.get(event.instrument_id)
+        if current is not None and current.kind != event.kind:
+            current = None
+        updated, outcome = apply_event(current, event, known_accounts)
+        if updated is not None:
+            instruments[event.instrument_id] = updated
+        result.outcomes.append(outcome)
+    for instrument_id, instrument in sorted(instruments.items()):
+        if instrument.status in (ACTIVE, PARTIALLY_USED) and instrument.valid_to < cutoff:
+            result.expired_usd[instrument_id] = instrument.remaining_balance_usd
+            instruments[instrument_id] = replace(instrument, status=EXPIRED)
+    return result
+
+
+def outstanding_usd(instruments: Iterable[Instrument], kind: str) -> Decimal:
+    """Face value still owed: the balance of every active or partially used instrument."""
+    return sum(
+        (
+            i.remaining_balance_usd
+            for i in instruments
+            if i.kind == kind and i.status in (ACTIVE, PARTIALLY_USED)
+        ),
+        Decimal("0.00"),
+    )
+
+
+def rollforward(
+    opening: dict[str, Instrument], issued: list[Instrument], result: MonthResult
+) -> list[dict]:
+    """Per kind: opening outstanding + issued - redeemed/used - expired = closing outstanding."""
+    rows = []
+    for kind in (VOUCHER, REFERRAL_COUPON):
+        opening_usd = outstanding_usd(opening.values(), kind)
+        issued_usd = sum((i.face_value_usd for i in issued if i.kind == kind), Decimal("0.00"))
+        used_usd = sum(
+            (o.amount_applied_usd for o in result.outcomes if o.accepted and o.event.kind == kind),
+            Decimal("0.00"),
+        )
+        expired_usd = sum(
+            (
+                amount
+                for instrument_id, amount in result.expired_usd.items()
+                if result.instruments[instrument_id].kind == kind
+            ),
+            Decimal("0.00"),
+        )
+        closing_usd = outstanding_usd(result.instruments.values(), kind)
+        rows.append(
+            {
+                "instrument_kind": kind,
+                "opening_outstanding_usd": opening_usd,
+                "issued_usd": issued_usd,
+                "redeemed_or_used_usd": used_usd,
+                "expired_usd": expired_usd,
+                "closing_outstanding_usd": closing_usd,
+                "is_balanced": opening_usd + issued_usd - used_usd - expired_usd == closing_usd,
+            }
+        )
+    return rows
