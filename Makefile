@@ -23,6 +23,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 run: setup
 	$(BIN)/creditflow backfill --from $(FIRST_MONTH) --to $(LAST_MONTH) --data sample_data --out $(OUT)
+	$(BIN)/creditflow instruments --from $(FIRST_MONTH) --to $(LAST_MONTH) --data sample_data --out $(OUT)
 
 lint: setup
 	$(BIN)/ruff check .

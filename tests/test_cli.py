@@ -76,6 +76,48 @@ def test_backfill_flow_publishes_and_summarises(prefect_harness, tmp_path, capsy
 
 
 @pytest.mark.flow
+def test_instruments_flow_runs_a_range_and_reruns_idempotently(prefect_harness, tmp_path, capsys):
+    out = tmp_path / "out"
+    settle = [
+        "backfill",
+        "--from",
+        "2025-11",
+        "--to",
+        "2025-12",
+        "--data",
+        str(SAMPLE),
+        "--out",
+        str(out),
+    ]
+    assert run_cli(settle, capsys)[0] == 0
+    args = [
+        "instruments",
+        "--from",
+        "2025-11",
+        "--to",
+        "2026-01",
+        "--data",
+        str(SAMPLE),
+        "--out",
+        str(out),
+    ]
+    code, stdout, err = run_cli(args, capsys)
+    assert code == 0, err
+    assert "2026-01: instruments published" in stdout
+    assert "referral_coupon: opening 0.00 + issued 1,620.00" in stdout
+    files = {p: p.read_bytes() for p in (out / "instruments").rglob("*") if p.is_file()}
+    code, stdout, _ = run_cli(
+        ["instruments", "--month", "2026-01", "--data", str(SAMPLE), "--out", str(out)], capsys
+    )
+    assert code == 0 and "2026-01: instruments already published" in stdout
+    assert {p: p.read_bytes() for p in (out / "instruments").rglob("*") if p.is_file()} == files
+    code, _, err = run_cli(
+        ["instruments", "--month", "2026-03", "--data", str(SAMPLE), "--out", str(out)], capsys
+    )
+    assert code == 4 and "run 2026-02 first" in err
+
+
+@pytest.mark.flow
 @pytest.mark.parametrize(
     ("month", "data", "code", "message"),
     [

@@ -115,6 +115,38 @@ def test_rerunning_the_whole_sample_backfill_changes_no_byte(sample_out, tmp_pat
     assert _ledger(sample_out) == ledger_before
 
 
+def test_sample_instrument_year_rolls_forward_every_month(sample_out):
+    from flows import instrument_stages
+
+    for month in SAMPLE_MONTHS:
+        instrument_stages.run_month(
+            instrument_stages.InstrumentsRequest(month, REPO / "sample_data", sample_out)
+        )
+    with duckdb.connect(str(sample_out / "warehouse.duckdb"), read_only=True) as con:
+        rows = con.execute(
+            """select instrument_month, instrument_kind, opening_outstanding_usd, issued_usd,
+                      redeemed_or_used_usd, expired_usd, closing_outstanding_usd
+               from instrument_rollforward order by 1, 2"""
+        ).fetchall()
+        reasons = {
+            r for (r,) in con.execute("select distinct reason from instrument_events").fetchall()
+        }
+        chained = con.execute(
+            """select count(*) from instrument_rollforward this
+               join instrument_rollforward previous
+                 on previous.instrument_kind = this.instrument_kind
+                and previous.instrument_month = strftime(
+                        cast(this.instrument_month || '-01' as date) - interval 1 month, '%Y-%m')
+               where previous.closing_outstanding_usd <> this.opening_outstanding_usd"""
+        ).fetchone()[0]
+    assert len(rows) == 2 * len(SAMPLE_MONTHS)
+    for month, kind, opening, issued, used, expired, closing in rows:
+        assert opening + issued - used - expired == closing, (month, kind)
+    assert chained == 0
+    assert {"not_owner", "not_transferable", "already_redeemed", "not_refundable"} <= reasons
+    assert {"excluded_product", "exceeds_balance", None} <= reasons
+
+
 def _ledger(out: Path):
     with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
         return con.execute("select * from ledger_entries order by all").fetchall()
