@@ -17,9 +17,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from flows import input_schemas
+
 FIRST_DAY = date(2025, 11, 1)
 LAST_DAY = date(2026, 10, 31)
-MONEY = pa.decimal128(18, 4)
 
 ELIGIBLE = [
     ("ecs", "Elastic Compute Service", "PayAsYouGo"),
@@ -314,24 +315,7 @@ def write(world: World, out: Path) -> None:
     for sub in ("billing", "referrals", "accounts"):
         for old in sorted((out / sub).rglob("*.parquet")) if (out / sub).exists() else []:
             old.unlink()
-    billing_schema = pa.schema(
-        [
-            ("record_id", pa.string()),
-            ("account_id", pa.string()),
-            ("billing_date", pa.date32()),
-            ("product_code", pa.string()),
-            ("product_name", pa.string()),
-            ("subscription_type", pa.string()),
-            ("item", pa.string()),
-            ("pretax_gross_amount", MONEY),
-            ("pretax_amount", MONEY),
-            ("deducted_by_coupons", MONEY),
-            ("deducted_by_cash_coupons", MONEY),
-            ("deducted_by_prepaid_card", MONEY),
-            ("cash_amount", MONEY),
-            ("currency", pa.string()),
-        ]
-    )
+    billing_schema = input_schemas.BILLING
     cycles: dict[str, list[dict]] = {}
     for row in world.lines:
         cycles.setdefault(row["billing_date"].strftime("%Y-%m"), []).append(row)
@@ -347,14 +331,7 @@ def write(world: World, out: Path) -> None:
             again = pa.Table.from_pylist(redelivered[cycle], billing_schema)
             pq.write_table(again, folder / "part-1-redelivery.parquet")
     (out / "referrals").mkdir(parents=True, exist_ok=True)
-    referral_schema = pa.schema(
-        [
-            ("referee_account_id", pa.string()),
-            ("referrer_account_id", pa.string()),
-            ("referral_code", pa.string()),
-            ("registered_at", pa.timestamp("us", tz="UTC")),
-        ]
-    )
+    referral_schema = input_schemas.REFERRALS
     referrals = [
         dict(r, registered_at=r["registered_at"].replace(tzinfo=UTC)) for r in world.referrals
     ]
@@ -362,14 +339,7 @@ def write(world: World, out: Path) -> None:
         pa.Table.from_pylist(referrals, referral_schema), out / "referrals" / "referrals.parquet"
     )
     (out / "accounts").mkdir(parents=True, exist_ok=True)
-    account_schema = pa.schema(
-        [
-            ("account_id", pa.string()),
-            ("identity_key", pa.string()),
-            ("payment_verified", pa.bool_()),
-            ("risk_status", pa.string()),
-        ]
-    )
+    account_schema = input_schemas.ACCOUNTS
     pq.write_table(
         pa.Table.from_pylist(world.accounts, account_schema), out / "accounts" / "accounts.parquet"
     )
@@ -382,40 +352,9 @@ def write_instruments(world: World, out: Path) -> None:
         (out / folder).mkdir(parents=True, exist_ok=True)
         for old in (out / folder).glob("*.parquet"):
             old.unlink()
-    catalog_schema = pa.schema(
-        [
-            ("voucher_id", pa.string()),
-            ("product_config", pa.string()),
-            ("face_value", MONEY),
-            ("purchased_by", pa.string()),
-            ("purchase_channel", pa.string()),
-            ("discounted", pa.bool_()),
-            ("max_transfers", pa.int32()),
-            ("valid_from", pa.date32()),
-            ("valid_to", pa.date32()),
-            ("purchased_at", pa.timestamp("us", tz="UTC")),
-        ]
-    )
-    event_schema = pa.schema(
-        [
-            ("event_id", pa.string()),
-            ("voucher_id", pa.string()),
-            ("event_type", pa.string()),
-            ("actor_account_id", pa.string()),
-            ("to_account_id", pa.string()),
-            ("occurred_at", pa.timestamp("us", tz="UTC")),
-        ]
-    )
-    usage_schema = pa.schema(
-        [
-            ("usage_id", pa.string()),
-            ("account_id", pa.string()),
-            ("coupon_month", pa.string()),
-            ("used_amount", MONEY),
-            ("used_at", pa.timestamp("us", tz="UTC")),
-            ("product_code", pa.string()),
-        ]
-    )
+    catalog_schema = input_schemas.VOUCHER_CATALOG
+    event_schema = input_schemas.VOUCHER_EVENTS
+    usage_schema = input_schemas.COUPON_USAGE
     pq.write_table(
         pa.Table.from_pylist(catalog, catalog_schema), out / "vouchers/catalog/catalog.parquet"
     )

@@ -162,9 +162,9 @@ def test_installed_command_runs_end_to_end_in_a_fresh_process(tmp_path, world):
     env = dict(os.environ, PREFECT_HOME=str(tmp_path / "prefect-home"))
     env.pop("PREFECT_API_URL", None)
     command = shutil.which("creditflow", path=str(Path(sys.executable).parent))
-    result = subprocess.run(
-        [
-            command,
+
+    def settle_april():
+        arguments = [
             "settle",
             "--month",
             "2025-04",
@@ -172,13 +172,12 @@ def test_installed_command_runs_end_to_end_in_a_fresh_process(tmp_path, world):
             str(world.data),
             "--out",
             str(world.out),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
+        ]
+        return subprocess.run(
+            [command, *arguments], capture_output=True, text=True, env=env, timeout=300, check=False
+        )
+
+    result = settle_april()
     assert result.returncode == 3, result.stderr
     error_lines = [line for line in result.stderr.splitlines() if "error" in line.lower()]
     assert len(error_lines) == 1
@@ -188,23 +187,7 @@ def test_installed_command_runs_end_to_end_in_a_fresh_process(tmp_path, world):
     # fixed input: publishes; the summary is on stdout; no coupon code reaches Prefect
     world.lines = [line for line in world.lines if line["currency"] == "USD"]
     world.write()
-    result = subprocess.run(
-        [
-            command,
-            "settle",
-            "--month",
-            "2025-04",
-            "--data",
-            str(world.data),
-            "--out",
-            str(world.out),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
+    result = settle_april()
     assert result.returncode == 0, result.stderr
     assert "2025-04: published - 1 coupon(s), USD 20.00" in result.stdout
     codes = [

@@ -10,81 +10,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from flows import input_schemas as schemas
 from flows import stages
 from transforms import months
-
-MONEY = pa.decimal128(18, 4)
-BILLING_SCHEMA = pa.schema(
-    [
-        ("record_id", pa.string()),
-        ("account_id", pa.string()),
-        ("billing_date", pa.date32()),
-        ("product_code", pa.string()),
-        ("product_name", pa.string()),
-        ("subscription_type", pa.string()),
-        ("item", pa.string()),
-        ("pretax_gross_amount", MONEY),
-        ("pretax_amount", MONEY),
-        ("deducted_by_coupons", MONEY),
-        ("deducted_by_cash_coupons", MONEY),
-        ("deducted_by_prepaid_card", MONEY),
-        ("cash_amount", MONEY),
-        ("currency", pa.string()),
-    ]
-)
-REFERRAL_SCHEMA = pa.schema(
-    [
-        ("referee_account_id", pa.string()),
-        ("referrer_account_id", pa.string()),
-        ("referral_code", pa.string()),
-        ("registered_at", pa.timestamp("us", tz="UTC")),
-    ]
-)
-ACCOUNT_SCHEMA = pa.schema(
-    [
-        ("account_id", pa.string()),
-        ("identity_key", pa.string()),
-        ("payment_verified", pa.bool_()),
-        ("risk_status", pa.string()),
-    ]
-)
-
-
-CATALOG_SCHEMA = pa.schema(
-    [
-        ("voucher_id", pa.string()),
-        ("product_config", pa.string()),
-        ("face_value", MONEY),
-        ("purchased_by", pa.string()),
-        ("purchase_channel", pa.string()),
-        ("discounted", pa.bool_()),
-        ("max_transfers", pa.int32()),
-        ("valid_from", pa.date32()),
-        ("valid_to", pa.date32()),
-        ("purchased_at", pa.timestamp("us", tz="UTC")),
-    ]
-)
-EVENT_SCHEMA = pa.schema(
-    [
-        ("event_id", pa.string()),
-        ("voucher_id", pa.string()),
-        ("event_type", pa.string()),
-        ("actor_account_id", pa.string()),
-        ("to_account_id", pa.string()),
-        ("occurred_at", pa.timestamp("us", tz="UTC")),
-    ]
-)
-USAGE_SCHEMA = pa.schema(
-    [
-        ("usage_id", pa.string()),
-        ("account_id", pa.string()),
-        ("coupon_month", pa.string()),
-        ("used_amount", MONEY),
-        ("used_at", pa.timestamp("us", tz="UTC")),
-        ("product_code", pa.string()),
-        ("coupon_owner_account_id", pa.string()),
-    ]
-)
 
 
 def _utc(moment: date | datetime) -> datetime:
@@ -264,10 +192,10 @@ class World:
             folder.mkdir(parents=True, exist_ok=True)
             rows = [r for r in self.lines if r["billing_date"].strftime("%Y-%m") == month]
             rows.append(self._bystander_line(month))
-            pq.write_table(pa.Table.from_pylist(rows, BILLING_SCHEMA), folder / "part-0.parquet")
+            pq.write_table(pa.Table.from_pylist(rows, schemas.BILLING), folder / "part-0.parquet")
         for name, rows, schema in (
-            ("referrals", self.referrals, REFERRAL_SCHEMA),
-            ("accounts", list(self.accounts.values()), ACCOUNT_SCHEMA),
+            ("referrals", self.referrals, schemas.REFERRALS),
+            ("accounts", list(self.accounts.values()), schemas.ACCOUNTS),
         ):
             (self.data / name).mkdir(parents=True, exist_ok=True)
             pq.write_table(pa.Table.from_pylist(rows, schema), self.data / name / f"{name}.parquet")
@@ -276,16 +204,16 @@ class World:
             for old in (self.data / folder).glob("*.parquet"):
                 old.unlink()
         pq.write_table(
-            pa.Table.from_pylist(self.vouchers, CATALOG_SCHEMA),
+            pa.Table.from_pylist(self.vouchers, schemas.VOUCHER_CATALOG),
             self.data / "vouchers" / "catalog" / "catalog.parquet",
         )
         for number, events in enumerate(self.voucher_events):
             pq.write_table(
-                pa.Table.from_pylist(events, EVENT_SCHEMA),
+                pa.Table.from_pylist(events, schemas.VOUCHER_EVENTS),
                 self.data / "vouchers" / "events" / f"events-{number}.parquet",
             )
         pq.write_table(
-            pa.Table.from_pylist(self.usage, USAGE_SCHEMA),
+            pa.Table.from_pylist(self.usage, schemas.COUPON_USAGE_WITH_OWNER),
             self.data / "coupon_usage" / "usage.parquet",
         )
         return self.data
