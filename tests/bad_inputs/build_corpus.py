@@ -92,7 +92,8 @@ KINDS = {
         "the billing export for 2025-04 is empty",
     ),
     "unknown_cycle_folder": (
-        lambda d: (d / "billing" / "billing_cycle=2025-4").mkdir(),
+        # a file inside, so that git keeps the folder
+        lambda d: shutil.copytree(d / APRIL.parent, d / "billing" / "billing_cycle=2025-4"),
         3,
         "unknown billing folder name",
     ),
@@ -129,7 +130,11 @@ KINDS = {
         "column payment_verified: expected a boolean, found VARCHAR",
     ),
     "missing_referrals": (
-        lambda d: (d / REFERRALS).unlink(),
+        # the folder stays (with a note, so that git keeps it) but holds no Parquet file
+        lambda d: (
+            (d / REFERRALS).unlink(),
+            (d / REFERRALS).with_name("README.txt").write_text("the export forgot the file\n"),
+        ),
         3,
         "no referrals Parquet files",
     ),
