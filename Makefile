@@ -36,6 +36,10 @@ test: lint
 sample: setup
 	$(BIN)/python sample_data/generate.py
 
+LINES ?= 1000000
+bench: setup
+	$(BIN)/python bench/run.py --lines $(LINES)
+
 clean:
 	rm -rf $(VENV) $(OUT)
 

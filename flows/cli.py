@@ -72,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     instruments.add_argument("--data", required=True, type=Path, help="input data directory")
     instruments.add_argument("--out", required=True, type=Path, help="output directory")
     instruments.add_argument("--verbose", action="store_true", help="show Prefect's own logs")
+    generate = commands.add_parser("generate", help="write synthetic inputs at scale (DuckDB-side)")
+    generate.add_argument("--out", required=True, type=Path)
+    generate.add_argument("--referees", required=True, type=int)
+    generate.add_argument("--months", required=True, type=int, help="billing cycles, from 2025-01")
+    generate.add_argument("--lines-per-month", type=int, default=1_000_000)
+    generate.add_argument("--seed", type=int, default=1)
     backfill = commands.add_parser("backfill", help="settle a range of months in order")
     backfill.add_argument("--from", dest="first", required=True, type=_month)
     backfill.add_argument("--to", dest="last", required=True, type=_month)
@@ -94,6 +100,18 @@ def run(argv: list[str]) -> int:
         raise UsageError(f"usage: --from {args.first} is after --to {args.last}")
     if args.command == "instruments":
         return _run_instruments(args, started)
+    if args.command == "generate":
+        from flows.generate import generate
+
+        generate(
+            args.out,
+            args.referees,
+            args.months,
+            args.lines_per_month,
+            args.seed,
+            progress=lambda message: print(f"creditflow: {message}", file=sys.stderr, flush=True),
+        )
+        return 0
     from flows import settlement  # imported late: Prefect is slow to import
     from transforms.coupon_codes import key_from_environment
     from transforms.summary import DEVELOPMENT_KEY_WARNING, format_run

@@ -1,0 +1,225 @@
+"""Benchmark: creditflow's settlement of one month next to the DuckDB floor query and a
+plain pandas implementation, on generated data of a given size. A benchmark, not a test.
+
+    .venv/bin/python bench/run.py --lines 10000000            # or make bench LINES=10000000
+
+Each contender runs in its own process, so its peak RSS is its own. Data is generated on
+demand under bench/data/ (not in git). Results: bench/results/<lines>.md (markdown).
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+PYTHON = sys.executable
+CYCLES = 13
+MONTH = "2026-01"  # the 13th cycle from 2025-01: a full 365-day history behind it
+CUTOFF = "2026-01-31"
+
+STAGES = """
+import json, sys, time
+from pathlib import Path
+from flows import stages
+request = stages.SettlementRequest(month=sys.argv[1], data_dir=Path(sys.argv[2]), out_dir=Path(sys.argv[3]))
+timings = {}
+started = time.perf_counter()
+session = stages.open_session(request)
+timings["open"] = time.perf_counter() - started
+for name in ("register_inputs", "stage", "compute", "validate", "publish"):
+    began = time.perf_counter()
+    getattr(stages, name)(session)
+    timings[name] = time.perf_counter() - began
+session.close()
+timings["total"] = time.perf_counter() - started
+print(json.dumps(timings))
+"""
+
+FLOOR = """
+import json, sys, time
+from pathlib import Path
+import duckdb
+data, result = Path(sys.argv[1]), sys.argv[2]
+sql = (Path(sys.argv[3])).read_text()
+con = duckdb.connect()
+con.execute("set preserve_insertion_order = false")
+con.execute("set memory_limit = '3GB'")
+started = time.perf_counter()
+con.execute(
+    f"copy ({sql}) to '{result}' (format parquet)",
+    {"billing_files": str(data / "billing" / "*" / "*.parquet"),
+     "referral_files": str(data / "referrals" / "*.parquet"), "cutoff_date": sys.argv[4]},
+)
+print(json.dumps({"seconds": time.perf_counter() - started}))
+"""
+
+
+def run_measured(command: list[str], env: dict | None = None) -> tuple[float, str]:
+    """Wall seconds and stdout of one child process (which must succeed)."""
+    started = time.perf_counter()
+    process = subprocess.run(
+        command, capture_output=True, text=True, env=env or os.environ.copy(), cwd=REPO, check=False
+    )
+    if process.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(command)}\n{process.stderr[-2000:]}")
+    return time.perf_counter() - started, process.stdout
+
+
+def machine() -> str:
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GiB RAM, Python {platform.python_version()}, "
+        f"DuckDB {duckdb.__version__}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, required=True, help="total bill lines over 13 cycles")
+    parser.add_argument("--pandas-max-lines", type=int, default=10_000_000)
+    args = parser.parse_args()
+    referees = max(1000, args.lines // 100)
+    label = f"{args.lines:_}"
+    data = BENCH / "data" / label
+    if not (data / "accounts").exists():
+        subprocess.run(
+            [
+                PYTHON,
+                "-m",
+                "flows.cli",
+                "generate",
+                "--out",
+                str(data),
+                "--referees",
+                str(referees),
+                "--months",
+                str(CYCLES),
+                "--lines-per-month",
+                str(args.lines // CYCLES),
+            ],
+            check=True,
+            cwd=REPO,
+        )
+    work = BENCH / "data" / f"{label}-runs"
+    subprocess.run(["rm", "-rf", str(work)], check=True)
+    work.mkdir(parents=True)
+    rows = []
+
+    # each contender in its own process, wrapped by peak.py, which reports that one child's
+    # peak RSS (RUSAGE_CHILDREN of a process with a single child)
+    def measured(name, command, env=None):
+        wrapped = [PYTHON, str(BENCH / "peak.py"), *command]
+        seconds, stdout = run_measured(wrapped, env)
+        report = json.loads(stdout.strip().splitlines()[-1])
+        rows.append((name, seconds, report["peak_rss_mb"], report.get("inner")))
+        return report.get("inner")
+
+    measured(
+        "floor: one DuckDB query",
+        [
+            PYTHON,
+            "-c",
+            FLOOR,
+            str(data),
+            str(work / "floor.parquet"),
+            str(BENCH / "floor.sql"),
+            CUTOFF,
+        ],
+    )
+    stages_report = measured(
+        "creditflow stages (no Prefect)",
+        [PYTHON, "-c", STAGES, MONTH, str(data), str(work / "out-stages")],
+    )
+    env = dict(os.environ, PREFECT_HOME=str(work / "prefect-home"))
+    measured(
+        "creditflow CLI end to end (Prefect)",
+        [
+            str(Path(PYTHON).parent / "creditflow"),
+            "settle",
+            "--month",
+            MONTH,
+            "--data",
+            str(data),
+            "--out",
+            str(work / "out-cli"),
+        ],
+        env,
+    )
+    pandas_report = None
+    if args.lines <= args.pandas_max_lines:
+        pandas_report = measured(
+            "pandas implementation",
+            [
+                PYTHON,
+                str(BENCH / "pandas_rules.py"),
+                str(data),
+                CUTOFF,
+                str(work / "pandas.parquet"),
+            ],
+        )
+
+    # equality: floor and pandas against creditflow's entitlement for every 'ok' referee
+    con = duckdb.connect()
+    creditflow = (
+        f"""select referee_account_id, entitlement_usd from read_parquet('{work}/status.parquet')"""
+    )
+    duckdb.connect(str(work / "out-stages" / "warehouse.duckdb"), read_only=True).execute(
+        f"copy (select referee_account_id, entitlement_usd from referee_status "
+        f"where reason_code = 'ok') to '{work}/status.parquet' (format parquet)"
+    )
+    mismatches = {
+        "floor": con.execute(
+            f"""select count(*) from ({creditflow}) c
+                left join read_parquet('{work}/floor.parquet') f using (referee_account_id)
+                where coalesce(f.entitlement_usd, 0) <> c.entitlement_usd"""
+        ).fetchone()[0]
+    }
+    if pandas_report is not None:
+        mismatches["pandas"] = con.execute(
+            f"""select count(*) from ({creditflow}) c
+                left join read_parquet('{work}/pandas.parquet') p using (referee_account_id)
+                where coalesce(p.entitlement_cents, 0) <> cast(c.entitlement_usd * 100 as bigint)"""
+        ).fetchone()[0]
+    compared = con.execute(f"select count(*) from ({creditflow})").fetchone()[0]
+
+    lines = [
+        f"# Benchmark: {args.lines:,} bill lines, {CYCLES} billing cycles, {referees:,} referees",
+        "",
+        f"Machine: {machine()}. Settling {MONTH} (cutoff {CUTOFF}) as a first month.",
+        f"Command: `.venv/bin/python bench/run.py --lines {args.lines}`",
+        "",
+        "| contender | wall s | peak RSS MB |",
+        "|---|---:|---:|",
+    ]
+    lines += [f"| {name} | {seconds:.1f} | {peak:.0f} |" for name, seconds, peak, _ in rows]
+    lines += [
+        "",
+        "creditflow stages (s): " + ", ".join(f"{k} {v:.2f}" for k, v in stages_report.items()),
+    ]
+    lines += [
+        f"Equality against creditflow's entitlement of {compared:,} 'ok' referees: "
+        + ", ".join(f"{k}: {v} mismatches" for k, v in mismatches.items()),
+    ]
+    text = "\n".join(lines) + "\n"
+    (BENCH / "results" / f"{label}.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
