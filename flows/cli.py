@@ -57,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="N",
             help="accept up to N rejected input rows (kept in the quarantine, recorded in the manifest)",
         )
+        sub.add_argument(
+            "--full-recompute",
+            action="store_true",
+            help="scan every billing cycle instead of only new or changed ones",
+        )
         sub.add_argument("--verbose", action="store_true", help="show Prefect's own logs")
 
     settle = commands.add_parser("settle", help="settle one month")
@@ -130,6 +135,7 @@ def run(argv: list[str]) -> int:
         "config": str(args.config) if args.config else None,
         "dry_run": args.dry_run,
         "max_rejected": args.max_rejected,
+        "incremental": not args.full_recompute,
     }
     if args.command == "settle":
         outcomes = [settlement.monthly_settlement(args.month, **options)]

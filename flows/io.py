@@ -153,24 +153,12 @@ def check_columns(con, path: Path, required: dict[str, tuple[str, ...]]) -> None
             )
 
 
-def register_inputs(con, files: InputFiles, month: str) -> None:
-    """Create the raw_* views the staging models read, after checking every file's columns."""
-    for path in files.billing_files():
-        check_columns(con, path, BILLING_COLUMNS)
+def register_snapshots(con, files: InputFiles) -> None:
+    """Create raw_referrals, raw_accounts and raw_eligible_products after checking the files."""
     for path in files.referrals:
         check_columns(con, path, REFERRAL_COLUMNS)
     for path in files.accounts:
         check_columns(con, path, ACCOUNT_COLUMNS)
-    con.execute(
-        f"""
-        create or replace temp view raw_billing_lines as
-        select * exclude (filename), filename as source_file
-        from read_parquet(
-            {sql_list(files.billing_files())},
-            filename = true, file_row_number = true, hive_partitioning = true, union_by_name = true,
-            hive_types = {{'billing_cycle': varchar}}
-        )"""
-    )
     for name, paths in (("raw_referrals", files.referrals), ("raw_accounts", files.accounts)):
         con.execute(
             f"""
@@ -197,12 +185,42 @@ def register_inputs(con, files: InputFiles, month: str) -> None:
         raise InputError(
             f"{files.eligible_products}: unreadable eligible products CSV ({first_line})"
         ) from error
+
+
+def register_billing(con, files: InputFiles, cycles: list[str], month: str) -> None:
+    """Create raw_billing_lines over the given billing cycles (the ones this run scans),
+    after checking their files; the settled month's own cycle must not be empty."""
+    paths = [path for cycle in sorted(cycles) for path in files.billing[cycle]]
+    for path in paths:
+        check_columns(con, path, BILLING_COLUMNS)
+    con.execute(
+        f"""
+        create or replace temp view raw_billing_lines as
+        select * exclude (filename), filename as source_file
+        from read_parquet(
+            {sql_list(paths)},
+            filename = true, file_row_number = true, hive_partitioning = true, union_by_name = true,
+            hive_types = {{'billing_cycle': varchar}}
+        )"""
+    )
     month_rows = con.execute(
         "select count(*) from raw_billing_lines where billing_cycle = $cycle", {"cycle": month}
     ).fetchone()[0]
     if month_rows == 0:
         folder = files.data_dir / "billing" / f"billing_cycle={month}"
         raise InputError(f"{folder}: the billing export for {month} is empty (no bill lines)")
+
+
+def cycle_fingerprints(files: InputFiles) -> tuple[dict[Path, str], dict[str, str]]:
+    """SHA-256 of every billing file (read once per run), and per cycle a digest of its files."""
+    file_hashes = {path: sha256_file(path) for path in files.billing_files()}
+    cycles = {
+        cycle: hashlib.sha256(
+            json.dumps([[p.name, file_hashes[p]] for p in paths]).encode()
+        ).hexdigest()
+        for cycle, paths in files.billing.items()
+    }
+    return file_hashes, cycles
 
 
 def write_quarantine(con, path: Path) -> str:
@@ -229,7 +247,7 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def input_fingerprint(con, files: InputFiles, cutoff_date) -> str:
+def input_fingerprint(con, files: InputFiles, cutoff_date, file_hashes: dict[Path, str]) -> str:
     """A digest of exactly what the month can see.
 
     Billing cycles are immutable per delivery, so their files are hashed whole. The
@@ -238,7 +256,7 @@ def input_fingerprint(con, files: InputFiles, cutoff_date) -> str:
     do not make an old month look changed.
     """
     billing = [
-        [str(path.relative_to(files.data_dir)), sha256_file(path)] for path in files.billing_files()
+        [str(path.relative_to(files.data_dir)), file_hashes[path]] for path in files.billing_files()
     ]
     referrals, accounts = con.execute(
         """

@@ -61,7 +61,7 @@ def publish(session: stages.Session) -> stages.Outcome:
 
 
 def _request(
-    month, data_dir, out_dir, eligible_products, config, dry_run, max_rejected
+    month, data_dir, out_dir, eligible_products, config, dry_run, max_rejected, incremental
 ) -> stages.SettlementRequest:
     return stages.SettlementRequest(
         month=month,
@@ -73,6 +73,7 @@ def _request(
         rules_path=Path(config) if config else None,
         dry_run=dry_run,
         max_rejected=max_rejected,
+        incremental=incremental,
     )
 
 
@@ -85,9 +86,12 @@ def monthly_settlement(
     config: str | None = None,
     dry_run: bool = False,
     max_rejected: int = 0,
+    incremental: bool = True,
 ) -> stages.Outcome:
     """Settle one month: register inputs, stage, compute, validate invariants, publish."""
-    request = _request(month, data_dir, out_dir, eligible_products, config, dry_run, max_rejected)
+    request = _request(
+        month, data_dir, out_dir, eligible_products, config, dry_run, max_rejected, incremental
+    )
     session = _run_stage(stages.open_session, request)
     try:
         for name, step in (
@@ -114,6 +118,7 @@ def backfill(
     config: str | None = None,
     dry_run: bool = False,
     max_rejected: int = 0,
+    incremental: bool = True,
 ) -> list[stages.Outcome]:
     """Settle every month from first to last in order; stop at the first failure."""
     selected = months.month_range(first_month, last_month)
@@ -122,7 +127,14 @@ def backfill(
         progress(f"backfill month {number}/{len(selected)}")
         outcomes.append(
             monthly_settlement(
-                month, data_dir, out_dir, eligible_products, config, dry_run, max_rejected
+                month,
+                data_dir,
+                out_dir,
+                eligible_products,
+                config,
+                dry_run,
+                max_rejected,
+                incremental,
             )
         )
     return outcomes

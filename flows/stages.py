@@ -30,6 +30,7 @@ class SettlementRequest:
     rules_path: Path | None = None
     dry_run: bool = False
     max_rejected: int = 0
+    incremental: bool = True
     threads: int | None = None
     memory_limit: str = "3GB"
 
@@ -48,6 +49,7 @@ class Session:
     rejected_count: int = 0
     quarantine_sha256: str = ""
     report_index: Path | None = None
+    scanned_cycles: list[str] = field(default_factory=list)
 
     def close(self) -> None:
         # drop the reference too: a failed run's traceback (kept by Prefect's state) must
@@ -70,6 +72,8 @@ class Outcome:
     coupon_key_kind: str
     seconds: float
     report_index: Path | None = None
+    scanned_cycles: tuple[str, ...] = ()
+    visible_cycles: int = 0
 
 
 def code_version() -> str:
@@ -106,13 +110,56 @@ def register_inputs(session: Session) -> None:
     request = session.request
     session.already_published = warehouse.check_month_order(session.con, request.month)
     session.files = io.discover_inputs(request.data_dir, request.month, request.eligible_products)
-    io.register_inputs(session.con, session.files, request.month)
-    run_input_audits(session)
+    file_hashes, cycle_hashes = io.cycle_fingerprints(session.files)
+    io.register_snapshots(session.con, session.files)
     session.fingerprint = io.input_fingerprint(
-        session.con, session.files, session.parameters["cutoff_date"]
+        session.con, session.files, session.parameters["cutoff_date"], file_hashes
     )
     if session.already_published:
+        # same fingerprint, rules and key: the month is re-rendered from the ledger, and its
+        # inputs were audited when it was published
         check_published_unchanged(session)
+        return
+    scanned = cycles_to_scan(session, cycle_hashes)
+    session.con.execute(
+        "create or replace temp table scanned_cycles as "
+        "select unnest($cycles) as billing_cycle, unnest($hashes) as files_sha256",
+        {"cycles": scanned, "hashes": [cycle_hashes[c] for c in scanned]},
+    )
+    session.con.execute(
+        "create or replace temp table cached_cycles as select unnest($cycles) as billing_cycle",
+        {"cycles": sorted(set(cycle_hashes) - set(scanned)) or [""]},
+    )
+    session.scanned_cycles = scanned
+    io.register_billing(session.con, session.files, scanned, request.month)
+    run_input_audits(session)
+
+
+def cycles_to_scan(session: Session, cycle_hashes: dict[str, str]) -> list[str]:
+    """The billing cycles this run must read (see docs/performance.md#incremental).
+
+    Every cycle on a full recompute or a first settlement. Otherwise: the month's own
+    cycle, every cycle whose files changed since it was last scanned, and every cycle from
+    the registration month of any referee the cache does not cover yet (its spend there
+    was not kept when those cycles were scanned).
+    """
+    month = session.request.month
+    if not session.request.incremental:
+        return sorted(cycle_hashes)
+    stored = dict(session.con.execute("select * from warehouse.billing_cycle_state").fetchall())
+    earliest_new_referee = session.con.execute(
+        """select min(cast(try_cast(registered_at as timestamp) as date))
+           from raw_referrals
+           where cast(try_cast(registered_at as timestamp) as date) <= $cutoff_date
+             and referee_account_id not in (select account_id from warehouse.cached_referees)""",
+        {"cutoff_date": session.parameters["cutoff_date"]},
+    ).fetchone()[0]
+    from_month = f"{earliest_new_referee:%Y-%m}" if earliest_new_referee else month
+    return sorted(
+        cycle
+        for cycle, digest in cycle_hashes.items()
+        if cycle == month or stored.get(cycle) != digest or cycle >= from_month
+    )
 
 
 def check_published_unchanged(session: Session) -> None:
@@ -338,6 +385,8 @@ def _outcome(
         coupon_key_kind=record["coupon_key_kind"],
         seconds=time.perf_counter() - session.started_at,
         report_index=session.report_index,
+        scanned_cycles=tuple(session.scanned_cycles),
+        visible_cycles=len(session.files.billing) if session.files else 0,
     )
 
 

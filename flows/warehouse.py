@@ -143,6 +143,7 @@ def publish(con, settlement: dict) -> None:
         columns = ", ".join(settlement)
         values = ", ".join(f"${name}" for name in settlement)
         con.execute(f"insert into warehouse.settlements ({columns}) values ({values})", settlement)
+        con.execute((SQL_ROOT / "schema" / "update_incremental_state.sql").read_text())
         con.execute("commit")
     except BaseException:
         con.execute("rollback")

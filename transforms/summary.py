@@ -23,6 +23,13 @@ def format_outcome(outcome) -> str:
         f"carried forward USD {_usd(outcome.carry_out_total_usd)}",
         f"  referrals by status: {reasons}",
     ]
+    if outcome.scanned_cycles:
+        lines.append(
+            f"  scanned {len(outcome.scanned_cycles)} of {outcome.visible_cycles} billing cycle(s)"
+            f" ({', '.join(outcome.scanned_cycles)}); the rest came from the incremental state"
+            if len(outcome.scanned_cycles) < outcome.visible_cycles
+            else f"  scanned all {outcome.visible_cycles} billing cycle(s)"
+        )
     if outcome.report_index:
         lines.append(f"  validation report: {outcome.report_index}")
     lines.append(f"  took {outcome.seconds:.1f} s")

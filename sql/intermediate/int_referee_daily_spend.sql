@@ -13,7 +13,7 @@ with lines as (
         product_code,
         subscription_type,
         cash_amount_usd
-    from stg_billing_lines
+    from int_cycle_daily_spend
     -- a settlement sees only lines dated on or before its cutoff: data newer than the
     -- month being settled is normal in a backfill and simply not visible to it
     where billing_date <= $cutoff_date

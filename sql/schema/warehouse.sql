@@ -154,3 +154,27 @@ create table if not exists warehouse.instrument_months (
     rejected_event_count integer not null,
     breakage_usd decimal(18, 2) not null
 );
+
+-- Incremental state (not part of the ledger; rewritten per cycle when a cycle changes):
+-- per billing cycle, the content fingerprint it was last scanned with ...
+create table if not exists warehouse.billing_cycle_state (
+    billing_cycle varchar not null,
+    files_sha256 varchar not null
+);
+
+-- ... its cash per referee account, day, product and subscription type (before eligibility,
+-- so a changed eligible-products list never invalidates it) ...
+create table if not exists warehouse.cycle_daily_spend (
+    billing_cycle varchar not null,
+    account_id varchar not null,
+    billing_date date not null,
+    product_code varchar not null,
+    subscription_type varchar not null,
+    cash_amount_usd decimal(38, 4) not null
+);
+
+-- ... and the referee accounts the cache covers, with their registration dates
+create table if not exists warehouse.cached_referees (
+    account_id varchar primary key,
+    registered_date date not null
+);

@@ -1,0 +1,64 @@
+"""Incremental settlement equals a full recompute, byte for byte, while scanning only the
+billing cycles that are new or changed (docs/performance.md#incremental)."""
+
+from datetime import date
+
+import duckdb
+
+from tests.world import World
+from transforms import months
+
+FIRST, LAST = "2025-02", "2025-08"
+
+
+def _populate(world: World) -> None:
+    for n in range(6):
+        registered = date(2025, 2, 1 + 4 * n)
+        world.refer(f"friend{n}", f"referrer{n % 2}", registered)
+        world.spend(f"friend{n}", date(2025, 2, 3 + 4 * n), str(15 + 30 * n))
+        world.spend(
+            f"friend{n}", date(2025, 3, 10 + n), str(10 + 7 * n), product="oss", kind="Subscription"
+        )
+        world.spend(f"friend{n}", date(2025, 4, 2 + n), "-3.00")
+
+
+def _outputs(out):
+    files = {p.relative_to(out): p.read_bytes() for p in (out / "batches").rglob("*.csv")}
+    with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
+        tables = {
+            table: con.execute(f"select * from {table} order by all").fetchall()
+            for table in ("ledger_entries", "referrer_balances", "coupons", "referee_status")
+        }
+    return files, tables
+
+
+def test_incremental_equals_full_recompute_with_a_changed_cycle_and_a_late_referral(tmp_path):
+    worlds = {
+        mode: World(tmp_path / mode, first_cycle="2025-01", last_cycle="2025-12")
+        for mode in ("inc", "full")
+    }
+    scanned = {}
+    for mode, world in worlds.items():
+        _populate(world)
+        for month in months.month_range(FIRST, LAST):
+            if month == "2025-05":
+                # a corrected re-delivery of an earlier, already settled cycle ...
+                world.spend("friend1", date(2025, 3, 20), "-25.00")
+            if month == "2025-06":
+                # ... and a referral registered in March that is delivered only now
+                world.refer("late-friend", "referrer0", date(2025, 3, 15))
+                world.spend("late-friend", date(2025, 3, 16), "80.00")
+            (outcome,) = world.settle(month, incremental=(mode == "inc"))
+            scanned[(mode, month)] = outcome.scanned_cycles
+    assert _outputs(worlds["inc"].out) == _outputs(worlds["full"].out)
+    # the incremental run read only what it had to
+    assert scanned[("inc", "2025-04")] == ("2025-04",)
+    assert scanned[("inc", "2025-05")] == ("2025-03", "2025-05")  # the changed cycle, and its own
+    assert scanned[("inc", "2025-06")] == (
+        "2025-03",
+        "2025-04",
+        "2025-05",
+        "2025-06",
+    )  # late referee
+    assert scanned[("inc", "2025-07")] == ("2025-07",)
+    assert scanned[("full", "2025-07")] == tuple(months.month_range("2025-01", "2025-07"))
