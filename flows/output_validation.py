@@ -135,7 +135,8 @@ def _context(report_dir: Path):
             "class_name": "SiteBuilder",
             "store_backend": {
                 "class_name": "TupleFilesystemStoreBackend",
-                "base_directory": str(report_dir),
+                # GX needs an absolute path; OUT is often given relative (make run: --out out)
+                "base_directory": str(report_dir.resolve()),
             },
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
         },

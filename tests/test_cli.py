@@ -164,17 +164,16 @@ def test_installed_command_runs_end_to_end_in_a_fresh_process(tmp_path, world):
     command = shutil.which("creditflow", path=str(Path(sys.executable).parent))
 
     def settle_april():
-        arguments = [
-            "settle",
-            "--month",
-            "2025-04",
-            "--data",
-            str(world.data),
-            "--out",
-            str(world.out),
-        ]
+        # relative paths, as an operator (and make run) gives them
+        arguments = ["settle", "--month", "2025-04", "--data", "data", "--out", "out"]
         return subprocess.run(
-            [command, *arguments], capture_output=True, text=True, env=env, timeout=300, check=False
+            [command, *arguments],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+            check=False,
+            cwd=world.root,
         )
 
     result = settle_april()
