@@ -155,9 +155,11 @@ def test_flow_failures_exit_with_their_code_and_one_line(
 
 def test_installed_command_runs_end_to_end_in_a_fresh_process(tmp_path, world):
     """The console script as a scheduler calls it: real process, real Prefect ephemeral mode."""
-    world.refer("friend", "referrer", date(2025, 3, 1))
-    world.spend("friend", date(2025, 3, 2), "30.00")
-    world.spend("friend", date(2025, 3, 3), "1.00", currency="EUR")  # breaks the contract
+    # distinctive ids: Prefect names runs with random words ("friendly-…"), so a bare
+    # "friend" could match a run name rather than leaked account data
+    world.refer("acct-referee-7Q", "acct-referrer-9Z", date(2025, 3, 1))
+    world.spend("acct-referee-7Q", date(2025, 3, 2), "30.00")
+    world.spend("acct-referee-7Q", date(2025, 3, 3), "1.00", currency="EUR")  # breaks the contract
     world.write()
     env = dict(os.environ, PREFECT_HOME=str(tmp_path / "prefect-home"))
     env.pop("PREFECT_API_URL", None)
@@ -206,7 +208,7 @@ def test_installed_command_runs_end_to_end_in_a_fresh_process(tmp_path, world):
     for path in prefect_files:
         raw = path.read_bytes()
         decoded = raw + (base64.b64decode(raw, validate=False) if "storage" in path.parts else b"")
-        for secret in (b"friend", b"referrer", b"rec-2", b"currency is not USD"):
+        for secret in (b"acct-referee-7Q", b"acct-referrer-9Z", b"rec-2", b"currency is not USD"):
             assert secret not in decoded, f"{secret!r} persisted in {path}"
     for stream in (result.stdout, result.stderr):
         assert not any(code in stream for code in codes)
