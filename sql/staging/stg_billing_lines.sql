@@ -37,10 +37,10 @@ renamed as (
 ),
 
 deduplicated as (
-    select * from renamed
-    -- A re-exported cycle delivers the same record again; identical copies are one
-    -- line. Copies that differ are rejected before this runs (audit_billing_record_conflicts).
-    qualify row_number() over (partition by record_id order by billing_cycle) = 1
+    -- A re-exported cycle delivers the same record again; identical copies are one line.
+    -- Copies that differ are rejected before this runs (billing_record_conflicts), so a
+    -- DISTINCT (a hash aggregate, no sort) leaves one row per record_id.
+    select distinct * from renamed
 )
 
 select * from deduplicated
