@@ -6,15 +6,15 @@ from pathlib import Path
 from prefect import flow, task
 
 from flows import instrument_stages
-from flows.settlement import _TASK_OPTIONS, _run_stage, progress
+from flows.settlement import TASK_OPTIONS, progress, run_stage
 from transforms import months
 
 
-@task(name="instrument month", **_TASK_OPTIONS)
+@task(name="instrument month", **TASK_OPTIONS)
 def run_month(
     request: instrument_stages.InstrumentsRequest,
 ) -> instrument_stages.InstrumentsOutcome:
-    return _run_stage(instrument_stages.run_month, request)
+    return run_stage(instrument_stages.run_month, request)
 
 
 @flow(name="monthly-instruments", persist_result=False)

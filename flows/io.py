@@ -225,16 +225,16 @@ def cycle_fingerprints(files: InputFiles) -> tuple[dict[Path, str], dict[str, st
 
 def write_quarantine(con, path: Path) -> str:
     """Write rejected_rows (file, row number, row key, rule) to Parquet; return its SHA-256."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     table = con.sql(
         "select * from rejected_rows order by source_file, file_row_number, broken_rule"
     ).to_arrow_table()
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_suffix(".tmp")
-    pq.write_table(table, temp)
-    data = temp.read_bytes()
-    temp.unlink()
+    buffer = pa.BufferOutputStream()
+    pq.write_table(table, buffer)
+    data = buffer.getvalue().to_pybytes()
     atomic_write(path, data)
     return hashlib.sha256(data).hexdigest()
 

@@ -7,7 +7,9 @@ the small output frames; the large inputs are checked in DuckDB SQL (sql/audits/
 Results are written as Data Docs (HTML) under OUT/reports/YYYY-MM/.
 """
 
+import csv
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -18,7 +20,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from transforms.batch_file import COUPON_COLUMNS
 from transforms.rules import REPO_ROOT, Rules
 
 EXPECTATIONS_ROOT = REPO_ROOT / "expectations"
@@ -56,10 +57,8 @@ def build_frames(con, coupons_csv: bytes) -> dict[str, pd.DataFrame]:
                   entitlement_usd, credited_to_date_usd
            from referee_status where is_winning_listing""",
     )
-    rendered = [
-        dict(zip(COUPON_COLUMNS, line.split(","), strict=True))
-        for line in coupons_csv.decode().splitlines()[1:]
-    ]
+    # the csv module, not split(","): the writer quotes ids that contain a comma
+    rendered = list(csv.DictReader(io.StringIO(coupons_csv.decode())))
     coupons = _frame(
         con,
         """select referrer_account_id, amount_usd, currency, issued_on, valid_from, valid_to,

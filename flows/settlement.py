@@ -17,7 +17,7 @@ from flows.errors import CreditflowError, StageFailed
 from transforms import months
 from transforms.rules import DEFAULT_ELIGIBLE_PRODUCTS_PATH
 
-_TASK_OPTIONS = {"cache_policy": NO_CACHE, "persist_result": False}
+TASK_OPTIONS = {"cache_policy": NO_CACHE, "persist_result": False}
 
 
 def progress(message: str) -> None:
@@ -25,7 +25,7 @@ def progress(message: str) -> None:
     print(f"creditflow: {message}", file=sys.stderr, flush=True)
 
 
-def _run_stage(stage_function, argument):
+def run_stage(stage_function, argument):
     try:
         return stage_function(argument)
     except CreditflowError as error:
@@ -35,29 +35,29 @@ def _run_stage(stage_function, argument):
         raise StageFailed(error.with_traceback(None)) from None
 
 
-@task(name="register inputs", **_TASK_OPTIONS)
+@task(name="register inputs", **TASK_OPTIONS)
 def register_inputs(session: stages.Session) -> None:
-    _run_stage(stages.register_inputs, session)
+    run_stage(stages.register_inputs, session)
 
 
-@task(name="stage", **_TASK_OPTIONS)
+@task(name="stage", **TASK_OPTIONS)
 def stage(session: stages.Session) -> None:
-    _run_stage(stages.stage, session)
+    run_stage(stages.stage, session)
 
 
-@task(name="compute", **_TASK_OPTIONS)
+@task(name="compute", **TASK_OPTIONS)
 def compute(session: stages.Session) -> None:
-    _run_stage(stages.compute, session)
+    run_stage(stages.compute, session)
 
 
-@task(name="validate invariants", **_TASK_OPTIONS)
+@task(name="validate invariants", **TASK_OPTIONS)
 def validate(session: stages.Session) -> None:
-    _run_stage(stages.validate, session)
+    run_stage(stages.validate, session)
 
 
-@task(name="publish", **_TASK_OPTIONS)
+@task(name="publish", **TASK_OPTIONS)
 def publish(session: stages.Session) -> stages.Outcome:
-    return _run_stage(stages.publish, session)
+    return run_stage(stages.publish, session)
 
 
 def _request(
@@ -92,7 +92,7 @@ def monthly_settlement(
     request = _request(
         month, data_dir, out_dir, eligible_products, config, dry_run, max_rejected, incremental
     )
-    session = _run_stage(stages.open_session, request)
+    session = run_stage(stages.open_session, request)
     try:
         for name, step in (
             ("register inputs", register_inputs),

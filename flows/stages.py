@@ -50,6 +50,7 @@ class Session:
     quarantine_sha256: str = ""
     report_index: Path | None = None
     scanned_cycles: list[str] = field(default_factory=list)
+    staged_coupons_csv: bytes = b""  # rendered once by validate, published by publish
 
     def close(self) -> None:
         # drop the reference too: a failed run's traceback (kept by Prefect's state) must
@@ -254,7 +255,8 @@ def validate(session: Session) -> None:
             examples = "; ".join(str(dict(zip(columns, row, strict=True))) for row in rows[:3])
             failures.append(f"invariant {path.stem} broken by {len(rows)} row(s): {examples}")
     month = session.request.month
-    frames = output_validation.build_frames(session.con, _staged_coupons_csv(session))
+    session.staged_coupons_csv = _staged_coupons_csv(session)
+    frames = output_validation.build_frames(session.con, session.staged_coupons_csv)
     report_dir = session.request.out_dir / "reports" / month
     for failure in output_validation.validate(
         frames, output_validation.suite_parameters(session.rules), report_dir
@@ -318,7 +320,7 @@ def publish(session: Session) -> Outcome:
             record = warehouse.settlement_record(session.con, month)
             coupons_csv = render_coupons_csv(warehouse.coupon_rows(session.con, month), session.key)
         else:
-            coupons_csv = _staged_coupons_csv(session)
+            coupons_csv = session.staged_coupons_csv
             record = _settlement_record(session, coupons_csv)
         folder = io.make_private_dir(request.out_dir / "previews" / month)
         io.atomic_write(folder / "coupons.csv", coupons_csv)
@@ -329,7 +331,7 @@ def publish(session: Session) -> Outcome:
             session, "dry run", record, folder, source="" if session.already_published else "temp"
         )
     if not session.already_published:
-        coupons_csv = _staged_coupons_csv(session)
+        coupons_csv = session.staged_coupons_csv
         warehouse.publish(session.con, _settlement_record(session, coupons_csv))
         crash_point("after_commit")
         action = "published"

@@ -172,3 +172,11 @@ def test_settling_month_by_month_equals_one_backfill(world, tmp_path):
         assert (tmp_path / "again" / "batches" / month / "coupons.csv").read_bytes() == (
             _batch(world, month) / "coupons.csv"
         ).read_bytes()
+
+
+def test_account_ids_with_commas_are_quoted_and_validated(world):
+    world.refer("friend", "referrer, Ltd", date(2025, 3, 1))
+    world.spend("friend", date(2025, 3, 2), "20.00")
+    world.settle("2025-04")
+    rows = list(csv.DictReader((_batch(world, "2025-04") / "coupons.csv").read_text().splitlines()))
+    assert [(r["referrer_account_id"], r["amount"]) for r in rows] == [("referrer, Ltd", "20.00")]
