@@ -49,12 +49,25 @@ def _frame(con, sql: str) -> pd.DataFrame:
     return pd.DataFrame.from_records(cursor.fetchall(), columns=columns)
 
 
+def _arrow_frame(con, sql: str) -> pd.DataFrame:
+    """A frame for the large per-referee output (a row per referee: 1M at scale): fetched
+    as Arrow, text kept in Arrow strings, money as integer cents (exact, and int64 for
+    pandas instead of a Python Decimal object per value)."""
+    import pyarrow as pa
+
+    def arrow_text(kind):
+        return pd.ArrowDtype(kind) if pa.types.is_string(kind) else None
+
+    return con.sql(sql).to_arrow_table().to_pandas(types_mapper=arrow_text)
+
+
 def build_frames(con, coupons_csv: bytes) -> dict[str, pd.DataFrame]:
     """The frames each suite validates, from the month's staged (not yet published) rows."""
-    credits = _frame(
+    credits = _arrow_frame(
         con,
         """select referee_account_id, referrer_account_id, reason_code, base_status,
-                  entitlement_usd, credited_to_date_usd
+                  cast(entitlement_usd * 100 as bigint) as entitlement_cents,
+                  cast(credited_to_date_usd * 100 as bigint) as credited_to_date_cents
            from referee_status where is_winning_listing""",
     )
     # the csv module, not split(","): the writer quotes ids that contain a comma
@@ -76,10 +89,13 @@ def build_frames(con, coupons_csv: bytes) -> dict[str, pd.DataFrame]:
         """select
             (select coalesce(sum(amount_usd), 0) from ledger_entries),
             (select coalesce(sum(amount_usd), 0) from coupons),
-            (select coalesce(sum(carry_out_usd) - sum(carry_in_usd), 0) from referrer_balances)"""
+            (select coalesce(sum(carry_out_usd) - sum(carry_in_usd), 0) from referrer_balances),
+            (select coalesce(max(credited_to_date_usd), 0) from referee_status
+             where is_winning_listing),
+            (select coalesce(min(credited_to_date_usd), 0) from referee_status
+             where is_winning_listing)"""
     ).fetchone()
-    ledger, issued, carry_change = (Decimal(value) for value in totals)
-    credited = list(credits["credited_to_date_usd"]) or [Decimal(0)]
+    ledger, issued, carry_change, max_credited, min_credited = (Decimal(v) for v in totals)
     conservation = pd.DataFrame(
         [
             {
@@ -87,8 +103,8 @@ def build_frames(con, coupons_csv: bytes) -> dict[str, pd.DataFrame]:
                 "coupons_usd": issued,
                 "carry_change_usd": carry_change,
                 "imbalance_usd": issued + carry_change - ledger,
-                "max_credited_to_date_usd": max(credited),
-                "min_credited_to_date_usd": min(credited),
+                "max_credited_to_date_usd": max_credited,
+                "min_credited_to_date_usd": min_credited,
             }
         ]
     )
@@ -102,6 +118,7 @@ def build_frames(con, coupons_csv: bytes) -> dict[str, pd.DataFrame]:
 def suite_parameters(rules: Rules) -> dict:
     return {
         "cap_per_referee_usd": rules.cap_per_referee_usd,
+        "cap_per_referee_cents": int(rules.cap_per_referee_usd * 100),
         "currencies": [rules.currency],
         "coupon_validity_days": rules.coupon_validity_days,
         "transferable_values": [rules.coupon_transferable],

@@ -23,7 +23,7 @@ def test_suites_take_caps_and_dates_as_parameters_not_literals():
     for name, suite in output_validation.load_suite_definitions().items():
         text = json.dumps(suite)
         assert "300" not in text and "365" not in text and "USD" not in text, name
-    assert '"$PARAMETER": "cap_per_referee_usd"' in json.dumps(
+    assert '"$PARAMETER": "cap_per_referee_cents"' in json.dumps(
         output_validation.load_suite_definitions()["referee_credits"]
     )
 
@@ -37,8 +37,8 @@ def test_bad_coupon_frame_names_the_expectation_and_offending_rows(tmp_path):
                     "referrer_account_id": "r1",
                     "reason_code": "ok",
                     "base_status": "earned",
-                    "entitlement_usd": Decimal("301.00"),
-                    "credited_to_date_usd": Decimal("20.00"),
+                    "entitlement_cents": 30100,
+                    "credited_to_date_cents": 2000,
                 },
             ]
         ),
@@ -88,7 +88,7 @@ def test_bad_coupon_frame_names_the_expectation_and_offending_rows(tmp_path):
     )
     described = {(f.suite, f.expectation, f.column) for f in failures}
     assert described == {
-        ("referee_credits", "expect_column_values_to_be_between", "entitlement_usd"),
+        ("referee_credits", "expect_column_values_to_be_between", "entitlement_cents"),
         ("coupon_batch", "expect_column_values_to_be_unique", "coupon_code_digest"),
         ("coupon_batch", "expect_column_values_to_be_unique", "referrer_account_id"),
         ("coupon_batch", "expect_column_values_to_be_between", "amount_usd"),
@@ -99,8 +99,8 @@ def test_bad_coupon_frame_names_the_expectation_and_offending_rows(tmp_path):
         ("coupon_batch", "expect_column_values_to_be_in_set", "is_transferable"),
         ("ledger_conservation", "expect_column_values_to_be_between", "imbalance_usd"),
     }
-    entitlement = next(f for f in failures if f.column == "entitlement_usd")
-    assert entitlement.examples == [Decimal("301.00")]
+    entitlement = next(f for f in failures if f.column == "entitlement_cents")
+    assert entitlement.examples == [30100]
     assert (tmp_path / "report" / "index.html").is_file()
 
 
@@ -117,8 +117,10 @@ def test_failed_expectation_publishes_nothing_and_leaves_the_ledger_unchanged(wo
     with pytest.raises(ValidationFailure) as failure:
         world.settle("2025-04")
     message = str(failure.value)
-    assert "expect_column_values_to_be_between(entitlement_usd) of suite referee_credits" in message
-    assert "Decimal('301.00')" in message
+    assert (
+        "expect_column_values_to_be_between(entitlement_cents) of suite referee_credits" in message
+    )
+    assert "e.g. [30100]" in message
     assert "reports/2025-04/index.html" in message
     assert not (world.out / "batches" / "2025-04").exists()
     assert world.query("select max(settlement_month) from settlements") == [("2025-03",)]
