@@ -133,7 +133,26 @@ def register_inputs(session: Session) -> None:
     )
     session.scanned_cycles = scanned
     io.register_billing(session.con, session.files, scanned, request.month)
+    build_raw_relations(session)
     run_input_audits(session)
+
+
+def build_raw_relations(session: Session) -> None:
+    """The relations over raw inputs that the input audits read (sql/raw/, in name order).
+
+    A file that takes $billing_cycle is run once per scanned cycle and its rows gathered,
+    so its working set is one cycle's, however long the history."""
+    for path in sorted((SQL_ROOT / "raw").glob("*.sql")):
+        sql = path.read_text().strip().rstrip(";")
+        if "$billing_cycle" not in sql:
+            session.con.execute(f"create or replace temp table {path.stem} as\n{sql}")
+            continue
+        for number, cycle in enumerate(session.scanned_cycles):
+            verb = "create or replace temp table {} as" if number == 0 else "insert into {}"
+            session.con.execute(
+                f"{verb.format(path.stem)}\n{sql}",
+                bind(sql, {**session.parameters, "billing_cycle": cycle}),
+            )
 
 
 def cycles_to_scan(session: Session, cycle_hashes: dict[str, str]) -> list[str]:

@@ -107,6 +107,26 @@ def test_a_record_delivered_twice_with_different_content_is_rejected(world):
         world.settle("2025-04")
 
 
+def test_copies_of_a_record_that_differ_in_any_column_are_rejected(world):
+    # identical means identical: a copy that differs only in a column the rules do not
+    # read is still a different record, and counting either copy would be a guess
+    world.refer("friend", "referrer", R)
+    world.spend("friend", day(2), "15.00", record_id="same-record")
+    world.spend("friend", day(2), "15.00", record_id="same-record")["product_name"] = "Renamed"
+    with pytest.raises(InputError, match=r"record_id delivered twice with different content"):
+        world.settle("2025-04")
+
+
+def test_record_ids_are_matched_within_their_billing_cycle(world):
+    # a record's copies share its billing_date, hence its cycle: the same id in two
+    # cycles names two lines (docs/data-contract.md)
+    world.refer("friend", "referrer", R)
+    world.spend("friend", day(2), "15.00", record_id="monthly-line-1")  # 2025-03
+    world.spend("friend", day(40), "15.00", record_id="monthly-line-1")  # 2025-04
+    world.settle("2025-04")
+    assert world.status("friend", "2025-04")["eligible_spend_to_date_usd"] == Decimal("30.00")
+
+
 # --- rule 2: base credit, window and hold -------------------------------------------
 
 

@@ -1,18 +1,28 @@
 /* stg_billing_lines
    purpose: bill lines a settlement may see, renamed and cast to exact types.
-   grain: one row per record_id
+   grain: one row per (billing_cycle, record_id)
    parameters: none (a view; the cutoff is applied where the lines are read, in
                int_referee_daily_spend)
-   materialized: view */
+   materialized: view
+   Left out: rows the input audits rejected (they are in the quarantine) and the surplus
+   copies of records delivered twice (stg_billing_surplus_copies). Both sets are small,
+   so they are anti-joins on (file, row) rather than a DISTINCT over every line; the
+   view is read with only the columns a model needs. */
 with source as (
     select * from raw_billing_lines
-    -- rows the input audits rejected are in the quarantine, not in the settlement
-    where not exists (
-        select 1 from rejected_rows
-        where
-            rejected_rows.source_file = raw_billing_lines.source_file
-            and rejected_rows.file_row_number = raw_billing_lines.file_row_number
-    )
+    where
+        not exists (
+            select 1 from rejected_rows
+            where
+                rejected_rows.source_file = raw_billing_lines.source_file
+                and rejected_rows.file_row_number = raw_billing_lines.file_row_number
+        )
+        and not exists (
+            select 1 from stg_billing_surplus_copies as surplus
+            where
+                surplus.source_file = raw_billing_lines.source_file
+                and surplus.file_row_number = raw_billing_lines.file_row_number
+        )
 ),
 
 renamed as (
@@ -34,13 +44,6 @@ renamed as (
         cast(currency as varchar) as currency,
         cast(billing_cycle as varchar) as billing_cycle
     from source
-),
-
-deduplicated as (
-    -- A re-exported cycle delivers the same record again; identical copies are one line.
-    -- Copies that differ are rejected before this runs (billing_record_conflicts), so a
-    -- DISTINCT (a hash aggregate, no sort) leaves one row per record_id.
-    select distinct * from renamed
 )
 
-select * from deduplicated
+select * from renamed

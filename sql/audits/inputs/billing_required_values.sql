@@ -33,7 +33,8 @@ checked as (
             when account_id is null then 'account_id is null'
             when billing_date is null then 'billing_date is null'
             when try_cast(billing_date as date) is null then 'billing_date is not a date'
-            when strftime(try_cast(billing_date as date), '%Y-%m') <> billing_cycle
+            -- (a date comparison: formatting every date as text costs more than the scan)
+            when date_trunc('month', try_cast(billing_date as date)) <> cast(billing_cycle || '-01' as date)
                 then 'billing_date outside its billing_cycle folder'
             when subscription_type is null or subscription_type not in ('Subscription', 'PayAsYouGo')
                 then 'unknown subscription_type'
