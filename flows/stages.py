@@ -32,7 +32,8 @@ class SettlementRequest:
     max_rejected: int = 0
     incremental: bool = True
     threads: int | None = None
-    memory_limit: str = "3GB"
+    # DuckDB's share of the 3 GB budget; Python (GX frames, batch rendering) needs the rest
+    memory_limit: str = "2GB"
 
 
 @dataclass
@@ -121,11 +122,17 @@ def register_inputs(session: Session) -> None:
         # inputs were audited when it was published
         check_published_unchanged(session)
         return
-    scanned = cycles_to_scan(session, cycle_hashes)
+    eligible_sha256 = io.sha256_file(session.files.eligible_products)
+    scanned = cycles_to_scan(session, cycle_hashes, eligible_sha256)
     session.con.execute(
         "create or replace temp table scanned_cycles as "
-        "select unnest($cycles) as billing_cycle, unnest($hashes) as files_sha256",
-        {"cycles": scanned, "hashes": [cycle_hashes[c] for c in scanned]},
+        "select unnest($cycles) as billing_cycle, unnest($hashes) as files_sha256, "
+        "$eligible as eligible_products_sha256",
+        {
+            "cycles": scanned,
+            "hashes": [cycle_hashes[c] for c in scanned],
+            "eligible": eligible_sha256,
+        },
     )
     session.con.execute(
         "create or replace temp table cached_cycles as select unnest($cycles) as billing_cycle",
@@ -155,30 +162,52 @@ def build_raw_relations(session: Session) -> None:
             )
 
 
-def cycles_to_scan(session: Session, cycle_hashes: dict[str, str]) -> list[str]:
+def cycles_to_scan(
+    session: Session, cycle_hashes: dict[str, str], eligible_sha256: str
+) -> list[str]:
     """The billing cycles this run must read (see docs/performance.md#incremental).
 
     Every cycle on a full recompute or a first settlement. Otherwise: the month's own
-    cycle, every cycle whose files changed since it was last scanned, and every cycle from
-    the registration month of any referee the cache does not cover yet (its spend there
-    was not kept when those cycles were scanned).
+    cycle, every cycle whose files or eligible-products list changed since it was last
+    scanned, and every cycle from the registration month of any referee the cache does
+    not cover yet, or covers only from a later registration (its spend there was not
+    kept when those cycles were scanned).
     """
     month = session.request.month
     if not session.request.incremental:
         return sorted(cycle_hashes)
-    stored = dict(session.con.execute("select * from warehouse.billing_cycle_state").fetchall())
+    stored = {
+        cycle: (files_sha256, eligible)
+        for cycle, files_sha256, eligible in session.con.execute(
+            "select billing_cycle, files_sha256, eligible_products_sha256 "
+            "from warehouse.billing_cycle_scans"
+        ).fetchall()
+    }
+    # the cache holds each referee account's spend from the first registration it knew;
+    # an account it does not know, or one now registered earlier (a late listing), needs
+    # the cycles from that registration on. Raw rows, read before the audits: a rejected
+    # row can only make this rescan more, never less.
     earliest_new_referee = session.con.execute(
-        """select min(cast(try_cast(registered_at as timestamp) as date))
-           from raw_referrals
-           where cast(try_cast(registered_at as timestamp) as date) <= $cutoff_date
-             and referee_account_id not in (select account_id from warehouse.cached_referees)""",
+        """with visible as (
+               select
+                   referee_account_id as account_id,
+                   min(cast(try_cast(registered_at as timestamp) as date)) as first_registered_date
+               from raw_referrals
+               where cast(try_cast(registered_at as timestamp) as date) <= $cutoff_date
+               group by referee_account_id
+           )
+           select min(visible.first_registered_date)
+           from visible
+           left join warehouse.cached_referees as cached on visible.account_id = cached.account_id
+           where cached.account_id is null
+              or visible.first_registered_date < cached.registered_date""",
         {"cutoff_date": session.parameters["cutoff_date"]},
     ).fetchone()[0]
     from_month = f"{earliest_new_referee:%Y-%m}" if earliest_new_referee else month
     return sorted(
         cycle
         for cycle, digest in cycle_hashes.items()
-        if cycle == month or stored.get(cycle) != digest or cycle >= from_month
+        if cycle == month or stored.get(cycle) != (digest, eligible_sha256) or cycle >= from_month
     )
 
 

@@ -24,7 +24,7 @@ def connect(
     read_only: bool,
     readable: tuple[Path, ...] = (),
     threads: int | None = None,
-    memory_limit: str = "3GB",
+    memory_limit: str = "2GB",
 ) -> duckdb.DuckDBPyConnection:
     """An in-memory working database with the warehouse attached as `warehouse`.
 

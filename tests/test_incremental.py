@@ -48,6 +48,11 @@ def test_incremental_equals_full_recompute_with_a_changed_cycle_and_a_late_refer
                 # ... and a referral registered in March that is delivered only now
                 world.refer("late-friend", "referrer0", date(2025, 3, 15))
                 world.spend("late-friend", date(2025, 3, 16), "80.00")
+            if month == "2025-07":
+                # ... and a second listing of a referee already settled, registered before
+                # its first one: the earliest listing wins, so its window starts earlier
+                world.refer("friend5", "referrer0", date(2025, 2, 2))
+                world.spend("friend5", date(2025, 2, 10), "45.00")
             (outcome,) = world.settle(month, incremental=(mode == "inc"))
             scanned[(mode, month)] = outcome.scanned_cycles
     assert _outputs(worlds["inc"].out) == _outputs(worlds["full"].out)
@@ -60,5 +65,34 @@ def test_incremental_equals_full_recompute_with_a_changed_cycle_and_a_late_refer
         "2025-05",
         "2025-06",
     )  # late referee
-    assert scanned[("inc", "2025-07")] == ("2025-07",)
+    assert scanned[("inc", "2025-07")] == tuple(months.month_range("2025-02", "2025-07"))
+    assert scanned[("inc", "2025-08")] == ("2025-08",)
     assert scanned[("full", "2025-07")] == tuple(months.month_range("2025-01", "2025-07"))
+
+
+def test_a_changed_eligible_products_list_rescans_every_cycle(tmp_path):
+    # the cache keeps spend after eligibility, so it is only valid for the list it was
+    # filtered with; a new list must give what a full recompute gives
+    products = tmp_path / "eligible.csv"
+    header = "product_code,subscription_type,product_name,effective_from,effective_to\n"
+    worlds = {
+        mode: World(tmp_path / mode, first_cycle="2025-01", last_cycle="2025-12")
+        for mode in ("inc", "full")
+    }
+    scanned = {}
+    for mode, world in worlds.items():
+        _populate(world)
+        for month in months.month_range(FIRST, "2025-06"):
+            listed = "ecs,PayAsYouGo,ECS,2020-01-01,\n"
+            if month >= "2025-05":
+                listed += "oss,*,OSS,2020-01-01,\n"  # oss becomes eligible from May's run
+            products.write_text(header + listed)
+            (outcome,) = world.settle(
+                month, incremental=(mode == "inc"), eligible_products=products
+            )
+            scanned[(mode, month)] = outcome.scanned_cycles
+    assert _outputs(worlds["inc"].out) == _outputs(worlds["full"].out)
+    assert scanned[("inc", "2025-04")] == ("2025-04",)
+    assert scanned[("inc", "2025-05")] == tuple(months.month_range("2025-01", "2025-05"))
+    assert scanned[("inc", "2025-06")] == ("2025-06",)
+

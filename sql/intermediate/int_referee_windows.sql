@@ -5,63 +5,50 @@
    qualified_on (Q): the earliest day of the 365-day window on which the running
      eligible spend from registration reaches the threshold (a later refund does not
      move Q; it can only make the base fall below the threshold again).
-   spend_first_90_days_usd (S90): eligible spend over days 1..90. */
+   spend_first_90_days_usd (S90): eligible spend over days 1..90.
+   One window pass and one aggregate over the daily rows. */
 with referees as (
-    select
-        referee_account_id,
-        registered_date
+    select referee_account_id
     from int_referral_reasons
     where referee_listing_rank = 1
-),
-
-daily as (
-    select * from int_referee_daily_spend
 ),
 
 running as (
     select
         referee_account_id,
+        registered_date,
         spend_date,
+        eligible_spend_usd,
         sum(eligible_spend_usd) over (
             partition by referee_account_id
             order by spend_date
             rows between unbounded preceding and current row
         ) as running_spend_usd
-    from daily
+    from int_referee_daily_spend
 ),
 
-threshold_reached as (
+measures as (
     select
         referee_account_id,
-        min(spend_date) as qualified_on
+        min(spend_date) filter (where running_spend_usd >= $base_threshold_usd) as qualified_on,
+        sum(eligible_spend_usd) as eligible_spend_to_date_usd,
+        sum(eligible_spend_usd) filter (
+            where spend_date <= registered_date + ($bonus_window_days - 1)
+        ) as spend_first_90_days_usd
     from running
-    where running_spend_usd >= $base_threshold_usd
     group by referee_account_id
-),
-
-totals as (
-    select
-        daily.referee_account_id,
-        sum(daily.eligible_spend_usd) as eligible_spend_to_date_usd,
-        coalesce(sum(daily.eligible_spend_usd) filter (
-            where daily.spend_date <= referees.registered_date + ($bonus_window_days - 1)
-        ), 0) as spend_first_90_days_usd
-    from daily
-    inner join referees on daily.referee_account_id = referees.referee_account_id
-    group by daily.referee_account_id
 ),
 
 final as (
     select
         referees.referee_account_id,
-        threshold_reached.qualified_on,
-        cast(coalesce(totals.eligible_spend_to_date_usd, 0) as decimal(18, 4))
+        measures.qualified_on,
+        cast(coalesce(measures.eligible_spend_to_date_usd, 0) as decimal(18, 4))
             as eligible_spend_to_date_usd,
-        cast(coalesce(totals.spend_first_90_days_usd, 0) as decimal(18, 4))
+        cast(coalesce(measures.spend_first_90_days_usd, 0) as decimal(18, 4))
             as spend_first_90_days_usd
     from referees
-    left join totals on referees.referee_account_id = totals.referee_account_id
-    left join threshold_reached on referees.referee_account_id = threshold_reached.referee_account_id
+    left join measures on referees.referee_account_id = measures.referee_account_id
 )
 
 select * from final

@@ -1,26 +1,40 @@
 /* Run inside a month's publish transaction: keep what this run scanned as the incremental
    state for the next month (docs/performance.md#incremental). The cache is state, not the
    ledger: a re-scanned cycle replaces its rows. */
-delete from warehouse.cycle_daily_spend
+delete from warehouse.cycle_eligible_spend
 where billing_cycle in (select billing_cycle from scanned_cycles);
 
-insert into warehouse.cycle_daily_spend
-select * from int_cycle_daily_spend
+insert into warehouse.cycle_eligible_spend
+select * from int_cycle_eligible_spend
 where billing_cycle in (select billing_cycle from scanned_cycles);
 
-delete from warehouse.billing_cycle_state
+delete from warehouse.billing_cycle_scans
 where billing_cycle in (select billing_cycle from scanned_cycles);
 
-insert into warehouse.billing_cycle_state
+insert into warehouse.billing_cycle_scans
 select
     billing_cycle,
-    files_sha256
+    files_sha256,
+    eligible_products_sha256
 from scanned_cycles;
 
-insert into warehouse.cached_referees
+-- every cycle now holds each referee account's eligible spend from its first registration
+-- on (int_cycle_eligible_spend); see docs/performance.md#incremental for why this holds
+-- for the cycles taken from the cache too
+insert or replace into warehouse.cached_referees
 select
-    referee_account_id as account_id,
-    min(registered_date) as registered_date
-from stg_referrals
-where referee_account_id not in (select account_id from warehouse.cached_referees)
-group by referee_account_id;
+    account_id,
+    registered_date
+from (
+    select
+        referee_account_id as account_id,
+        min(registered_date) as registered_date
+    from stg_referrals
+    group by referee_account_id
+) as first_registrations
+where not exists (
+    select 1 from warehouse.cached_referees as cached
+    where
+        cached.account_id = first_registrations.account_id
+        and cached.registered_date = first_registrations.registered_date
+);

@@ -156,25 +156,30 @@ create table if not exists warehouse.instrument_months (
 );
 
 -- Incremental state (not part of the ledger; rewritten per cycle when a cycle changes):
--- per billing cycle, the content fingerprint it was last scanned with ...
-create table if not exists warehouse.billing_cycle_state (
-    billing_cycle varchar not null,
-    files_sha256 varchar not null
+-- per billing cycle, the fingerprints it was last scanned with: its files, and the
+-- eligible-products list the cached spend was filtered with ...
+create table if not exists warehouse.billing_cycle_scans (
+    billing_cycle varchar primary key,
+    files_sha256 varchar not null,
+    eligible_products_sha256 varchar not null
 );
 
--- ... its cash per referee account, day, product and subscription type (before eligibility,
--- so a changed eligible-products list never invalidates it) ...
-create table if not exists warehouse.cycle_daily_spend (
+-- ... its eligible cash per referee account and day (sql/intermediate/int_cycle_eligible_spend.sql) ...
+create table if not exists warehouse.cycle_eligible_spend (
     billing_cycle varchar not null,
     account_id varchar not null,
     billing_date date not null,
-    product_code varchar not null,
-    subscription_type varchar not null,
-    cash_amount_usd decimal(38, 4) not null
+    eligible_cash_usd decimal(38, 4) not null
 );
+
+-- (the cache of earlier versions kept cash per product, before eligibility; dropping it
+-- and its state makes the first run after an upgrade scan every cycle once)
+drop table if exists warehouse.cycle_daily_spend;
+drop table if exists warehouse.billing_cycle_state;
 
 -- ... and the referee accounts the cache covers, with their registration dates
 create table if not exists warehouse.cached_referees (
     account_id varchar primary key,
     registered_date date not null
 );
+

@@ -1,0 +1,86 @@
+/* int_cycle_eligible_spend
+   purpose: eligible cash per referee account and day, per billing cycle: aggregated
+            from the bill lines for the cycles scanned this run, and taken from the
+            incremental cache (warehouse.cycle_eligible_spend) for cycles unchanged since
+            they were scanned. See docs/performance.md#incremental.
+   grain: one row per (billing_cycle, account_id, billing_date)
+   parameters: none (cached_cycles lists the cycles to take from the cache)
+   Rule 1 (eligible spend), the part that needs no referral: only lines of an eligible
+   (product_code, subscription_type) on the line's billing_date count, measured by
+   cash_amount (refunds on their own dates; coupons, vouchers and prepaid cards never
+   count). Days before the account's first registration never count for any of its
+   listings, so they are not kept; the exact window of the winning listing is applied in
+   int_referee_daily_spend. (A listing delivered late with an earlier registration makes
+   the next run rescan from its month: flows/stages.py cycles_to_scan.) */
+with referee_accounts as (
+    select
+        referee_account_id as account_id,
+        min(registered_date) as first_registered_date
+    from stg_referrals
+    group by referee_account_id
+),
+
+eligible_products as (
+    select * from stg_eligible_products
+),
+
+lines as (
+    -- only the columns the rule reads: the view is scanned once, joined first
+    select
+        billing_cycle,
+        account_id,
+        billing_date,
+        product_code,
+        subscription_type,
+        cash_amount_usd
+    from stg_billing_lines
+    semi join referee_accounts
+        on
+            stg_billing_lines.account_id = referee_accounts.account_id
+            and stg_billing_lines.billing_date >= referee_accounts.first_registered_date
+),
+
+eligible_lines as (
+    select lines.*
+    from lines
+    where exists (
+        select 1
+        from eligible_products
+        where
+            eligible_products.product_code = lines.product_code
+            and eligible_products.subscription_type in ('*', lines.subscription_type)
+            and lines.billing_date >= eligible_products.effective_from_date
+            and (
+                eligible_products.effective_to_date is null
+                or lines.billing_date <= eligible_products.effective_to_date
+            )
+    )
+),
+
+scanned as (
+    select
+        billing_cycle,
+        account_id,
+        billing_date,
+        cast(sum(cash_amount_usd) as decimal(38, 4)) as eligible_cash_usd
+    from eligible_lines
+    group by billing_cycle, account_id, billing_date
+),
+
+cached as (
+    select
+        billing_cycle,
+        account_id,
+        billing_date,
+        eligible_cash_usd
+    from warehouse.cycle_eligible_spend
+    where billing_cycle in (select billing_cycle from cached_cycles)
+),
+
+final as (
+    select * from scanned
+    union all
+    select * from cached
+)
+
+select * from final
