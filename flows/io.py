@@ -6,6 +6,7 @@ import json
 import os
 import re
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -211,16 +212,39 @@ def register_billing(con, files: InputFiles, cycles: list[str], month: str) -> N
         raise InputError(f"{folder}: the billing export for {month} is empty (no bill lines)")
 
 
-def cycle_fingerprints(files: InputFiles) -> tuple[dict[Path, str], dict[str, str]]:
-    """SHA-256 of every billing file (read once per run), and per cycle a digest of its files."""
-    file_hashes = {path: sha256_file(path) for path in files.billing_files()}
+def file_stamp(path: Path) -> tuple[int, int, int, int]:
+    """What the file system says about a file's content: size, inode, mtime and ctime (ns).
+
+    The ctime cannot be set by a user; any write of the content moves it. A file whose
+    stamp is unchanged since it was hashed has the same content (the rule git's index,
+    make and rsync rely on), so its SHA-256 is not read again."""
+    status = path.stat()
+    return status.st_size, status.st_ino, status.st_mtime_ns, status.st_ctime_ns
+
+
+def cycle_fingerprints(
+    files: InputFiles, known: dict[tuple, str] | None = None
+) -> tuple[dict[Path, str], dict[str, str], dict[tuple, str]]:
+    """SHA-256 of every billing file, per cycle a digest of its files, and the digests
+    keyed by (resolved path, *file_stamp) for the next run.
+
+    `known` holds such keyed digests from earlier runs; only files it does not cover
+    are read."""
+    known = known or {}
+    keys = {path: (str(path.resolve()), *file_stamp(path)) for path in files.billing_files()}
+    unknown = [path for path, key in keys.items() if key not in known]
+    # hashlib releases the GIL: a thread per core reads and hashes files side by side
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        fresh = dict(zip(unknown, pool.map(sha256_file, unknown), strict=True))
+    file_hashes = {path: fresh.get(path) or known[key] for path, key in keys.items()}
+    stamped = {keys[path]: digest for path, digest in file_hashes.items()}
     cycles = {
         cycle: hashlib.sha256(
             json.dumps([[p.name, file_hashes[p]] for p in paths]).encode()
         ).hexdigest()
         for cycle, paths in files.billing.items()
     }
-    return file_hashes, cycles
+    return file_hashes, cycles, stamped
 
 
 def write_quarantine(con, path: Path) -> str:

@@ -112,7 +112,11 @@ def register_inputs(session: Session) -> None:
     request = session.request
     session.already_published = warehouse.check_month_order(session.con, request.month)
     session.files = io.discover_inputs(request.data_dir, request.month, request.eligible_products)
-    file_hashes, cycle_hashes = io.cycle_fingerprints(session.files)
+    # a full recompute trusts nothing kept from earlier runs, not even file digests
+    known = warehouse.known_file_digests(session.con) if request.incremental else {}
+    file_hashes, cycle_hashes, stamped = io.cycle_fingerprints(session.files, known)
+    if not request.dry_run:
+        warehouse.remember_file_digests(session.con, stamped.keys() - known.keys(), stamped)
     io.register_snapshots(session.con, session.files)
     session.fingerprint = io.input_fingerprint(
         session.con, session.files, session.parameters["cutoff_date"], file_hashes

@@ -148,3 +148,25 @@ def publish(con, settlement: dict) -> None:
     except BaseException:
         con.execute("rollback")
         raise
+
+
+def known_file_digests(con) -> dict[tuple, str]:
+    """SHA-256 of billing files hashed by earlier runs, keyed by (path, *io.file_stamp)."""
+    try:
+        rows = con.execute(
+            """select file_path, size_bytes, inode, modified_ns, changed_ns, sha256
+               from warehouse.input_file_digests"""
+        ).fetchall()
+    except duckdb.CatalogException:  # a read-only warehouse written before this table existed
+        return {}
+    return {tuple(row[:-1]): row[-1] for row in rows}
+
+
+def remember_file_digests(con, keys, digests: dict[tuple, str]) -> None:
+    """Keep the digests of newly hashed files for later runs (a cache outside the ledger:
+    losing it costs a re-hash, nothing else)."""
+    if keys:
+        con.executemany(
+            "insert or ignore into warehouse.input_file_digests values (?, ?, ?, ?, ?, ?)",
+            [(*key, digests[key]) for key in sorted(keys)],
+        )

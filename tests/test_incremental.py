@@ -5,6 +5,7 @@ from datetime import date
 
 import duckdb
 
+from flows import stages
 from tests.world import World
 from transforms import months
 
@@ -96,3 +97,34 @@ def test_a_changed_eligible_products_list_rescans_every_cycle(tmp_path):
     assert scanned[("inc", "2025-05")] == tuple(months.month_range("2025-01", "2025-05"))
     assert scanned[("inc", "2025-06")] == ("2025-06",)
 
+
+def test_files_unchanged_since_an_earlier_run_are_not_hashed_again(tmp_path, monkeypatch):
+    from flows import io
+
+    hashed = []
+    real_sha256_file = io.sha256_file
+
+    def counting_sha256_file(path):
+        if "billing_cycle=" in str(path):
+            hashed.append(path.parent.name)
+        return real_sha256_file(path)
+
+    monkeypatch.setattr(io, "sha256_file", counting_sha256_file)
+    world = World(tmp_path / "w", first_cycle="2025-01", last_cycle="2025-04")
+    _populate(world)
+    data = world.write()
+    request = dict(data_dir=data, out_dir=world.out)
+    stages.settle(stages.SettlementRequest(month="2025-03", **request))
+    assert len(hashed) == 3  # first run: every visible cycle's file
+    hashed.clear()
+    stages.settle(stages.SettlementRequest(month="2025-04", **request))
+    assert hashed == ["billing_cycle=2025-04"]  # only the cycle this month adds
+    hashed.clear()
+    (data / "billing" / "billing_cycle=2025-02" / "part-0.parquet").write_bytes(
+        (data / "billing" / "billing_cycle=2025-02" / "part-0.parquet").read_bytes()
+    )  # rewritten in place (same bytes): its stamp changed, so it is read again
+    stages.settle(stages.SettlementRequest(month="2025-04", **request))
+    assert hashed == ["billing_cycle=2025-02"]
+    hashed.clear()
+    stages.settle(stages.SettlementRequest(month="2025-04", incremental=False, **request))
+    assert len(hashed) == 4  # a full recompute trusts no earlier digest

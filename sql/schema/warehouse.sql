@@ -183,3 +183,15 @@ create table if not exists warehouse.cached_referees (
     registered_date date not null
 );
 
+-- SHA-256 of each billing file by its file-system stamp, so a run re-reads only files that
+-- are new or were written since they were hashed (flows/io.py file_stamp). A cache, not the
+-- ledger: --full-recompute ignores it and hashes every file again.
+create table if not exists warehouse.input_file_digests (
+    file_path varchar not null,
+    size_bytes bigint not null,
+    inode ubigint not null,
+    modified_ns bigint not null,
+    changed_ns bigint not null,
+    sha256 varchar not null,
+    primary key (file_path, size_bytes, inode, modified_ns, changed_ns)
+);
