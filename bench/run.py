@@ -155,19 +155,24 @@ def main() -> None:
         [PYTHON, "-c", STAGES, MONTH, str(data), str(work / "out-incremental")],
     )
     env = dict(os.environ, PREFECT_HOME=str(work / "prefect-home"))
-    measured(
-        "creditflow CLI end to end (Prefect)",
-        [
+
+    def cli(month, out):
+        return [
             str(Path(PYTHON).parent / "creditflow"),
             "settle",
             "--month",
-            MONTH,
+            month,
             "--data",
             str(data),
             "--out",
-            str(work / "out-cli"),
-        ],
-        env,
+            str(work / out),
+        ]
+
+    measured("creditflow CLI end to end, full (Prefect)", cli(MONTH, "out-cli"), env)
+    # the monthly run as scheduled: the previous month was settled (not timed)
+    run_measured([PYTHON, "-c", STAGES, PREVIOUS_MONTH, str(data), str(work / "out-cli-inc")])
+    measured(
+        "creditflow CLI end to end, incremental month (Prefect)", cli(MONTH, "out-cli-inc"), env
     )
     pandas_report = None
     if args.lines <= args.pandas_max_lines:
@@ -219,6 +224,21 @@ def main() -> None:
     for title, report in (("full recompute", stages_report), ("incremental", incremental_report)):
         timings = ", ".join(f"{k} {v:.2f}" for k, v in report.items())
         lines += ["", f"creditflow stages, {title} (s): {timings}"]
+    wall = {name: seconds for name, seconds, _, _ in rows}
+    floor = wall["floor: one DuckDB query"]
+    compute = stages_report["stage"] + stages_report["compute"]
+    lines += [
+        "",
+        "Ratios: compute (stage + compute stages, full) / floor = "
+        f"{compute:.1f} / {floor:.1f} = {compute / floor:.2f}; incremental / full (stages) = "
+        f"{incremental_report['total']:.1f} / {stages_report['total']:.1f} = "
+        f"{incremental_report['total'] / stages_report['total']:.2f}; floor + 15 s = "
+        f"{floor + 15:.1f} s; peak RSS max = {max(peak for _, _, peak, _ in rows):.0f} MB",
+    ]
+    if "pandas implementation" in wall:
+        lines[-1] += "; pandas / full (stages) = " + (
+            f"{wall['pandas implementation'] / stages_report['total']:.1f}x"
+        )
     lines += [
         f"Equality against creditflow's entitlement of {compared:,} 'ok' referees: "
         + ", ".join(f"{k}: {v} mismatches" for k, v in mismatches.items()),
