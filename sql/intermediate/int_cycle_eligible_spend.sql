@@ -27,7 +27,6 @@ eligible_products as (
 lines as (
     -- only the columns the rule reads: the view is scanned once, joined first
     select
-        billing_cycle,
         account_id,
         billing_date,
         product_code,
@@ -58,13 +57,17 @@ eligible_lines as (
 ),
 
 scanned as (
+    -- the cycle is the month of billing_date (billing_required_values rejects a line
+    -- dated outside its cycle folder), so it is derived after the aggregate rather than
+    -- carried as a third group key: one key fewer over every referee line (~10 % of
+    -- this model's time at 100M lines, docs/performance.md)
     select
-        billing_cycle,
+        strftime(billing_date, '%Y-%m') as billing_cycle,
         account_id,
         billing_date,
         cast(sum(cash_amount_usd) as decimal(38, 4)) as eligible_cash_usd
     from eligible_lines
-    group by billing_cycle, account_id, billing_date
+    group by account_id, billing_date
 ),
 
 cached as (
