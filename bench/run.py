@@ -62,6 +62,16 @@ con.execute(
 print(json.dumps({"seconds": time.perf_counter() - started}))
 """
 
+PREFECT_WARM_UP = """
+from prefect import flow
+
+@flow
+def warm_up():
+    return None
+
+warm_up()
+"""
+
 
 def run_measured(command: list[str], env: dict | None = None) -> tuple[float, str]:
     """Wall seconds and stdout of one child process (which must succeed)."""
@@ -72,6 +82,15 @@ def run_measured(command: list[str], env: dict | None = None) -> tuple[float, st
     if process.returncode != 0:
         raise SystemExit(f"failed: {' '.join(command)}\n{process.stderr[-2000:]}")
     return time.perf_counter() - started, process.stdout
+
+
+def warm_page_cache(data: Path) -> None:
+    """Read every input file once, so no contender pays for cold disk reads that the one
+    timed first would otherwise pay alone (the files fit in RAM at every size here)."""
+    for path in sorted(data.rglob("*.parquet")):
+        with path.open("rb") as handle:
+            while handle.read(8 << 20):
+                pass
 
 
 def machine() -> str:
@@ -117,6 +136,7 @@ def main() -> None:
             check=True,
             cwd=REPO,
         )
+    warm_page_cache(data)
     work = BENCH / "data" / f"{label}-runs"
     subprocess.run(["rm", "-rf", str(work)], check=True)
     work.mkdir(parents=True)
@@ -154,7 +174,15 @@ def main() -> None:
         "creditflow stages, incremental month (no Prefect)",
         [PYTHON, "-c", STAGES, MONTH, str(data), str(work / "out-incremental")],
     )
-    env = dict(os.environ, PREFECT_HOME=str(work / "prefect-home"))
+    env = dict(
+        os.environ,
+        PREFECT_HOME=str(work / "prefect-home"),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_LOGGING_LEVEL="WARNING",
+    )
+    # a scheduled deployment keeps its Prefect home: create and migrate its database once
+    # here (not timed), so the first timed CLI run does not pay that one-off cost alone
+    run_measured([PYTHON, "-c", PREFECT_WARM_UP], env)
 
     def cli(month, out):
         return [
@@ -214,7 +242,7 @@ def main() -> None:
     lines = [
         f"# Benchmark: {args.lines:,} bill lines, {CYCLES} billing cycles, {referees:,} referees",
         "",
-        f"Machine: {machine()}. Settling {MONTH} (cutoff {CUTOFF}) as a first month.",
+        f"Machine: {machine()}. Settling {MONTH} (cutoff {CUTOFF}); page cache warmed first.",
         f"Command: `.venv/bin/python bench/run.py --lines {args.lines}`",
         "",
         "| contender | wall s | peak RSS MB |",
@@ -227,19 +255,30 @@ def main() -> None:
     wall = {name: seconds for name, seconds, _, _ in rows}
     floor = wall["floor: one DuckDB query"]
     compute = stages_report["stage"] + stages_report["compute"]
+    checked = compute + stages_report["register_inputs"]
+    cli_full = wall["creditflow CLI end to end, full (Prefect)"]
+    cli_incremental = wall["creditflow CLI end to end, incremental month (Prefect)"]
     lines += [
         "",
-        "Ratios: compute (stage + compute stages, full) / floor = "
-        f"{compute:.1f} / {floor:.1f} = {compute / floor:.2f}; incremental / full (stages) = "
-        f"{incremental_report['total']:.1f} / {stages_report['total']:.1f} = "
-        f"{incremental_report['total'] / stages_report['total']:.2f}; floor + 15 s = "
-        f"{floor + 15:.1f} s; peak RSS max = {max(peak for _, _, peak, _ in rows):.0f} MB",
+        "Ratios against the targets of issue #3:",
+        "",
+        f"- compute (stage + compute stages, full) / floor = {compute:.1f} / {floor:.1f} = "
+        f"{compute / floor:.2f}; with the input checks (register_inputs + stage + compute) / "
+        f"floor = {checked:.1f} / {floor:.1f} = {checked / floor:.2f}",
+        f"- end to end: CLI full {cli_full:.1f} s against floor + 15 s = {floor + 15:.1f} s",
+        f"- incremental / full: stages {incremental_report['total']:.1f} / "
+        f"{stages_report['total']:.1f} = {incremental_report['total'] / stages_report['total']:.2f}"
+        f"; CLI {cli_incremental:.1f} / {cli_full:.1f} = {cli_incremental / cli_full:.2f}",
+        f"- peak RSS of creditflow: {max(p for n, _, p, _ in rows if 'creditflow' in n):.0f} MB",
     ]
     if "pandas implementation" in wall:
-        lines[-1] += "; pandas / full (stages) = " + (
-            f"{wall['pandas implementation'] / stages_report['total']:.1f}x"
+        pandas = wall["pandas implementation"]
+        lines.append(
+            f"- pandas / stages full = {pandas / stages_report['total']:.1f}x, "
+            f"pandas / CLI full = {pandas / cli_full:.1f}x, pandas / floor = {pandas / floor:.1f}x"
         )
     lines += [
+        "",
         f"Equality against creditflow's entitlement of {compared:,} 'ok' referees: "
         + ", ".join(f"{k}: {v} mismatches" for k, v in mismatches.items()),
     ]
