@@ -58,15 +58,12 @@ def main() -> None:
         out_dir=args.out,
         incremental=not args.full_recompute,
     )
-    session = stages.open_session(request)
-    totals = {}
-    for name in ("register_inputs", "stage", "compute", "validate", "publish"):
-        started = time.perf_counter()
-        getattr(stages, name)(session)
-        totals[name] = time.perf_counter() - started
-    session.close()
+    stage_names = ("register_inputs", "stage", "compute", "validate", "publish")
+    for name in stage_names:
+        setattr(stages, name, timed(f"stage {name}", getattr(stages, name)))
+    stages.settle(request)  # the stages in order, as the flow runs them
     print("| stage | s |\n|---|---:|")
-    print("\n".join(f"| {name} | {seconds:.2f} |" for name, seconds in totals.items()))
+    print("\n".join(f"| {name} | {spent.pop(f'stage {name}'):.2f} |" for name in stage_names))
     print("\n| step | s |\n|---|---:|")
     print("\n".join(f"| {name} | {seconds:.2f} |" for name, seconds in spent.most_common()))
 
