@@ -36,7 +36,7 @@ measures as (
     select
         referee_account_id,
         any_value(registered_date) as registered_date,
-        min(billing_date) filter (where running_usd >= 20) as qualified_on,
+        min(billing_date) filter (where running_usd >= 20) as qualified_date,
         sum(spend_usd) as spend_usd,
         coalesce(sum(spend_usd) filter (where billing_date <= registered_date + 89), 0) as s90_usd
     from running
@@ -45,7 +45,7 @@ measures as (
 select
     referee_account_id,
     cast(least(300.00,
-        case when qualified_on + 30 <= $cutoff_date and spend_usd >= 20 then
+        case when qualified_date + 30 <= $cutoff_date and spend_usd >= 20 then
             20.00 + case when registered_date + 119 <= $cutoff_date
                          then round(0.10 * greatest(s90_usd - 20, 0), 2) else 0 end
         else 0 end) as decimal(18, 2)) as entitlement_usd

@@ -13,8 +13,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from flows import stages
-from transforms import sql_models
+from transforms.pipeline import gx_validation, inputs, settlement, sql_runner
+from transforms.pipeline.options import RunOptions
+from transforms.pipeline.runner import run_pipeline
 
 spent = Counter()
 
@@ -31,6 +32,11 @@ def timed(name, function):
     return wrapper
 
 
+def timed_stage(stage, run, previous):
+    """Run one stage of settlement.PIPELINE (the list the flow runs), timing it."""
+    return timed(f"stage {stage.name}", stage)(run, previous)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--month", required=True)
@@ -38,32 +44,22 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--full-recompute", action="store_true")
     args = parser.parse_args()
-    # every SQL model and output audit by name, and the other steps of the stages
-    stages.run_model = timed(lambda con, model, parameters: f"model {model.name}", stages.run_model)
-    stages.run_audit = timed(
-        lambda con, path, parameters: f"audit {path.stem}", sql_models.run_audit
-    )
+    # every SQL file by name (models, audits, queries), and the other steps of the stages
+    sql_runner.create = timed(lambda con, model, *_, **__: f"model {model.name}", sql_runner.create)
+    sql_runner.rows = timed(lambda con, file, *_: f"{file.kind} {file.name}", sql_runner.rows)
     for module, names in (
-        (stages, ("build_raw_relations", "run_input_audits", "cycles_to_scan")),
-        (stages.io, ("cycle_fingerprints", "input_fingerprint", "write_quarantine")),
-        (stages.output_validation, ("build_frames", "validate")),
-        (stages, ("_staged_coupons_csv", "write_batch_files", "_outcome")),
-        (stages.warehouse, ("publish",)),
+        (settlement, ("cycles_to_scan", "write_batch_files", "_published_outcome")),
+        (inputs, ("cycle_fingerprints", "month_fingerprint", "run_audits", "register")),
+        (gx_validation, ("validate_coupon_file",)),
+        (settlement.warehouse, ("append",)),
     ):
         for name in names:
             setattr(module, name, timed(f"{module.__name__}.{name}", getattr(module, name)))
-    request = stages.SettlementRequest(
-        month=args.month,
-        data_dir=args.data,
-        out_dir=args.out,
-        incremental=not args.full_recompute,
-    )
-    stage_names = ("register_inputs", "stage", "compute", "validate", "publish")
-    for name in stage_names:
-        setattr(stages, name, timed(f"stage {name}", getattr(stages, name)))
-    stages.settle(request)  # the stages in order, as the flow runs them
+    options = RunOptions(data_dir=args.data, out_dir=args.out, incremental=not args.full_recompute)
+    run_pipeline(settlement.PIPELINE, args.month, options, call=timed_stage)
+    stage_names = [s.name for s in settlement.PIPELINE.stages]
     print("| stage | s |\n|---|---:|")
-    print("\n".join(f"| {name} | {spent.pop(f'stage {name}'):.2f} |" for name in stage_names))
+    print("\n".join(f"| {name} | {spent.pop(f'stage {name}', 0):.2f} |" for name in stage_names))
     print("\n| step | s |\n|---|---:|")
     print("\n".join(f"| {name} | {seconds:.2f} |" for name, seconds in spent.most_common()))
 

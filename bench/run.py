@@ -3,6 +3,8 @@ plain pandas implementation, on generated data of a given size. A benchmark, not
 
     .venv/bin/python bench/run.py --lines 10000000            # or make bench LINES=10000000
 
+Data comes from bench/generate.py (`.venv/bin/python -m bench.generate --help`).
+
 Each contender runs in its own process, so its peak RSS is its own. Data is generated on
 demand under bench/data/ (not in git). Results: bench/results/<lines>.md (markdown).
 """
@@ -29,17 +31,19 @@ CUTOFF = "2026-01-31"
 STAGES = """
 import json, sys, time
 from pathlib import Path
-from flows import stages
-request = stages.SettlementRequest(month=sys.argv[1], data_dir=Path(sys.argv[2]), out_dir=Path(sys.argv[3]))
+from transforms.pipeline import settlement
+from transforms.pipeline.options import RunOptions
+from transforms.pipeline.runner import run_pipeline
 timings = {}
-started = time.perf_counter()
-session = stages.open_session(request)
-timings["open"] = time.perf_counter() - started
-for name in ("register_inputs", "stage", "compute", "validate", "publish"):
+def timed(stage, run, previous):
     began = time.perf_counter()
-    getattr(stages, name)(session)
-    timings[name] = time.perf_counter() - began
-session.close()
+    try:
+        return stage(run, previous)
+    finally:
+        timings[stage.name] = time.perf_counter() - began
+started = time.perf_counter()
+options = RunOptions(data_dir=Path(sys.argv[2]), out_dir=Path(sys.argv[3]))
+run_pipeline(settlement.PIPELINE, sys.argv[1], options, call=timed)
 timings["total"] = time.perf_counter() - started
 print(json.dumps(timings))
 """
@@ -122,8 +126,7 @@ def main() -> None:
             [
                 PYTHON,
                 "-m",
-                "flows.cli",
-                "generate",
+                "bench.generate",
                 "--out",
                 str(data),
                 "--referees",
@@ -255,7 +258,7 @@ def main() -> None:
     wall = {name: seconds for name, seconds, _, _ in rows}
     floor = wall["floor: one DuckDB query"]
     compute = stages_report["stage"] + stages_report["compute"]
-    checked = compute + stages_report["register_inputs"]
+    checked = compute + stages_report["register inputs"]
     cli_full = wall["creditflow CLI end to end, full (Prefect)"]
     cli_incremental = wall["creditflow CLI end to end, incremental month (Prefect)"]
     lines += [

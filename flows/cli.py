@@ -11,8 +11,10 @@ import sys
 import time
 from pathlib import Path
 
-from flows.errors import CreditflowError, StageFailed, UsageError
 from transforms import months
+from transforms.errors import CreditflowError, StageFailed, UsageError
+from transforms.pipeline.options import RunOptions
+from transforms.summary import progress
 
 
 def _environment_defaults() -> None:
@@ -77,12 +79,6 @@ def build_parser() -> argparse.ArgumentParser:
     instruments.add_argument("--data", required=True, type=Path, help="input data directory")
     instruments.add_argument("--out", required=True, type=Path, help="output directory")
     instruments.add_argument("--verbose", action="store_true", help="show Prefect's own logs")
-    generate = commands.add_parser("generate", help="write synthetic inputs at scale (DuckDB-side)")
-    generate.add_argument("--out", required=True, type=Path)
-    generate.add_argument("--referees", required=True, type=int)
-    generate.add_argument("--months", required=True, type=int, help="billing cycles, from 2025-01")
-    generate.add_argument("--lines-per-month", type=int, default=1_000_000)
-    generate.add_argument("--seed", type=int, default=1)
     backfill = commands.add_parser("backfill", help="settle a range of months in order")
     backfill.add_argument("--from", dest="first", required=True, type=_month)
     backfill.add_argument("--to", dest="last", required=True, type=_month)
@@ -105,18 +101,6 @@ def run(argv: list[str]) -> int:
         raise UsageError(f"usage: --from {args.first} is after --to {args.last}")
     if args.command == "instruments":
         return _run_instruments(args, started)
-    if args.command == "generate":
-        from flows.generate import generate
-
-        generate(
-            args.out,
-            args.referees,
-            args.months,
-            args.lines_per_month,
-            args.seed,
-            progress=lambda message: print(f"creditflow: {message}", file=sys.stderr, flush=True),
-        )
-        return 0
     from flows import settlement  # imported late: Prefect is slow to import
     from transforms.coupon_codes import key_from_environment
     from transforms.summary import DEVELOPMENT_KEY_WARNING, format_run
@@ -127,22 +111,28 @@ def run(argv: list[str]) -> int:
     except ValueError as error:
         raise UsageError(str(error)) from error
     if key.is_development:
-        settlement.progress(DEVELOPMENT_KEY_WARNING)
-    options = {
-        "data_dir": str(args.data),
-        "out_dir": str(args.out),
-        "eligible_products": str(args.eligible_products) if args.eligible_products else None,
-        "config": str(args.config) if args.config else None,
-        "dry_run": args.dry_run,
-        "max_rejected": args.max_rejected,
-        "incremental": not args.full_recompute,
-    }
+        progress(DEVELOPMENT_KEY_WARNING)
+    options = _options(args)
     if args.command == "settle":
-        outcomes = [settlement.monthly_settlement(args.month, **options)]
+        outcomes = [settlement.monthly_settlement(args.month, options)]
     else:
-        outcomes = settlement.backfill(args.first, args.last, **options)
+        outcomes = settlement.backfill(args.first, args.last, options)
     print(format_run(outcomes, time.perf_counter() - started, key.kind))
     return 0
+
+
+def _options(args) -> RunOptions:
+    """The one options object a run carries from here through the flow to the stages."""
+    given = {
+        "data_dir": args.data,
+        "out_dir": args.out,
+        "eligible_products": getattr(args, "eligible_products", None),
+        "config": getattr(args, "config", None),
+        "dry_run": getattr(args, "dry_run", False),
+        "max_rejected": getattr(args, "max_rejected", 0),
+        "incremental": not getattr(args, "full_recompute", False),
+    }
+    return RunOptions(**{name: value for name, value in given.items() if value is not None})
 
 
 def _run_instruments(args, started: float) -> int:
@@ -154,12 +144,11 @@ def _run_instruments(args, started: float) -> int:
     from transforms.summary import format_instruments
 
     _quiet_prefect(args.verbose)
+    options = _options(args)
     if args.month:
-        outcomes = [instruments.monthly_instruments(args.month, str(args.data), str(args.out))]
+        outcomes = [instruments.monthly_instruments(args.month, options)]
     else:
-        outcomes = instruments.instruments_range(
-            args.first, args.last, str(args.data), str(args.out)
-        )
+        outcomes = instruments.instruments_range(args.first, args.last, options)
     print(format_instruments(outcomes, time.perf_counter() - started))
     return 0
 

@@ -1,37 +1,26 @@
-"""Prefect flows for the instrument ledger (vouchers and referral coupons), beside the
-settlement flows. They only sequence; the rules live in transforms/instrument_lifecycle.py."""
+"""Prefect flows of the instrument ledger (vouchers and referral coupons). They only
+sequence: the stages are declared once in transforms/pipeline/instruments.py."""
 
-from pathlib import Path
+from prefect import flow
 
-from prefect import flow, task
-
-from flows import instrument_stages
-from flows.settlement import TASK_OPTIONS, progress, run_stage
+from flows.tasks import as_task, redacted
 from transforms import months
-
-
-@task(name="instrument month", **TASK_OPTIONS)
-def run_month(
-    request: instrument_stages.InstrumentsRequest,
-) -> instrument_stages.InstrumentsOutcome:
-    return run_stage(instrument_stages.run_month, request)
+from transforms.pipeline import instruments
+from transforms.pipeline.options import RunOptions
+from transforms.pipeline.runner import run_pipeline
 
 
 @flow(name="monthly-instruments", persist_result=False)
-def monthly_instruments(
-    month: str, data_dir: str, out_dir: str
-) -> instrument_stages.InstrumentsOutcome:
+def monthly_instruments(month: str, options: RunOptions) -> instruments.InstrumentsOutcome:
     """Apply one month's voucher events and coupon usage, expire, roll forward, publish."""
-    progress(f"{month}: instruments")
-    return run_month(instrument_stages.InstrumentsRequest(month, Path(data_dir), Path(out_dir)))
+    return redacted(run_pipeline, instruments.PIPELINE, month, options, as_task)
 
 
 @flow(name="instruments-range", persist_result=False)
 def instruments_range(
-    first_month: str, last_month: str, data_dir: str, out_dir: str
-) -> list[instrument_stages.InstrumentsOutcome]:
+    first_month: str, last_month: str, options: RunOptions
+) -> list[instruments.InstrumentsOutcome]:
     """Run instrument months in order; stop at the first failure."""
     return [
-        monthly_instruments(month, data_dir, out_dir)
-        for month in months.month_range(first_month, last_month)
+        monthly_instruments(month, options) for month in months.month_range(first_month, last_month)
     ]

@@ -17,7 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from flows import input_schemas
+from transforms import contracts
 
 FIRST_DAY = date(2025, 11, 1)
 LAST_DAY = date(2026, 10, 31)
@@ -315,7 +315,7 @@ def write(world: World, out: Path) -> None:
     for sub in ("billing", "referrals", "accounts"):
         for old in sorted((out / sub).rglob("*.parquet")) if (out / sub).exists() else []:
             old.unlink()
-    billing_schema = input_schemas.BILLING
+    billing_schema = contracts.BILLING.arrow_schema()
     cycles: dict[str, list[dict]] = {}
     for row in world.lines:
         cycles.setdefault(row["billing_date"].strftime("%Y-%m"), []).append(row)
@@ -331,7 +331,7 @@ def write(world: World, out: Path) -> None:
             again = pa.Table.from_pylist(redelivered[cycle], billing_schema)
             pq.write_table(again, folder / "part-1-redelivery.parquet")
     (out / "referrals").mkdir(parents=True, exist_ok=True)
-    referral_schema = input_schemas.REFERRALS
+    referral_schema = contracts.REFERRALS.arrow_schema()
     referrals = [
         dict(r, registered_at=r["registered_at"].replace(tzinfo=UTC)) for r in world.referrals
     ]
@@ -339,7 +339,7 @@ def write(world: World, out: Path) -> None:
         pa.Table.from_pylist(referrals, referral_schema), out / "referrals" / "referrals.parquet"
     )
     (out / "accounts").mkdir(parents=True, exist_ok=True)
-    account_schema = input_schemas.ACCOUNTS
+    account_schema = contracts.ACCOUNTS.arrow_schema()
     pq.write_table(
         pa.Table.from_pylist(world.accounts, account_schema), out / "accounts" / "accounts.parquet"
     )
@@ -352,9 +352,9 @@ def write_instruments(world: World, out: Path) -> None:
         (out / folder).mkdir(parents=True, exist_ok=True)
         for old in (out / folder).glob("*.parquet"):
             old.unlink()
-    catalog_schema = input_schemas.VOUCHER_CATALOG
-    event_schema = input_schemas.VOUCHER_EVENTS
-    usage_schema = input_schemas.COUPON_USAGE
+    catalog_schema = contracts.VOUCHER_CATALOG.arrow_schema()
+    event_schema = contracts.VOUCHER_EVENTS.arrow_schema()
+    usage_schema = contracts.COUPON_USAGE.arrow_schema()
     pq.write_table(
         pa.Table.from_pylist(catalog, catalog_schema), out / "vouchers/catalog/catalog.parquet"
     )

@@ -17,12 +17,16 @@ def entitlement(registered: date, spend_by_day: dict[date, Decimal], cutoff: dat
         for day, amount in spend_by_day.items()
         if registered <= day <= min(window_end, cutoff)
     }
-    running, qualified_on = Decimal(0), None
+    running, qualified_date = Decimal(0), None
     for day in sorted(visible):
         running += visible[day]
-        if qualified_on is None and running >= THRESHOLD:
-            qualified_on = day
-    if qualified_on is None or qualified_on + timedelta(days=30) > cutoff or running < THRESHOLD:
+        if qualified_date is None and running >= THRESHOLD:
+            qualified_date = day
+    if (
+        qualified_date is None
+        or qualified_date + timedelta(days=30) > cutoff
+        or running < THRESHOLD
+    ):
         return Decimal("0.00")
     bonus = Decimal("0.00")
     bonus_window_end = registered + timedelta(days=89)

@@ -10,15 +10,18 @@ from datetime import date
 import duckdb
 import pytest
 
-from flows import stages, warehouse
-from flows.errors import StateConflict
-from flows.faults import CRASH_POINTS
+from transforms.errors import StateConflict
+from transforms.pipeline import settlement, warehouse
+from transforms.pipeline.faults import CRASH_POINTS
+from transforms.pipeline.layout import OutputLayout
+from transforms.pipeline.options import RunOptions
 
 SETTLE = """
 import sys
 from pathlib import Path
-from flows import stages
-stages.settle(stages.SettlementRequest(month=sys.argv[1], data_dir=Path(sys.argv[2]), out_dir=Path(sys.argv[3])))
+from transforms.pipeline import settlement
+from transforms.pipeline.options import RunOptions
+settlement.settle(sys.argv[1], RunOptions(data_dir=Path(sys.argv[2]), out_dir=Path(sys.argv[3])))
 """
 
 
@@ -103,9 +106,7 @@ def test_a_second_run_on_the_same_out_fails_fast_and_changes_nothing(world):
         assert holder.stdout.readline().strip() == "holding"
         started = time.perf_counter()
         with pytest.raises(StateConflict, match="another creditflow run is using this OUT"):
-            stages.settle(
-                stages.SettlementRequest(month="2025-04", data_dir=world.data, out_dir=world.out)
-            )
+            settlement.settle("2025-04", RunOptions(data_dir=world.data, out_dir=world.out))
         assert time.perf_counter() - started < 10
     finally:
         holder.kill()
@@ -116,7 +117,7 @@ def test_a_second_run_on_the_same_out_fails_fast_and_changes_nothing(world):
 
 def test_duckdb_session_is_sandboxed(world):
     _world(world).write()
-    con = warehouse.connect(world.out, read_only=False, readable=(world.data,))
+    con = warehouse.connect(OutputLayout(world.out), read_only=False, readable=(world.data,))
     try:
         assert (
             con.execute(

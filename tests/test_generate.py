@@ -3,8 +3,9 @@
 import hashlib
 from pathlib import Path
 
-from flows import stages
-from flows.generate import generate
+from bench.generate import generate
+from transforms.pipeline import settlement
+from transforms.pipeline.options import RunOptions
 
 
 def _digest(root: Path) -> str:
@@ -19,8 +20,8 @@ def test_same_seed_same_bytes_and_the_output_settles(tmp_path):
     generate(tmp_path / "a", referees=300, cycles=13, lines_per_month=3000, seed=5, progress=quiet)
     generate(tmp_path / "b", referees=300, cycles=13, lines_per_month=3000, seed=5, progress=quiet)
     assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
-    outcome = stages.settle(
-        stages.SettlementRequest(month="2026-01", data_dir=tmp_path / "a", out_dir=tmp_path / "out")
+    outcome = settlement.settle(
+        "2026-01", RunOptions(data_dir=tmp_path / "a", out_dir=tmp_path / "out")
     )
     assert outcome.action == "published"
     assert outcome.coupon_count > 0

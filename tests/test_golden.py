@@ -11,8 +11,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows import stages
 from transforms import months
+from transforms.pipeline import instruments, settlement
+from transforms.pipeline.options import RunOptions
 
 REPO = Path(__file__).resolve().parents[1]
 GOLDEN = REPO / "tests" / "golden" / "batches"
@@ -21,10 +22,9 @@ SAMPLE_MONTHS = months.month_range(FIRST, LAST)
 
 
 def backfill(out: Path) -> None:
+    options = RunOptions(data_dir=REPO / "sample_data", out_dir=out)
     for month in SAMPLE_MONTHS:
-        stages.settle(
-            stages.SettlementRequest(month=month, data_dir=REPO / "sample_data", out_dir=out)
-        )
+        settlement.settle(month, options)
 
 
 def comparable_manifest(data: bytes) -> dict:
@@ -116,12 +116,9 @@ def test_rerunning_the_whole_sample_backfill_changes_no_byte(sample_out, tmp_pat
 
 
 def test_sample_instrument_year_rolls_forward_every_month(sample_out):
-    from flows import instrument_stages
-
+    options = RunOptions(data_dir=REPO / "sample_data", out_dir=sample_out)
     for month in SAMPLE_MONTHS:
-        instrument_stages.run_month(
-            instrument_stages.InstrumentsRequest(month, REPO / "sample_data", sample_out)
-        )
+        instruments.run_month(month, options)
     with duckdb.connect(str(sample_out / "warehouse.duckdb"), read_only=True) as con:
         rows = con.execute(
             """select instrument_month, instrument_kind, opening_outstanding_usd, issued_usd,

@@ -5,9 +5,10 @@ from datetime import date
 
 import duckdb
 
-from flows import stages
 from tests.world import World
 from transforms import months
+from transforms.pipeline import settlement
+from transforms.pipeline.options import RunOptions
 
 FIRST, LAST = "2025-02", "2025-08"
 
@@ -99,32 +100,32 @@ def test_a_changed_eligible_products_list_rescans_every_cycle(tmp_path):
 
 
 def test_files_unchanged_since_an_earlier_run_are_not_hashed_again(tmp_path, monkeypatch):
-    from flows import io
+    from transforms.pipeline import inputs
 
     hashed = []
-    real_sha256_file = io.sha256_file
+    real_sha256_file = inputs.sha256_file
 
     def counting_sha256_file(path):
         if "billing_cycle=" in str(path):
             hashed.append(path.parent.name)
         return real_sha256_file(path)
 
-    monkeypatch.setattr(io, "sha256_file", counting_sha256_file)
+    monkeypatch.setattr(inputs, "sha256_file", counting_sha256_file)
     world = World(tmp_path / "w", first_cycle="2025-01", last_cycle="2025-04")
     _populate(world)
     data = world.write()
-    request = dict(data_dir=data, out_dir=world.out)
-    stages.settle(stages.SettlementRequest(month="2025-03", **request))
+    options = RunOptions(data_dir=data, out_dir=world.out)
+    settlement.settle("2025-03", options)
     assert len(hashed) == 3  # first run: every visible cycle's file
     hashed.clear()
-    stages.settle(stages.SettlementRequest(month="2025-04", **request))
+    settlement.settle("2025-04", options)
     assert hashed == ["billing_cycle=2025-04"]  # only the cycle this month adds
     hashed.clear()
     (data / "billing" / "billing_cycle=2025-02" / "part-0.parquet").write_bytes(
         (data / "billing" / "billing_cycle=2025-02" / "part-0.parquet").read_bytes()
     )  # rewritten in place (same bytes): its stamp changed, so it is read again
-    stages.settle(stages.SettlementRequest(month="2025-04", **request))
+    settlement.settle("2025-04", options)
     assert hashed == ["billing_cycle=2025-02"]
     hashed.clear()
-    stages.settle(stages.SettlementRequest(month="2025-04", incremental=False, **request))
+    settlement.settle("2025-04", options.model_copy(update={"incremental": False}))
     assert len(hashed) == 4  # a full recompute trusts no earlier digest

@@ -8,7 +8,7 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from flows.errors import StateConflict
+from transforms.errors import StateConflict
 
 APRIL = date(2025, 4, 1)
 

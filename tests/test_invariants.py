@@ -100,7 +100,9 @@ def _check_month(world, month, registrations, spend):
 @given(st.lists(referee, min_size=1, max_size=5))
 def test_month_by_month_equals_the_backfill_flow(prefect_harness, referees):
     """The Prefect backfill flow and settling each month on its own give identical batches."""
-    from flows import settlement, stages
+    from flows.settlement import backfill
+    from transforms.pipeline import settlement
+    from transforms.pipeline.options import RunOptions
 
     root = Path(tempfile.mkdtemp(prefix="creditflow-hypothesis-"))
     try:
@@ -112,13 +114,9 @@ def test_month_by_month_equals_the_backfill_flow(prefect_harness, referees):
                 if registered + timedelta(days=offset) <= date(2025, 12, 31):
                     world.spend(f"friend{number}", registered + timedelta(days=offset), amount)
         world.write()
-        settlement.backfill(FIRST, LAST, str(world.data), str(root / "backfill"))
+        backfill(FIRST, LAST, RunOptions(data_dir=world.data, out_dir=root / "backfill"))
         for month in months.month_range(FIRST, LAST):
-            stages.settle(
-                stages.SettlementRequest(
-                    month=month, data_dir=world.data, out_dir=root / "one-by-one"
-                )
-            )
+            settlement.settle(month, RunOptions(data_dir=world.data, out_dir=root / "one-by-one"))
         for month in months.month_range(FIRST, LAST):
             for name in ("coupons.csv", "manifest.json"):
                 one = (root / "one-by-one" / "batches" / month / name).read_bytes()

@@ -9,10 +9,11 @@ from decimal import Decimal
 
 import pytest
 
-from flows import stages
-from flows.errors import InputError, StateConflict
 from transforms import months
 from transforms.batch_file import COUPON_COLUMNS
+from transforms.errors import InputError, StateConflict
+from transforms.pipeline import settlement
+from transforms.pipeline.options import RunOptions
 
 
 def _earning_world(world):
@@ -164,10 +165,9 @@ def test_settling_month_by_month_equals_one_backfill(world, tmp_path):
     world.refer("friend-c", "referrer-1", date(2025, 4, 20))
     world.spend("friend-c", date(2025, 4, 21), "90.00")
     world.settle("2025-03", "2025-08")
-    other = stages.SettlementRequest
-    data = world.data
+    options = RunOptions(data_dir=world.data, out_dir=tmp_path / "again")
     for month in months.month_range("2025-03", "2025-08"):
-        stages.settle(other(month=month, data_dir=data, out_dir=tmp_path / "again"))
+        settlement.settle(month, options)
     for month in months.month_range("2025-03", "2025-08"):
         assert (tmp_path / "again" / "batches" / month / "coupons.csv").read_bytes() == (
             _batch(world, month) / "coupons.csv"

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from flows.errors import InputError
+from transforms.errors import InputError
 
 R = date(2025, 3, 1)
 
@@ -137,7 +137,7 @@ def test_threshold_reached_on_day_365_counts_and_day_366_does_not(world):
     world.spend("day365", day(365, registered), "20.00")
     world.spend("day366", day(366, registered), "20.00")
     world.settle("2026-01")  # cutoff 2026-01-31 = day 365 + 31
-    assert world.status("day365", "2026-01")["qualified_on"] == date(2025, 12, 31)
+    assert world.status("day365", "2026-01")["qualified_date"] == date(2025, 12, 31)
     assert world.credited("day365") == Decimal("20.00")
     assert world.status("day366", "2026-01")["base_status"] == "window_closed"
     assert world.credited("day366") == 0
@@ -165,7 +165,7 @@ def test_refund_inside_the_hold_cancels_the_base(world):
     world.spend("friend", day(10), "-10.00")  # refund during the hold
     world.settle("2025-04")
     status = world.status("friend", "2025-04")
-    assert status["qualified_on"] == day(2)
+    assert status["qualified_date"] == day(2)
     assert status["base_status"] == "fell_below_threshold"
     assert world.credited("friend") == 0
 
@@ -176,7 +176,7 @@ def test_refunds_count_on_their_own_date_so_q_is_the_first_crossing(world):
     world.spend("friend", day(3), "-20.00")
     world.spend("friend", day(40), "20.00")
     world.settle("2025-03", "2025-05")
-    assert world.status("friend", "2025-04")["qualified_on"] == day(2)
+    assert world.status("friend", "2025-04")["qualified_date"] == day(2)
     assert world.status("friend", "2025-03")["base_status"] == "on_hold"
     # at the April cutoff the hold from Q is over and the spend is back at 20.00
     assert world.status("friend", "2025-04")["base_status"] == "earned"

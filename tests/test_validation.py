@@ -1,16 +1,23 @@
-"""Write-audit-publish: a failed expectation stops the run before anything is published."""
+"""Write-audit-publish: a broken invariant (SQL audit over the relations) or a failed
+expectation (Great Expectations over the rendered coupon file) stops the run before anything
+is published."""
 
+import dataclasses
 import json
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
-from flows import output_validation, stages
-from flows.errors import ValidationFailure
+from transforms.errors import ValidationFailure
+from transforms.pipeline import gx_validation, settlement
+from transforms.pipeline.runner import Stage
 from transforms.rules import load_rules
+
+HEADER = (
+    "coupon_code,referrer_account_id,amount,currency,issued_on,valid_from,valid_to,"
+    "transferable,excluded_products,referee_count,settlement_month\n"
+)
 
 
 def _world(world):
@@ -19,113 +26,75 @@ def _world(world):
     return world
 
 
-def test_suites_take_caps_and_dates_as_parameters_not_literals():
-    for name, suite in output_validation.load_suite_definitions().items():
-        text = json.dumps(suite)
-        assert "300" not in text and "365" not in text and "USD" not in text, name
-    assert '"$PARAMETER": "cap_per_referee_cents"' in json.dumps(
-        output_validation.load_suite_definitions()["referee_credits"]
+def _corrupt_after_compute(monkeypatch, statement: str) -> None:
+    """Settle with a compute stage that corrupts its result the way a bug in a model would."""
+
+    def corrupting_compute(run, registered):
+        result = settlement.compute(run, registered)
+        run.con.execute(statement)
+        return result
+
+    stages = tuple(
+        Stage(s.name, corrupting_compute) if s.name == "compute" else s
+        for s in settlement.PIPELINE.stages
+    )
+    monkeypatch.setattr(
+        settlement, "PIPELINE", dataclasses.replace(settlement.PIPELINE, stages=stages)
     )
 
 
-def test_bad_coupon_frame_names_the_expectation_and_offending_rows(tmp_path):
-    frames = {
-        "referee_credits": pd.DataFrame(
-            [
-                {
-                    "referee_account_id": "f1",
-                    "referrer_account_id": "r1",
-                    "reason_code": "ok",
-                    "base_status": "earned",
-                    "entitlement_cents": 30100,
-                    "credited_to_date_cents": 2000,
-                },
-            ]
-        ),
-        "coupon_batch": pd.DataFrame(
-            [
-                {
-                    "referrer_account_id": "r1",
-                    "amount_usd": Decimal("-1.00"),
-                    "currency": "USD",
-                    "issued_on": date(2025, 5, 5),
-                    "valid_from": date(2025, 5, 5),
-                    "valid_to": date(2026, 5, 4),
-                    "is_transferable": False,
-                    "validity_days": 365,
-                    "coupon_code_digest": "a",
-                    "amount_text": "-1.00",
-                },
-                {
-                    "referrer_account_id": "r1",
-                    "amount_usd": Decimal("2.50"),
-                    "currency": "EUR",
-                    "issued_on": date(2025, 5, 5),
-                    "valid_from": date(2025, 5, 6),
-                    "valid_to": date(2026, 5, 4),
-                    "is_transferable": True,
-                    "validity_days": 364,
-                    "coupon_code_digest": "a",
-                    "amount_text": "2.5",
-                },
-            ]
-        ),
-        "ledger_conservation": pd.DataFrame(
-            [
-                {
-                    "ledger_deltas_usd": Decimal(1),
-                    "coupons_usd": Decimal(0),
-                    "carry_change_usd": Decimal(0),
-                    "imbalance_usd": Decimal(-1),
-                    "max_credited_to_date_usd": Decimal(20),
-                    "min_credited_to_date_usd": Decimal(0),
-                }
-            ]
-        ),
-    }
-    failures = output_validation.validate(
-        frames, output_validation.suite_parameters(load_rules()), tmp_path / "report"
-    )
-    described = {(f.suite, f.expectation, f.column) for f in failures}
+def test_the_suite_takes_currency_and_validity_as_parameters_not_literals():
+    text = json.dumps(gx_validation.load_suite_definition())
+    assert "365" not in text and "USD" not in text
+    assert '"$PARAMETER": "coupon_validity_days"' in text
+
+
+def test_a_bad_coupon_file_names_each_expectation_and_offending_rows(tmp_path):
+    rendered = (
+        HEADER
+        + "C1,r1,-1.00,USD,2025-05-05,2025-05-05,2026-05-04,false,swas,1,2025-04\n"
+        + "C1,r1,2.5,EUR,2025-05-05,2025-05-06,2026-05-04,true,swas,1,2025-04\n"
+    ).encode()
+    failures = gx_validation.validate_coupon_file(rendered, load_rules(), tmp_path / "report")
+    described = {(f.expectation, f.column) for f in failures}
     assert described == {
-        ("referee_credits", "expect_column_values_to_be_between", "entitlement_cents"),
-        ("coupon_batch", "expect_column_values_to_be_unique", "coupon_code_digest"),
-        ("coupon_batch", "expect_column_values_to_be_unique", "referrer_account_id"),
-        ("coupon_batch", "expect_column_values_to_be_between", "amount_usd"),
-        ("coupon_batch", "expect_column_values_to_match_regex", "amount_text"),
-        ("coupon_batch", "expect_column_values_to_be_in_set", "currency"),
-        ("coupon_batch", "expect_column_values_to_be_between", "validity_days"),
-        ("coupon_batch", "expect_column_pair_values_to_be_equal", "valid_from,issued_on"),
-        ("coupon_batch", "expect_column_values_to_be_in_set", "is_transferable"),
-        ("ledger_conservation", "expect_column_values_to_be_between", "imbalance_usd"),
+        ("expect_column_values_to_be_unique", "coupon_code_digest"),
+        ("expect_column_values_to_be_unique", "referrer_account_id"),
+        ("expect_column_values_to_be_between", "amount_usd"),
+        ("expect_column_values_to_match_regex", "amount_text"),
+        ("expect_column_values_to_be_in_set", "currency"),
+        ("expect_column_values_to_be_between", "validity_days"),
+        ("expect_column_pair_values_to_be_equal", "valid_from,issued_on"),
+        ("expect_column_values_to_be_in_set", "is_transferable"),
     }
-    entitlement = next(f for f in failures if f.column == "entitlement_cents")
-    assert entitlement.examples == [30100]
+    currency = next(f for f in failures if f.column == "currency")
+    assert currency.examples == ["EUR"]
     assert (tmp_path / "report" / "index.html").is_file()
 
 
-def test_failed_expectation_publishes_nothing_and_leaves_the_ledger_unchanged(world, monkeypatch):
+def test_a_failed_expectation_publishes_nothing_and_leaves_the_ledger_unchanged(world, monkeypatch):
     _world(world).settle("2025-03")
     ledger_before = world.query("select * from ledger_entries order by all")
-    real_compute = stages.compute
-
-    def corrupting_compute(session):
-        real_compute(session)
-        session.con.execute("update referee_status set entitlement_usd = 301.00")
-
-    monkeypatch.setattr(stages, "compute", corrupting_compute)
+    _corrupt_after_compute(monkeypatch, "update coupons set valid_to = valid_to + 1")
     with pytest.raises(ValidationFailure) as failure:
         world.settle("2025-04")
     message = str(failure.value)
-    assert (
-        "expect_column_values_to_be_between(entitlement_cents) of suite referee_credits" in message
-    )
-    assert "e.g. [30100]" in message
+    assert "expect_column_values_to_be_between(validity_days) of suite coupon_batch" in message
+    assert "e.g. [366]" in message
     assert "reports/2025-04/index.html" in message
     assert not (world.out / "batches" / "2025-04").exists()
     assert world.query("select max(settlement_month) from settlements") == [("2025-03",)]
     assert world.query("select * from ledger_entries order by all") == ledger_before
     assert (world.out / "reports" / "2025-04" / "index.html").is_file()
+
+
+def test_a_broken_sql_invariant_publishes_nothing(world, monkeypatch):
+    _world(world).settle("2025-03")
+    _corrupt_after_compute(monkeypatch, "update referee_status set entitlement_usd = 301.00")
+    with pytest.raises(ValidationFailure, match=r"invariant credit_bounds broken by 1 row\(s\)"):
+        world.settle("2025-04")
+    assert not (world.out / "batches" / "2025-04").exists()
+    assert world.query("select max(settlement_month) from settlements") == [("2025-03",)]
 
 
 def test_report_of_a_good_month_is_linked_and_holds_no_coupon_code(world):

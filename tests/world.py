@@ -10,9 +10,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from flows import input_schemas as schemas
-from flows import stages
-from transforms import months
+from transforms import contracts, months
+from transforms.pipeline import instruments, settlement
+from transforms.pipeline.options import RunOptions
 
 
 def _utc(moment: date | datetime) -> datetime:
@@ -155,15 +155,9 @@ class World:
         )
 
     def run_instruments(self, first: str, last: str | None = None):
-        from flows import instrument_stages
-
         self.write()
-        return [
-            instrument_stages.run_month(
-                instrument_stages.InstrumentsRequest(m, self.data, self.out)
-            )
-            for m in months.month_range(first, last or first)
-        ]
+        options = RunOptions(data_dir=self.data, out_dir=self.out)
+        return [instruments.run_month(m, options) for m in months.month_range(first, last or first)]
 
     def _bystander_line(self, month: str) -> dict:
         day = months.first_day(month).replace(day=15)
@@ -192,10 +186,13 @@ class World:
             folder.mkdir(parents=True, exist_ok=True)
             rows = [r for r in self.lines if r["billing_date"].strftime("%Y-%m") == month]
             rows.append(self._bystander_line(month))
-            pq.write_table(pa.Table.from_pylist(rows, schemas.BILLING), folder / "part-0.parquet")
+            pq.write_table(
+                pa.Table.from_pylist(rows, contracts.BILLING.arrow_schema()),
+                folder / "part-0.parquet",
+            )
         for name, rows, schema in (
-            ("referrals", self.referrals, schemas.REFERRALS),
-            ("accounts", list(self.accounts.values()), schemas.ACCOUNTS),
+            ("referrals", self.referrals, contracts.REFERRALS.arrow_schema()),
+            ("accounts", list(self.accounts.values()), contracts.ACCOUNTS.arrow_schema()),
         ):
             (self.data / name).mkdir(parents=True, exist_ok=True)
             pq.write_table(pa.Table.from_pylist(rows, schema), self.data / name / f"{name}.parquet")
@@ -204,28 +201,26 @@ class World:
             for old in (self.data / folder).glob("*.parquet"):
                 old.unlink()
         pq.write_table(
-            pa.Table.from_pylist(self.vouchers, schemas.VOUCHER_CATALOG),
+            pa.Table.from_pylist(self.vouchers, contracts.VOUCHER_CATALOG.arrow_schema()),
             self.data / "vouchers" / "catalog" / "catalog.parquet",
         )
         for number, events in enumerate(self.voucher_events):
             pq.write_table(
-                pa.Table.from_pylist(events, schemas.VOUCHER_EVENTS),
+                pa.Table.from_pylist(events, contracts.VOUCHER_EVENTS.arrow_schema()),
                 self.data / "vouchers" / "events" / f"events-{number}.parquet",
             )
         pq.write_table(
-            pa.Table.from_pylist(self.usage, schemas.COUPON_USAGE_WITH_OWNER),
+            pa.Table.from_pylist(
+                self.usage, contracts.COUPON_USAGE.arrow_schema(with_optional=True)
+            ),
             self.data / "coupon_usage" / "usage.parquet",
         )
         return self.data
 
-    def settle(self, first: str, last: str | None = None, **options) -> list[stages.Outcome]:
+    def settle(self, first: str, last: str | None = None, **options) -> list[settlement.Outcome]:
         self.write()
-        return [
-            stages.settle(
-                stages.SettlementRequest(month=m, data_dir=self.data, out_dir=self.out, **options)
-            )
-            for m in months.month_range(first, last or first)
-        ]
+        run_options = RunOptions(data_dir=self.data, out_dir=self.out, **options)
+        return [settlement.settle(m, run_options) for m in months.month_range(first, last or first)]
 
     def query(self, sql: str, parameters=None) -> list[tuple]:
         with duckdb.connect(str(self.out / "warehouse.duckdb"), read_only=True) as con:

@@ -3,7 +3,8 @@
 An instrument has an owner, a remaining balance, a validity period and transfer rules. Events
 apply in (occurred_at, event_id) order; each is accepted or rejected with a reason code, and
 nothing is dropped. At month end, an instrument past its valid_to with a balance left
-expires and the balance is breakage. Pure functions; IO lives in flows/instruments.py.
+expires and the balance is breakage. Pure functions; the pipeline feeds them from SQL models
+(transforms/pipeline/instruments.py) and audits the roll-forward in SQL.
 
 Invariant (the roll-forward), per kind and month:
     opening outstanding + issued - redeemed/used - expired = closing outstanding
@@ -85,11 +86,6 @@ class MonthResult:
     instruments: dict[str, Instrument]
     outcomes: list[Outcome] = field(default_factory=list)
     expired_usd: dict[str, Decimal] = field(default_factory=dict)  # instrument_id -> breakage
-
-
-def voucher_is_transferable(channel: str, is_discounted: bool, max_transfers: int) -> bool:
-    """A discounted or special-channel voucher never transfers, whatever max_transfers says."""
-    return not is_discounted and channel != "special" and max_transfers > 0
 
 
 def _reject(event: Event, reason: str) -> Outcome:
@@ -242,7 +238,6 @@ def rollforward(
                 "redeemed_or_used_usd": used_usd,
                 "expired_usd": expired_usd,
                 "closing_outstanding_usd": closing_usd,
-                "is_balanced": opening_usd + issued_usd - used_usd - expired_usd == closing_usd,
             }
         )
     return rows

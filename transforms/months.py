@@ -2,6 +2,7 @@
 
 import calendar
 import re
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -59,3 +60,22 @@ def coupon_issue_date(month: str, day_of_month: int) -> date:
             f"coupon_issue_day_of_month {day_of_month} does not exist in {following:%Y-%m}"
         )
     return following.replace(day=day_of_month)
+
+
+@dataclass(frozen=True)
+class MonthDates:
+    """Every date a run of one month uses, derived once from the month."""
+
+    month: str
+    previous_month: str
+    cutoff_date: date
+    issued_on: date  # the coupons of the month are issued on this day of the next month
+
+    @classmethod
+    def of(cls, month: str, issue_day_of_month: int) -> "MonthDates":
+        return cls(
+            month=parse_month(month),
+            previous_month=previous_month(month),
+            cutoff_date=cutoff_date(month),
+            issued_on=coupon_issue_date(month, issue_day_of_month),
+        )

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from transforms import months
+from transforms import contracts, months
 from transforms.money import parse_usd
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -64,13 +64,17 @@ class Rules:
     def sha256(self) -> str:
         return hashlib.sha256(self.canonical_json().encode()).hexdigest()
 
-    def sql_parameters(self, month: str) -> dict[str, object]:
-        """Everything the SQL models may bind, derived from the settlement month in one place."""
+    def month_dates(self, month: str) -> months.MonthDates:
+        return months.MonthDates.of(month, self.coupon_issue_day_of_month)
+
+    def sql_parameters(self, dates: months.MonthDates) -> dict[str, object]:
+        """Everything the SQL may bind: the month's dates, every rule number and the input
+        contract's allowed values, gathered in one place."""
         return {
-            "settlement_month": month,
-            "previous_month": months.previous_month(month),
-            "cutoff_date": months.cutoff_date(month),
-            "issued_on": self.issued_on(month),
+            "settlement_month": dates.month,
+            "previous_month": dates.previous_month,
+            "cutoff_date": dates.cutoff_date,
+            "issued_on": dates.issued_on,
             "currency": self.currency,
             "base_credit_usd": self.base_credit_usd,
             "base_threshold_usd": self.base_threshold_usd,
@@ -84,10 +88,8 @@ class Rules:
             "coupon_validity_days": self.coupon_validity_days,
             "coupon_transferable": self.coupon_transferable,
             "coupon_excluded_products": list(self.coupon_excluded_products),
+            **contracts.allowed_values(),
         }
-
-    def issued_on(self, month: str):
-        return months.coupon_issue_date(month, self.coupon_issue_day_of_month)
 
 
 class RulesError(ValueError):

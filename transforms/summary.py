@@ -1,8 +1,14 @@
-"""The short human summary a run ends with."""
+"""What a person reads: the progress lines of a run and the short summary it ends with."""
 
+import sys
 from decimal import Decimal
 
 from transforms.money import format_usd
+
+
+def progress(message: str) -> None:
+    """One progress line on stderr (stdout carries the summary)."""
+    print(f"creditflow: {message}", file=sys.stderr, flush=True)
 
 
 def _usd(amount: Decimal) -> str:

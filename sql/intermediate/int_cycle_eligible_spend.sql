@@ -3,20 +3,23 @@
             from the bill lines for the cycles scanned this run, and taken from the
             incremental cache (warehouse.cycle_eligible_spend) for cycles unchanged since
             they were scanned. See docs/performance.md#incremental.
+   kind: model
    grain: one row per (billing_cycle, account_id, billing_date)
    parameters: none (cached_cycles lists the cycles to take from the cache)
+   inputs: int_accepted_referrals, stg_eligible_products, int_accepted_billing_lines,
+           warehouse.cycle_eligible_spend, cached_cycles (control)
    Rule 1 (eligible spend), the part that needs no referral: only lines of an eligible
    (product_code, subscription_type) on the line's billing_date count, measured by
    cash_amount (refunds on their own dates; coupons, vouchers and prepaid cards never
    count). Days before the account's first registration never count for any of its
    listings, so they are not kept; the exact window of the winning listing is applied in
    int_referee_daily_spend. (A listing delivered late with an earlier registration makes
-   the next run rescan from its month: flows/stages.py cycles_to_scan.) */
+   the next run rescan from its month: sql/queries/earliest_uncached_referee.sql.) */
 with referee_accounts as (
     select
         referee_account_id as account_id,
         min(registered_date) as first_registered_date
-    from stg_referrals
+    from int_accepted_referrals
     group by referee_account_id
 ),
 
@@ -32,11 +35,11 @@ lines as (
         product_code,
         subscription_type,
         cash_amount_usd
-    from stg_billing_lines
+    from int_accepted_billing_lines as accepted
     semi join referee_accounts
         on
-            stg_billing_lines.account_id = referee_accounts.account_id
-            and stg_billing_lines.billing_date >= referee_accounts.first_registered_date
+            accepted.account_id = referee_accounts.account_id
+            and accepted.billing_date >= referee_accounts.first_registered_date
 ),
 
 eligible_lines as (

@@ -1,9 +1,11 @@
 /* int_referee_daily_spend
-   purpose: eligible cash spend of each referee per day inside its 365-day window.
+   kind: model
+   purpose: eligible cash spend of each referee per day inside its qualification window.
    grain: one row per (referee_account_id, spend_date); int_cycle_eligible_spend is
           already one row per account and day (a day lies in one billing cycle, and a
           cycle is either scanned or taken from the cache), so no aggregate is needed
-   parameters: $cutoff_date, $qualification_window_days
+   parameters: $cutoff_date
+   inputs: int_cycle_eligible_spend, int_referees
    Rule 1, the part that needs the referral: spend before registration (day 1 =
    registration date) and after the window does not count. Eligibility by product is
    applied in int_cycle_eligible_spend. */
@@ -19,18 +21,13 @@ with daily as (
 ),
 
 referees as (
-    -- one referral per referee: the listing that won rule 1 of int_referral_reasons
-    select
-        referee_account_id,
-        registered_date
-    from int_referral_reasons
-    where referee_listing_rank = 1
+    select * from int_referees
 ),
 
 final as (
     select
         referees.referee_account_id,
-        referees.registered_date,
+        referees.bonus_window_end_date,
         daily.billing_date as spend_date,
         daily.eligible_cash_usd as eligible_spend_usd
     from daily
@@ -38,7 +35,7 @@ final as (
         on
             daily.account_id = referees.referee_account_id
             and daily.billing_date >= referees.registered_date
-            and daily.billing_date <= referees.registered_date + ($qualification_window_days - 1)
+            and daily.billing_date <= referees.window_end_date
 )
 
 select * from final

@@ -1,20 +1,18 @@
 /* int_referee_entitlements
+   kind: model
    purpose: what the rules entitle each referee to at the cutoff, before freezing.
    grain: one row per referee_account_id (its winning listing)
-   parameters: $cutoff_date, $base_credit_usd, $base_threshold_usd,
-               $qualification_window_days, $hold_days, $bonus_window_days,
+   parameters: $cutoff_date, $base_credit_usd, $base_threshold_usd, $hold_days,
                $bonus_rate, $bonus_threshold_usd, $cap_per_referee_usd
+   inputs: int_referees, int_referee_windows
    Rule 2 (base): earned when Q exists, Q + hold <= cutoff, and the eligible spend
      over the window to date is still >= the threshold.
-   Rule 3 (bonus): once the base is earned and day 90 + hold <= cutoff,
+   Rule 3 (bonus): once the base is earned and the bonus window's end + hold <= cutoff,
      bonus_rate x max(0, S90 - threshold), rounded half-up to cents.
-   Rule 4 (cap): base + bonus is capped per referee; the cap eats the bonus first. */
+   Rule 4 (cap): base + bonus is capped per referee; the cap eats the bonus first.
+   earned_*: by rules 2 and 3; capped_*: after rule 4. */
 with referees as (
-    select
-        referee_account_id,
-        registered_date
-    from int_referral_reasons
-    where referee_listing_rank = 1
+    select * from int_referees
 ),
 
 windows as (
@@ -25,18 +23,16 @@ statuses as (
     select
         referees.referee_account_id,
         referees.registered_date,
-        windows.qualified_on,
+        referees.window_end_date,
+        referees.bonus_window_end_date,
+        windows.qualified_date,
         windows.eligible_spend_to_date_usd,
         windows.spend_first_90_days_usd,
-        referees.registered_date + ($qualification_window_days - 1) as window_ends_on,
-        referees.registered_date + ($bonus_window_days - 1) as bonus_window_ends_on,
         case
-            when
-                windows.qualified_on is null
-                and referees.registered_date + ($qualification_window_days - 1) < $cutoff_date
+            when windows.qualified_date is null and referees.window_end_date < $cutoff_date
                 then 'window_closed'
-            when windows.qualified_on is null then 'below_threshold'
-            when windows.qualified_on + $hold_days > $cutoff_date then 'on_hold'
+            when windows.qualified_date is null then 'below_threshold'
+            when windows.qualified_date + $hold_days > $cutoff_date then 'on_hold'
             when windows.eligible_spend_to_date_usd < $base_threshold_usd then 'fell_below_threshold'
             else 'earned'
         end as base_status
@@ -49,17 +45,17 @@ with_bonus as (
         *,
         case
             when base_status <> 'earned' then 'needs_base'
-            when bonus_window_ends_on + $hold_days > $cutoff_date then 'on_hold'
+            when bonus_window_end_date + $hold_days > $cutoff_date then 'on_hold'
             else 'earned'
         end as bonus_status
     from statuses
 ),
 
-amounts as (
+earned as (
     select
         *,
         case when base_status = 'earned' then cast($base_credit_usd as decimal(18, 2)) else 0 end
-            as base_usd,
+            as earned_base_usd,
         case
             when bonus_status = 'earned'
                 then round_half_up_cents(
@@ -67,36 +63,36 @@ amounts as (
                     * greatest(spend_first_90_days_usd - cast($bonus_threshold_usd as decimal(18, 2)), 0)
                 )
             else 0
-        end as bonus_usd
+        end as earned_bonus_usd
     from with_bonus
 ),
 
 capped as (
     select
         *,
-        cast(least(base_usd, cast($cap_per_referee_usd as decimal(18, 2))) as decimal(18, 2))
-            as entitled_base_usd
-    from amounts
+        cast(least(earned_base_usd, cast($cap_per_referee_usd as decimal(18, 2))) as decimal(18, 2))
+            as capped_base_usd
+    from earned
 ),
 
 final as (
     select
         referee_account_id,
         registered_date,
-        window_ends_on,
-        qualified_on,
+        window_end_date,
+        qualified_date,
         eligible_spend_to_date_usd,
         spend_first_90_days_usd,
         base_status,
         bonus_status,
-        cast(base_usd as decimal(18, 2)) as rule_base_usd,
-        cast(bonus_usd as decimal(18, 2)) as rule_bonus_usd,
-        entitled_base_usd,
+        cast(earned_base_usd as decimal(18, 2)) as earned_base_usd,
+        cast(earned_bonus_usd as decimal(18, 2)) as earned_bonus_usd,
+        capped_base_usd,
         cast(
-            least(bonus_usd, cast($cap_per_referee_usd as decimal(18, 2)) - entitled_base_usd)
+            least(earned_bonus_usd, cast($cap_per_referee_usd as decimal(18, 2)) - capped_base_usd)
             as decimal(18, 2)
-        ) as entitled_bonus_usd,
-        base_usd + bonus_usd > cast($cap_per_referee_usd as decimal(18, 2)) as is_capped
+        ) as capped_bonus_usd,
+        earned_base_usd + earned_bonus_usd > cast($cap_per_referee_usd as decimal(18, 2)) as is_capped
     from capped
 )
 

@@ -1,6 +1,9 @@
 /* int_referral_reasons
+   kind: model
    purpose: decide which referrals may earn, with one reason code per referral.
-   grain: one row per referral row of stg_referrals
+   grain: one row per referral of int_accepted_referrals
+   parameters: none
+   inputs: int_accepted_referrals, int_accepted_accounts
    Rules apply in this precedence; a referral gets the first that matches, and each
    identity rule is judged only among the referrals that passed the rules before it:
      1 duplicate_referee           the referee is listed more than once: the earliest
@@ -17,11 +20,11 @@
      7 referrer_unverified         referrer has no verified payment method
      8 ok */
 with referrals as (
-    select * from stg_referrals
+    select * from int_accepted_referrals
 ),
 
 accounts as (
-    select * from stg_accounts
+    select * from int_accepted_accounts
 ),
 
 listed as (

@@ -1,5 +1,9 @@
-/* Money macros.
-   The single place where an amount is rounded: half-up to whole cents.
+/* money
+   kind: macro
+   purpose: the single place where an amount is rounded: half-up to whole cents.
+   grain: not applicable (a scalar macro)
+   parameters: none
+   inputs: none
    DuckDB's round() on a DECIMAL rounds half away from zero, which is half-up for
    the non-negative amounts the rules round (the bonus); the cast pins the scale. */
 create or replace macro round_half_up_cents(amount_usd) as

@@ -1,9 +1,11 @@
 /* coupons
    purpose: the month's coupon batch (rules 7 and 8), without codes: codes are
             secrets derived at render time and never stored in the warehouse.
+   kind: model
    grain: one row per (settlement_month, referrer_account_id) with a positive balance
    parameters: $issued_on, $coupon_validity_days, $currency, $coupon_transferable,
                $coupon_excluded_products
+   inputs: referrer_balances
    Valid from issued_on through issued_on + validity - 1 days (365 days in all),
    not transferable, usable on everything but the excluded products. */
 with balances as (

@@ -1,7 +1,9 @@
 /* ledger_entries
    purpose: the lines this settlement appends to the credit ledger (rule 6).
+   kind: model
    grain: one row per (settlement_month, referee_account_id, component)
-   parameters: none beyond upstream
+   parameters: none
+   inputs: referee_status
    delta = entitlement at the cutoff - credited to date, per component (base, bonus),
    appended only when it is not zero. entry_kind 'credit' is a first positive amount
    on a component; 'correction' is any later change (e.g. a refund after payment). */

@@ -1,8 +1,10 @@
 /* referee_status
    purpose: every referral's standing at the cutoff: why it qualifies or not, the
             spend measures, what the rules entitle it to, and what is credited.
-   grain: one row per referral row per settlement_month
+   kind: model
+   grain: one row per referral per settlement_month
    parameters: $settlement_month
+   inputs: int_referral_reasons, int_referee_entitlements, warehouse.ledger_entries
    Freeze (rule 5): a referral whose reason_code is not 'ok' earns nothing more and
    loses nothing already credited, so its entitlement is held at what it was credited.
    Money columns are zero on duplicate listings (referee_listing_rank > 1) so that
@@ -28,8 +30,8 @@ credited_before as (
 joined as (
     select
         referrals.*,
-        entitlements.window_ends_on,
-        entitlements.qualified_on,
+        entitlements.window_end_date,
+        entitlements.qualified_date,
         entitlements.eligible_spend_to_date_usd,
         entitlements.spend_first_90_days_usd,
         entitlements.base_status,
@@ -37,8 +39,8 @@ joined as (
         entitlements.is_capped,
         referrals.referee_listing_rank = 1 as is_winning_listing,
         referrals.reason_code <> 'ok' as is_frozen,
-        coalesce(entitlements.entitled_base_usd, 0) as rule_base_usd,
-        coalesce(entitlements.entitled_bonus_usd, 0) as rule_bonus_usd,
+        coalesce(entitlements.capped_base_usd, 0) as capped_base_usd,
+        coalesce(entitlements.capped_bonus_usd, 0) as capped_bonus_usd,
         coalesce(credited_before.credited_base_before_usd, 0) as credited_base_before_usd,
         coalesce(credited_before.credited_bonus_before_usd, 0) as credited_bonus_before_usd
     from referrals
@@ -55,8 +57,8 @@ joined as (
 applied as (
     select
         *,
-        case when is_frozen then credited_base_before_usd else rule_base_usd end as entitled_base_usd,
-        case when is_frozen then credited_bonus_before_usd else rule_bonus_usd end as entitled_bonus_usd
+        case when is_frozen then credited_base_before_usd else capped_base_usd end as entitled_base_usd,
+        case when is_frozen then credited_bonus_before_usd else capped_bonus_usd end as entitled_bonus_usd
     from joined
 ),
 
@@ -68,7 +70,7 @@ final as (
         referral_code,
         registered_at,
         registered_date,
-        window_ends_on,
+        window_end_date,
         referee_listing_rank,
         is_winning_listing,
         reason_code,
@@ -77,7 +79,7 @@ final as (
         referrer_risk_status,
         is_referrer_payment_verified,
         eligible_spend_to_date_usd,
-        qualified_on,
+        qualified_date,
         spend_first_90_days_usd,
         base_status,
         bonus_status,

@@ -1,9 +1,11 @@
 /* referrer_balances
    purpose: each referrer's position for the month: what it carried in, what its
             referees' ledger lines add, the coupon issued and what it carries out (rule 7).
+   kind: model
    grain: one row per (settlement_month, referrer_account_id) for every referrer with a
           ledger line this month or a non-zero carry from the previous month
    parameters: $settlement_month, $previous_month
+   inputs: warehouse.referrer_balances, referee_status
    A positive balance becomes one coupon and carries 0; a zero or negative balance
    issues nothing and carries into the next month. Never a zero or negative coupon. */
 with carried_in as (

@@ -4,7 +4,9 @@
             have to look at. Built before the input audits, over the scanned cycles.
    grain: one row per bill line (source_file, file_row_number) whose (billing_cycle,
           record_id) occurs more than once
+   kind: model
    parameters: none (reads raw_billing_repeated_hashes, usually empty: then no line is read)
+   inputs: raw_billing_lines, raw_billing_repeated_hashes
    Copies of one record have one billing_date, and a line's date must fall inside its
    cycle folder, so a record's copies all sit in one cycle: records are matched within a
    cycle, which keeps the search to one cycle's ids at a time and makes a full and an

@@ -1,6 +1,14 @@
-/* Run inside a month's publish transaction: keep what this run scanned as the incremental
-   state for the next month (docs/performance.md#incremental). The cache is state, not the
-   ledger: a re-scanned cycle replaces its rows. */
+/* update_incremental_state
+   kind: script
+   purpose: run inside a month's publish transaction: keep what this run scanned as the
+            incremental state for the next month (docs/performance.md#incremental). The
+            cache is state, not the ledger: a re-scanned cycle replaces its rows.
+   grain: per billing cycle scanned (cycle_eligible_spend, billing_cycle_scans) and per
+          referee account (cached_referees)
+   parameters: none
+   inputs: int_cycle_eligible_spend, int_accepted_referrals, scanned_cycles (control),
+           warehouse.cycle_eligible_spend, warehouse.billing_cycle_scans,
+           warehouse.cached_referees */
 delete from warehouse.cycle_eligible_spend
 where billing_cycle in (select billing_cycle from scanned_cycles);
 
@@ -29,7 +37,7 @@ from (
     select
         referee_account_id as account_id,
         min(registered_date) as registered_date
-    from stg_referrals
+    from int_accepted_referrals
     group by referee_account_id
 ) as first_registrations
 where not exists (

@@ -1,4 +1,9 @@
-/* The analysts' warehouse (OUT/warehouse.duckdb), attached as `warehouse`.
+/* warehouse
+   kind: script
+   purpose: the analysts' warehouse (OUT/warehouse.duckdb), attached as `warehouse`.
+   grain: stated per table below
+   parameters: none
+   inputs: none
    Append-only: a settlement only ever inserts, in one transaction per month; no
    statement in this project updates or deletes a published row. The SQL for each
    table's rows is the model of the same name under sql/marts/. */
@@ -71,7 +76,7 @@ create table if not exists warehouse.referee_status (
     referral_code varchar,
     registered_at timestamp not null,
     registered_date date not null,
-    window_ends_on date,
+    window_end_date date,
     referee_listing_rank bigint not null,
     is_winning_listing boolean not null,
     reason_code varchar not null,
@@ -80,7 +85,7 @@ create table if not exists warehouse.referee_status (
     referrer_risk_status varchar,
     is_referrer_payment_verified boolean,
     eligible_spend_to_date_usd decimal(18, 4),
-    qualified_on date,
+    qualified_date date,
     spend_first_90_days_usd decimal(18, 4),
     base_status varchar,
     bonus_status varchar,

@@ -1,8 +1,11 @@
 /* stg_eligible_products
+   kind: model
    purpose: products whose cash spend counts toward referral credit (program FAQ 8).
-   grain: one row per (product_code, subscription_type, effective_from)
-   subscription_type '*' matches both kinds; effective_to is inclusive and null
-   means open-ended. A product that is not listed does not count. */
+   grain: one row per (product_code, subscription_type, effective_from_date)
+   parameters: none
+   inputs: raw_eligible_products
+   subscription_type '*' matches both kinds; effective_to is inclusive and null means
+   open-ended. A product that is not listed does not count. */
 with source as (
     select * from raw_eligible_products
 ),

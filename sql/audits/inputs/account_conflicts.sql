@@ -1,5 +1,10 @@
-/* audit: one row per account: an account_id listed twice with different content, a null
-   key, or an unknown risk_status is rejected (identical copies are one row).
+/* account_conflicts
+   kind: audit
+   purpose: an account_id listed twice with different content, a null key, or a
+            risk_status the contract does not know is rejected (identical copies are one row).
+   grain: one row per rejected account row
+   parameters: $accounts_risk_status_values
+   inputs: raw_accounts
    returns: source_file, file_row_number, row_key, broken_rule (zero rows = pass) */
 with accounts as (
     select
@@ -25,8 +30,7 @@ checked as (
             when identity_key is null then 'identity_key is null'
             when payment_verified is null then 'payment_verified is null'
             when
-                risk_status is null
-                or risk_status not in ('ok', 'fraud', 'card_theft', 'crypto_mining', 'illegal_activity', 'tos_violation')
+                risk_status is null or not list_contains($accounts_risk_status_values, risk_status)
                 then 'unknown risk_status'
         end as broken_rule
     from accounts

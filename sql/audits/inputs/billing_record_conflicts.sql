@@ -1,7 +1,11 @@
-/* audit: a record_id delivered more than once within a billing cycle must carry the same
-   content every time (identical copies are one line; see stg_billing_surplus_copies).
-   Every copy of a conflicting record is rejected: we cannot know which one is right.
-   Reads raw_billing_repeats (sql/raw/), the copies of repeated records only.
+/* billing_record_conflicts
+   kind: audit
+   purpose: a record_id delivered more than once within a billing cycle must carry the same
+            content every time (identical copies are one line; see int_billing_surplus_copies).
+            Every copy of a conflicting record is rejected: we cannot know which one is right.
+   grain: one row per rejected copy
+   parameters: none
+   inputs: raw_billing_repeats (the copies of repeated records only)
    returns: source_file, file_row_number, row_key, broken_rule (zero rows = pass) */
 with versions as (
     select

@@ -1,6 +1,12 @@
-/* audit: every bill line has its keys, a date inside its billing_cycle folder, a known
-   subscription_type and item, USD, and amounts that are numbers within the bound.
-   parameters: $max_abs_line_amount_usd
+/* billing_required_values
+   kind: audit
+   purpose: every bill line has its keys, a date inside its billing_cycle folder, a
+            subscription_type and item the contract knows, the rules' currency, and amounts
+            that are numbers within the bound.
+   grain: one row per rejected bill line
+   parameters: $max_abs_line_amount_usd, $currency, $billing_lines_subscription_type_values,
+               $billing_lines_item_values
+   inputs: raw_billing_lines
    returns: source_file, file_row_number, row_key, broken_rule per offending line
             (zero rows = pass); rejected lines go to the quarantine */
 with lines as (
@@ -36,11 +42,13 @@ checked as (
             -- (a date comparison: formatting every date as text costs more than the scan)
             when date_trunc('month', try_cast(billing_date as date)) <> cast(billing_cycle || '-01' as date)
                 then 'billing_date outside its billing_cycle folder'
-            when subscription_type is null or subscription_type not in ('Subscription', 'PayAsYouGo')
+            when
+                subscription_type is null
+                or not list_contains($billing_lines_subscription_type_values, subscription_type)
                 then 'unknown subscription_type'
-            when item is null or item not in ('SubscriptionOrder', 'PayAsYouGoBill', 'Refund', 'Adjustment')
+            when item is null or not list_contains($billing_lines_item_values, item)
                 then 'unknown item'
-            when coalesce(currency, '') <> 'USD' then 'currency is not USD'
+            when coalesce(currency, '') <> $currency then 'currency is not ' || $currency
             when cash_amount is null then 'cash_amount is null'
             when try_cast(cash_amount as decimal(18, 4)) is null then 'cash_amount is not a number'
             when abs(try_cast(cash_amount as decimal(18, 4))) > cast($max_abs_line_amount_usd as decimal(18, 4))

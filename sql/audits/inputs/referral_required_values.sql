@@ -1,4 +1,9 @@
-/* audit: every referral names both accounts, two different ones, and a registration time.
+/* referral_required_values
+   kind: audit
+   purpose: every referral names both accounts, two different ones, and a registration time.
+   grain: one row per rejected referral row
+   parameters: none
+   inputs: raw_referrals
    returns: source_file, file_row_number, row_key, broken_rule per offending referral row
             (zero rows = pass) */
 with referrals as (

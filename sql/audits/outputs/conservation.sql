@@ -1,4 +1,9 @@
-/* audit: money is conserved within the month:
+/* conservation
+   kind: audit
+   grain: one row per broken identity
+   parameters: none
+   inputs: ledger_entries, referrer_balances, coupons
+   purpose: money is conserved within the month:
      sum(ledger deltas) = sum(coupons) + sum(carry out) - sum(carry in)
    and each referrer's balance splits exactly into its coupon and its carry.
    returns: the broken identities (zero rows = pass) */

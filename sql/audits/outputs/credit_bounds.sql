@@ -1,10 +1,15 @@
-/* audit: credited to date stays within 0..cap for every referee, and the ledger after
-   this month sums to what referee_status says is credited.
+/* credit_bounds
+   kind: audit
+   purpose: the entitlement and credited to date stay within 0..cap for every referee, and
+            the ledger after this month sums to what referee_status says is credited.
+   grain: one row per offending referee
    parameters: $cap_per_referee_usd, $settlement_month
+   inputs: referee_status, ledger_entries, warehouse.ledger_entries
    returns: offending referees (zero rows = pass) */
 with status as (
     select
         referee_account_id,
+        entitlement_usd,
         credited_to_date_usd
     from referee_status
     where is_winning_listing
@@ -32,6 +37,7 @@ ledger_to_date as (
 checked as (
     select
         coalesce(status.referee_account_id, ledger_to_date.referee_account_id) as referee_account_id,
+        status.entitlement_usd,
         status.credited_to_date_usd,
         ledger_to_date.ledger_total_usd
     from status
@@ -43,3 +49,5 @@ where
     coalesce(credited_to_date_usd, 0) <> coalesce(ledger_total_usd, 0)
     or credited_to_date_usd < 0
     or credited_to_date_usd > cast($cap_per_referee_usd as decimal(18, 2))
+    or entitlement_usd < 0
+    or entitlement_usd > cast($cap_per_referee_usd as decimal(18, 2))

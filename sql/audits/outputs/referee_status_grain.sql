@@ -1,4 +1,9 @@
-/* audit: referee_status has one row per referral row and one winning listing per referee.
+/* referee_status_grain
+   kind: audit
+   purpose: referee_status has one row per referral and one winning listing per referee.
+   grain: one row per offending referee
+   parameters: none
+   inputs: referee_status
    returns: offending keys (zero rows = pass) */
 select
     referee_account_id,

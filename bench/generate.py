@@ -1,0 +1,178 @@
+"""Synthetic data at scale, generated inside DuckDB (no Python loops), in the input contract.
+
+Deterministic for a seed: every value is derived from hash(seed, row number, purpose), so
+the same arguments give the same rows. Shapes: most accounts are not referees; referees'
+spend is heavy-tailed (most little, a few a lot); about 3 % of lines are refunds; about a
+fifth of lines are on ineligible products; a few identity cases and risky accounts.
+"""
+
+import time
+from pathlib import Path
+
+import duckdb
+
+from transforms import months
+
+FIRST_CYCLE = "2025-01"
+ROW_GROUP_ROWS = 500_000
+
+# (product_code, subscription_type): eligible ones first, then ineligible ones
+PRODUCTS = [
+    ("ecs", "PayAsYouGo"),
+    ("oss", "PayAsYouGo"),
+    ("oss", "Subscription"),
+    ("rds", "PayAsYouGo"),
+    ("kvstore", "Subscription"),
+    ("odps", "Subscription"),
+    ("pai", "PayAsYouGo"),
+    ("waf", "Subscription"),
+    ("cdn", "PayAsYouGo"),
+    ("swas", "Subscription"),
+    ("ecs", "Subscription"),
+]
+
+
+def _uniform(seed: int, purpose: int) -> str:
+    """SQL for a value in [0, 1) from the row number `i`, the seed and a purpose number."""
+    return f"((hash(i, {seed}, {purpose}) % 1000000007) / 1000000007.0)"
+
+
+def generate(
+    out: Path, referees: int, cycles: int, lines_per_month: int, seed: int = 1, progress=print
+):
+    """Write billing cycles, referrals and accounts under `out`."""
+    out = Path(out)
+    accounts = referees * 5  # most accounts are never referred
+    referrers = max(1, referees // 10)
+    month_list = months.month_range(FIRST_CYCLE, _add_months(FIRST_CYCLE, cycles - 1))
+    con = duckdb.connect()
+    con.execute("set preserve_insertion_order = false")
+    products = ", ".join(f"('{code}', '{kind}')" for code, kind in PRODUCTS)
+    con.execute(
+        f"create table products as select row_number() over () - 1 as product_index, * "
+        f"from (values {products}) as p(product_code, subscription_type)"
+    )
+    started = time.perf_counter()
+    for number, cycle in enumerate(month_list, start=1):
+        folder = out / "billing" / f"billing_cycle={cycle}"
+        folder.mkdir(parents=True, exist_ok=True)
+        first = months.first_day(cycle)
+        days = months.cutoff_date(cycle).day
+        # accounts: half the lines go to referee accounts (ids below `referees`), skewed so a
+        # few referees spend a lot; the rest to the other accounts
+        con.execute(
+            f"""
+            copy (
+                select
+                    'R{cycle.replace("-", "")}-' || i as record_id,
+                    'A' || lpad(cast(cast(
+                        case when {_uniform(seed, 1)} < 0.5
+                             then floor({referees} * pow({_uniform(seed, 2)}, 3))
+                             else {referees} + floor(({accounts} - {referees}) * {_uniform(seed, 3)})
+                        end as bigint) as varchar), 9, '0') as account_id,
+                    date '{first}' + cast(floor({days} * {_uniform(seed, 4)}) as integer) as billing_date,
+                    p.product_code,
+                    upper(p.product_code) as product_name,
+                    p.subscription_type,
+                    case when refund then 'Refund'
+                         when p.subscription_type = 'Subscription' then 'SubscriptionOrder'
+                         else 'PayAsYouGoBill' end as item,
+                    cash as pretax_gross_amount,
+                    cash as pretax_amount,
+                    cast(0 as decimal(18, 4)) as deducted_by_coupons,
+                    cast(0 as decimal(18, 4)) as deducted_by_cash_coupons,
+                    cast(0 as decimal(18, 4)) as deducted_by_prepaid_card,
+                    cash as cash_amount,
+                    'USD' as currency
+                from (
+                    select
+                        i,
+                        {_uniform(seed, 5)} < 0.03 as refund,
+                        cast(floor(
+                            case when {_uniform(seed, 6)} < 0.8 then 8 * {_uniform(seed, 7)}
+                                 else 11 * {_uniform(seed, 7)} end
+                        ) as integer) as product_index,
+                        -- cents, heavy tailed: most lines are small
+                        cast(
+                            cast(1 + floor(5000 * pow({_uniform(seed, 8)}, 4)) as bigint) * 0.01
+                            * case when {_uniform(seed, 5)} < 0.03 then -1 else 1 end
+                            as decimal(18, 4)
+                        ) as cash
+                    from range({lines_per_month}) as r(i)
+                ) as lines
+                join products as p using (product_index)
+            ) to '{folder / "part-0.parquet"}' (format parquet, row_group_size {ROW_GROUP_ROWS})
+            """
+        )
+        progress(f"generate: billing cycle {number}/{len(month_list)} ({cycle}) written")
+    last_day = months.cutoff_date(month_list[-1])
+    days_span = (last_day - months.first_day(FIRST_CYCLE)).days - 30
+    (out / "referrals").mkdir(parents=True, exist_ok=True)
+    con.execute(
+        f"""
+        copy (
+            select
+                'A' || lpad(cast(i as varchar), 9, '0') as referee_account_id,
+                'A' || lpad(cast({referees} + floor({referrers} * {_uniform(seed, 11)}) as bigint)::varchar, 9, '0')
+                    as referrer_account_id,
+                'RC-' || i as referral_code,
+                timestamptz '{FIRST_CYCLE}-01 00:00:00+00'
+                    + to_seconds(cast(floor({days_span} * 86400 * {_uniform(seed, 12)}) as bigint))
+                    as registered_at
+            from range({referees}) as r(i)
+        ) to '{out / "referrals" / "referrals.parquet"}' (format parquet)
+        """
+    )
+    (out / "accounts").mkdir(parents=True, exist_ok=True)
+    con.execute(
+        f"""
+        copy (
+            select
+                'A' || lpad(cast(i as varchar), 9, '0') as account_id,
+                -- about 1 % of accounts belong to a person who has another account
+                'P' || cast(case when {_uniform(seed, 13)} < 0.01 then i - 1 else i end as varchar)
+                    as identity_key,
+                {_uniform(seed, 14)} > 0.03 as payment_verified,
+                case when {_uniform(seed, 15)} < 0.005 then 'fraud' else 'ok' end as risk_status
+            from range({accounts}) as r(i)
+        ) to '{out / "accounts" / "accounts.parquet"}' (format parquet)
+        """
+    )
+    con.close()
+    total = cycles * lines_per_month
+    progress(
+        f"generate: {total:,} bill lines in {cycles} cycles, {referees:,} referees, "
+        f"{accounts:,} accounts in {time.perf_counter() - started:.1f} s under {out}"
+    )
+    return month_list
+
+
+def _add_months(month: str, count: int) -> str:
+    for _ in range(count):
+        month = months.next_month(month)
+    return month
+
+
+def main() -> None:
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--referees", required=True, type=int)
+    parser.add_argument("--months", required=True, type=int, help="billing cycles, from 2025-01")
+    parser.add_argument("--lines-per-month", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    generate(
+        args.out,
+        args.referees,
+        args.months,
+        args.lines_per_month,
+        args.seed,
+        progress=lambda message: print(f"creditflow: {message}", file=sys.stderr, flush=True),
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+/* int_instruments_issued
+   kind: model
+   purpose: the instruments that enter the instrument ledger this month, not yet in it:
+            vouchers purchased on or before the cutoff, and referral coupons issued on or
+            before it. A voucher is transferable only when it was bought at full price
+            outside the special channel with max_transfers > 0 (seed: "pickup vouchers
+            purchased through special channels or at a discounted price cannot be
+            transferred"); coupons never transfer.
+   grain: one row per (instrument_kind, instrument_id) per distinct catalog row
+   parameters: $cutoff_date
+   inputs: stg_voucher_catalog, int_coupons_issued, warehouse.instrument_state */
+with in_ledger as (
+    select distinct
+        instrument_kind,
+        instrument_id
+    from warehouse.instrument_state
+),
+
+vouchers as (
+    select distinct
+        voucher_id,
+        face_value_usd,
+        purchased_by_account_id,
+        purchase_channel,
+        is_discounted,
+        max_transfers,
+        valid_from,
+        valid_to,
+        cast(purchased_at as date) as purchased_date
+    from stg_voucher_catalog
+),
+
+issued_vouchers as (
+    select
+        'voucher' as instrument_kind,
+        voucher_id as instrument_id,
+        purchased_by_account_id as owner_account_id,
+        purchased_by_account_id as invoice_account_id,
+        face_value_usd,
+        valid_from,
+        valid_to,
+        purchased_date as issued_on,
+        max_transfers,
+        not is_discounted and purchase_channel <> 'special' and max_transfers > 0
+            as is_transferable,
+        cast([] as varchar[]) as excluded_products
+    from vouchers
+    where purchased_date <= $cutoff_date
+),
+
+issued_coupons as (
+    select
+        'referral_coupon' as instrument_kind,
+        instrument_id,
+        referrer_account_id as owner_account_id,
+        referrer_account_id as invoice_account_id,
+        amount_usd as face_value_usd,
+        valid_from,
+        valid_to,
+        issued_on,
+        0 as max_transfers,
+        is_transferable,
+        excluded_products
+    from int_coupons_issued
+),
+
+final as (
+    select * from issued_vouchers
+    union all
+    select * from issued_coupons
+)
+
+select final.*
+from final
+anti join in_ledger
+    on
+        final.instrument_kind = in_ledger.instrument_kind
+        and final.instrument_id = in_ledger.instrument_id

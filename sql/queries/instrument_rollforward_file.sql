@@ -1,0 +1,17 @@
+/* instrument_rollforward_file
+   kind: query
+   purpose: the rows of OUT/instruments/M/rollforward.csv (and of the run summary), from
+            the committed month.
+   grain: one row per instrument_kind
+   parameters: $settlement_month (the instrument month)
+   inputs: warehouse.instrument_rollforward */
+select
+    instrument_kind,
+    opening_outstanding_usd,
+    issued_usd,
+    redeemed_or_used_usd,
+    expired_usd,
+    closing_outstanding_usd
+from warehouse.instrument_rollforward
+where instrument_month = $settlement_month
+order by instrument_kind

@@ -1,0 +1,179 @@
+"""Per-model tests in the style of bigquery-etl and SQLMesh: each case is a YAML file
+tests/sql/<model>/<case>.yaml with tiny input relations and the expected output rows, run
+through the pipeline's own SQL runner.
+
+A case names the month (its dates and the shipped rules give every parameter; `parameters`
+overrides some), the rows of each input relation the model declares (relations not given are
+empty), and the expected rows, with only the columns it pins. Amounts are written as strings:
+a float in a fixture is refused, as everywhere money is handled.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+
+import duckdb
+import yaml
+
+from transforms import contracts
+from transforms.pipeline import sql_runner
+from transforms.rules import load_rules
+
+CASES = Path(__file__).resolve().parent
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+CONTROL = {
+    "rejected_rows": "control/rejected_rows.sql",
+    "cached_cycles": "control/cached_cycles.sql",
+    "scanned_cycles": "control/scanned_cycles.sql",
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    model: str
+    name: str
+    path: Path
+    spec: dict
+
+
+def cases() -> list[Case]:
+    return [
+        Case(path.parent.name, path.stem, path, yaml.safe_load(path.read_text()))
+        for path in sorted(CASES.glob("*/*.yaml"))
+    ]
+
+
+def parameters(month: str, overrides: dict | None = None) -> dict:
+    rules = load_rules()
+    return {
+        **rules.sql_parameters(rules.month_dates(month)),
+        "previous_instrument_cutoff_date": None,
+        "cycles": [""],
+        "files_sha256": [""],
+        "eligible_products_sha256": "",
+        "billing_cycle": month,
+        **(overrides or {}),
+    }
+
+
+def _connection() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(":memory:")
+    con.execute("set TimeZone = 'UTC'")
+    con.execute("attach ':memory:' as warehouse")
+    sql_runner.script(con, sql_runner.sql_file("schema/warehouse.sql"))
+    sql_runner.run_macros(con)
+    return con
+
+
+def _empty_sources(con) -> None:
+    """Every raw input as an empty table of the contract's types, and the control relations."""
+    for contract in contracts.ALL:
+        con.register("empty", contract.arrow_schema(with_optional=True).empty_table())
+        extra = "'' as billing_cycle, " if contract is contracts.BILLING else ""
+        con.execute(
+            f"create temp table {contract.relation} as "
+            f"select *, {extra}'' as source_file, cast(0 as bigint) as file_row_number "
+            "from empty"
+        )
+        con.unregister("empty")
+    con.execute(
+        "create temp table raw_eligible_products as select * from (values "
+        "('', '', '', date '2000-01-01', date '2000-01-01')) as t("
+        + ", ".join(contracts.ELIGIBLE_PRODUCTS_COLUMNS)
+        + ") limit 0"
+    )
+    for control in CONTROL.values():
+        sql_runner.script(con, sql_runner.sql_file(control), parameters("2025-04"))
+        con.execute(f"delete from {Path(control).stem}")  # the shape, not the sample value
+
+
+@cache
+def relation_schemas() -> dict[str, list[tuple[str, str]]]:
+    """The column names and types of every relation a model may read: built once by running
+    the raw models and every model over empty inputs."""
+    con = _connection()
+    _empty_sources(con)
+    run_parameters = parameters("2025-04")
+    for raw in sql_runner.folder("raw"):
+        sql_runner.create(con, raw, run_parameters)
+    for model in sql_runner.models():
+        sql_runner.create(con, model, run_parameters)
+    schemas = {}
+    for (name,) in con.execute(
+        "select table_name from duckdb_tables() where database_name = 'temp' "
+        "union select view_name from duckdb_views() where database_name = 'temp' and not internal"
+    ).fetchall():
+        schemas[name] = [
+            (column, kind)
+            for column, kind in con.execute(
+                "select column_name, data_type from duckdb_columns() "
+                "where database_name = 'temp' and table_name = $name order by column_index",
+                {"name": name},
+            ).fetchall()
+        ]
+    con.close()
+    return schemas
+
+
+def _check_no_floats(rows: list[dict], where: str) -> None:
+    for row in rows:
+        for column, value in row.items():
+            if isinstance(value, float):
+                raise ValueError(
+                    f"{where}: {column} = {value!r} is a float; write amounts as strings"
+                )
+
+
+def run_case(case: Case) -> tuple[list[tuple], list[tuple]]:
+    """Run one case: (actual rows, expected rows), each as sorted tuples of comparable text."""
+    spec = case.spec
+    model = next(m for m in sql_runner.models() if m.name == case.model)
+    con = _connection()
+    schemas = relation_schemas()
+    given = spec.get("inputs") or {}
+    unknown = set(given) - model.declared_inputs
+    if unknown:
+        raise ValueError(f"{case.path}: {sorted(unknown)} are not inputs of {case.model}")
+    for relation in sorted(model.declared_inputs):
+        rows = given.get(relation) or []
+        _check_no_floats(rows, f"{case.path}: {relation}")
+        if not relation.startswith("warehouse."):  # warehouse tables exist (schema script)
+            columns = ", ".join(f'"{c}" {t}' for c, t in schemas[relation])
+            con.execute(f"create temp table {relation} ({columns})")
+        for row in rows:
+            names = list(row)
+            con.execute(
+                f"insert into {relation} ({', '.join(names)}) values ({', '.join('?' * len(names))})",
+                [row[n] for n in names],
+            )
+    sql_runner.create(con, model, parameters(spec.get("month", "2025-04"), spec.get("parameters")))
+    expected = spec.get("expected") or []
+    _check_no_floats(expected, f"{case.path}: expected")
+    columns = list(expected[0]) if expected else [c for c, _ in schemas[case.model]]
+    cursor = con.execute(f"select {', '.join(columns)} from {case.model}")
+    actual = [tuple(_text(v) for v in row) for row in cursor.fetchall()]
+    con.close()
+    wanted = [tuple(_text(row[c]) for c in columns) for row in expected]
+    return sorted(actual), sorted(wanted)
+
+
+def _text(value) -> str:
+    """One comparable text per value: amounts by their numeric value ('20.00' = 20.0000),
+    dates and times in ISO form, lists element by element."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_text(v) for v in value) + "]"
+    text = str(value)
+    if _NUMBER.match(text):  # an amount written as text in a fixture
+        return format(Decimal(text).normalize(), "f")
+    return text

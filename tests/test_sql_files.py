@@ -1,0 +1,62 @@
+"""Every SQL file says what it is: a header with its kind, grain, parameters and inputs that
+match the SQL it heads (docs/architecture.md#sql-files)."""
+
+import re
+
+import pytest
+
+from transforms import contracts
+from transforms.pipeline import sql_runner
+
+FILES = sql_runner.all_files()
+CONTROL = {"rejected_rows", "scanned_cycles", "cached_cycles"}
+
+
+def _relations() -> set[str]:
+    """Every relation a file may read: models, raw relations, control relations, the
+    warehouse's tables and the relations the instrument engine stages."""
+    names = {f.name for f in FILES if f.kind == "model"}
+    names |= {c.relation for c in contracts.ALL} | {"raw_eligible_products"} | CONTROL
+    warehouse = sql_runner.sql_file("schema/warehouse.sql").code
+    tables = set(re.findall(r"create table if not exists warehouse\.(\w+)", warehouse))
+    names |= {f"warehouse.{t}" for t in tables}
+    return names | {"instrument_state", "instrument_events", "instrument_rollforward"}
+
+
+RELATIONS = _relations()
+
+
+@pytest.mark.parametrize(
+    "file", FILES, ids=[f.path.relative_to(sql_runner.SQL_ROOT).as_posix() for f in FILES]
+)
+def test_header_states_kind_grain_parameters_and_inputs(file):
+    header = file.header
+    assert file.kind in sql_runner.KINDS, f"{file.path}: kind must be one of {sql_runner.KINDS}"
+    for key in ("purpose", "grain", "parameters", "inputs"):
+        assert header.get(key), f"{file.path}: the header has no '{key}:'"
+
+
+@pytest.mark.parametrize(
+    "file", FILES, ids=[f.path.relative_to(sql_runner.SQL_ROOT).as_posix() for f in FILES]
+)
+def test_declared_parameters_and_inputs_are_the_ones_used(file):
+    if file.kind in ("source", "macro"):
+        return  # sources read files; macros read nothing
+    assert file.declared_parameters == file.parameters, file.path
+    code = re.sub(r"'[^']*'", "''", file.code)
+    used = {name for name in RELATIONS if re.search(rf"(?<![\w.]){re.escape(name)}\b", code)}
+    if file.kind == "model":
+        used.discard(file.name)
+    declared = file.declared_inputs
+    if file.path.parent.name in ("schema", "control"):
+        # a script that creates tables names them too; it must declare what it reads
+        assert declared <= used, file.path
+    else:
+        assert used == declared, file.path
+
+
+def test_models_are_one_per_file_and_named_after_their_relation():
+    for file in FILES:
+        if file.kind == "model":
+            first_line = file.text.lstrip("/* \n").splitlines()[0].strip()
+            assert first_line == file.name, file.path

@@ -1,0 +1,172 @@
+"""Write-audit-publish, the rendered-file half: the coupon batch file a month is about to
+publish is validated with Great Expectations before anything is committed.
+
+The suite is a reviewable JSON file in expectations/ (versioned with the code); the
+currency, validity and transferability come in as run-time parameters, never hard-coded.
+GX checks the rendered file; the invariants of the large relations are SQL audits
+(sql/audits/), each checked in exactly one place. Results are written as Data Docs (HTML)
+under OUT/reports/YYYY-MM/.
+"""
+
+import csv
+import hashlib
+import io
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+
+from transforms.rules import REPO_ROOT, Rules
+
+EXPECTATIONS_ROOT = REPO_ROOT / "expectations"
+SUITE = "coupon_batch"
+EXAMPLES = 3
+
+
+@dataclass(frozen=True)
+class Failure:
+    suite: str
+    expectation: str
+    column: str
+    unexpected_count: int
+    examples: list
+
+    def describe(self) -> str:
+        return (
+            f"expectation {self.expectation}({self.column}) of suite {self.suite} failed for "
+            f"{self.unexpected_count} row(s), e.g. {self.examples}"
+        )
+
+
+def coupon_frame(coupons_csv: bytes) -> pd.DataFrame:
+    """The rendered coupons.csv as the suite reads it. The code itself never enters the
+    frame (reports show offending values): only a digest of it does."""
+    # the csv module, not split(","): the writer quotes ids that contain a comma
+    rows = list(csv.DictReader(io.StringIO(coupons_csv.decode())))
+    frame = pd.DataFrame.from_records(
+        [
+            {
+                "coupon_code_digest": hashlib.sha256(row["coupon_code"].encode()).hexdigest()[:16],
+                "referrer_account_id": row["referrer_account_id"],
+                "amount_usd": Decimal(row["amount"]),
+                "amount_text": row["amount"],
+                "currency": row["currency"],
+                "issued_on": date.fromisoformat(row["issued_on"]),
+                "valid_from": date.fromisoformat(row["valid_from"]),
+                "valid_to": date.fromisoformat(row["valid_to"]),
+                "is_transferable": row["transferable"] == "true",
+            }
+            for row in rows
+        ],
+        columns=[
+            "coupon_code_digest",
+            "referrer_account_id",
+            "amount_usd",
+            "amount_text",
+            "currency",
+            "issued_on",
+            "valid_from",
+            "valid_to",
+            "is_transferable",
+        ],
+    )
+    frame["validity_days"] = [
+        (to - since).days + 1
+        for since, to in zip(frame["valid_from"], frame["valid_to"], strict=True)
+    ]
+    return frame
+
+
+def suite_parameters(rules: Rules) -> dict:
+    return {
+        "currencies": [rules.currency],
+        "coupon_validity_days": rules.coupon_validity_days,
+        "transferable_values": [rules.coupon_transferable],
+    }
+
+
+def load_suite_definition() -> dict:
+    return json.loads((EXPECTATIONS_ROOT / f"{SUITE}.json").read_text())
+
+
+@cache
+def _gx():
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.expectations.registry import get_expectation_impl
+
+    return gx, ProgressBarsConfig, get_expectation_impl
+
+
+def _context(report_dir: Path):
+    """A fresh ephemeral GX context whose Data Docs site is report_dir (one month each,
+    so a report never shows another month's results)."""
+    gx, progress_bars_config, get_expectation_impl = _gx()
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = progress_bars_config(globally=False)  # no bars in logs
+    context.add_data_docs_site(
+        site_name="report",
+        site_config={
+            "class_name": "SiteBuilder",
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                # GX needs an absolute path; OUT is often given relative (make run: --out out)
+                "base_directory": str(report_dir.resolve()),
+            },
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
+    definition = load_suite_definition()
+    suite = context.suites.add(
+        gx.ExpectationSuite(
+            name=SUITE,
+            expectations=[
+                get_expectation_impl(e["type"])(**e["kwargs"]) for e in definition["expectations"]
+            ],
+        )
+    )
+    source = context.data_sources.add_pandas("creditflow_outputs")
+    batch = source.add_dataframe_asset(name=SUITE).add_batch_definition_whole_dataframe(SUITE)
+    validation = context.validation_definitions.add(
+        gx.ValidationDefinition(name=SUITE, data=batch, suite=suite)
+    )
+    return context, validation
+
+
+def validate(frame: pd.DataFrame, parameters: dict, report_dir: Path) -> list[Failure]:
+    """Validate the coupon file's frame; write the Data Docs to report_dir; return the failures."""
+    if report_dir.exists():
+        shutil.rmtree(report_dir)
+    context, validation = _context(report_dir)
+    result = validation.run(
+        batch_parameters={"dataframe": frame},
+        expectation_parameters=parameters,
+        result_format={"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES},
+    )
+    failures = []
+    for outcome in result.results:
+        if outcome.success:
+            continue
+        kwargs = outcome.expectation_config.kwargs
+        failures.append(
+            Failure(
+                suite=SUITE,
+                expectation=outcome.expectation_config.type,
+                column=kwargs.get("column") or f"{kwargs.get('column_A')},{kwargs.get('column_B')}",
+                unexpected_count=outcome.result.get("unexpected_count", 0),
+                examples=outcome.result.get("partial_unexpected_list", [])[:EXAMPLES],
+            )
+        )
+    context.build_data_docs(site_names=["report"])
+    return failures
+
+
+def validate_coupon_file(coupons_csv: bytes, rules: Rules, report_dir: Path) -> list[Failure]:
+    return validate(coupon_frame(coupons_csv), suite_parameters(rules), report_dir)

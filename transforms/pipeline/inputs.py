@@ -1,0 +1,211 @@
+"""The input edge both pipelines share: find the files of each input, check them against the
+contract (transforms/contracts.py), register them as raw relations, run the row audits and
+keep what they reject in the quarantine, and fingerprint what a month can see."""
+
+import hashlib
+import json
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import duckdb
+
+from transforms import contracts
+from transforms.errors import InputError
+from transforms.pipeline import sql_runner
+from transforms.pipeline.files import atomic_write, parquet_bytes, sha256_file
+
+_CYCLE_FOLDER = re.compile(r"^billing_cycle=(\d{4}-(0[1-9]|1[0-2]))$")
+PARQUET_FILES = sql_runner.sql_file("sources/parquet_files.sql")
+BILLING_CYCLE_FILES = sql_runner.sql_file("sources/billing_cycle_files.sql")
+ELIGIBLE_PRODUCTS_CSV = sql_runner.sql_file("sources/eligible_products_csv.sql")
+
+
+def require_data_dir(data_dir: Path) -> Path:
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise InputError(f"{data_dir}: data directory does not exist")
+    return data_dir
+
+
+def snapshot_files(
+    data_dir: Path, contract: contracts.InputContract, *, allow_none: bool = False
+) -> tuple[Path, ...]:
+    """The Parquet files of a snapshot input (its folder must exist)."""
+    folder = Path(data_dir) / contract.location.rsplit("/", 1)[0]
+    what = contract.name.replace("_", " ")
+    if not folder.is_dir():
+        raise InputError(f"{folder}: missing {what} folder")
+    files = tuple(sorted(folder.glob("*.parquet")))
+    if not files and not allow_none:
+        raise InputError(f"{folder}: no {what} Parquet files")
+    return files
+
+
+def billing_cycles(data_dir: Path, month: str) -> dict[str, tuple[Path, ...]]:
+    """The billing files per cycle up to the month; the month's own cycle must be delivered."""
+    billing_root = Path(data_dir) / "billing"
+    if not billing_root.is_dir():
+        raise InputError(f"{billing_root}: missing billing folder")
+    billing: dict[str, tuple[Path, ...]] = {}
+    for folder in sorted(billing_root.iterdir()):
+        found = _CYCLE_FOLDER.match(folder.name)
+        if not found or not folder.is_dir():
+            raise InputError(
+                f"{folder}: unknown billing folder name (expected billing_cycle=YYYY-MM)"
+            )
+        if found.group(1) <= month:
+            billing[found.group(1)] = tuple(sorted(folder.glob("*.parquet")))
+    if not billing.get(month):
+        raise InputError(
+            f"{billing_root / f'billing_cycle={month}'}: no billing export for {month} (rule: the "
+            "settled month's cycle must be delivered)"
+        )
+    return billing
+
+
+def check_columns(con, path: Path, contract: contracts.InputContract) -> set[str]:
+    """Fail with one line if a Parquet file is unreadable or a required column is missing
+    or of the wrong type (expected vs found); return the contract columns it holds."""
+    try:
+        description = con.execute(
+            "select * from read_parquet($path) limit 0", {"path": str(path)}
+        ).description
+    except duckdb.Error as error:
+        first_line = str(error).splitlines()[0]
+        raise InputError(f"{path}: unreadable Parquet file ({first_line})") from error
+    found = {name: str(kind) for name, kind, *_ in description}
+    missing = [c.name for c in contract.columns if c.name not in found and not c.optional]
+    if missing:
+        raise InputError(f"{path}: missing required column(s) {', '.join(missing)}")
+    for column in contract.columns:
+        if column.name in found and not found[column.name].startswith(column.kind.accepted):
+            raise InputError(
+                f"{path}: column {column.name}: expected {column.kind.label}, "
+                f"found {found[column.name]}"
+            )
+    return {c.name for c in contract.columns if c.name in found}
+
+
+def register(con, contract: contracts.InputContract, paths: list[Path]) -> None:
+    """Check every file, then create the raw relation raw_<input> over them: the contract's
+    columns (an optional column no file holds reads as null) and each row's provenance."""
+    present: set[str] = set()
+    for path in paths:
+        present |= check_columns(con, path, contract)
+    columns = [
+        c.name if c.name in present else f"cast(null as varchar) as {c.name}"
+        for c in contract.columns
+    ]
+    template = BILLING_CYCLE_FILES if contract is contracts.BILLING else PARQUET_FILES
+    sql_runner.create_source(con, template, contract.relation, paths, columns)
+
+
+def register_eligible_products(con, path: Path) -> None:
+    if not Path(path).is_file():
+        raise InputError(f"{path}: eligible products file does not exist")
+    types = ", ".join(
+        f"'{name}': '{kind}'" for name, kind in contracts.ELIGIBLE_PRODUCTS_COLUMNS.items()
+    )
+    columns = ["{" + types + "}"]  # read_csv takes the columns as one struct
+    try:
+        sql_runner.create_source(
+            con, ELIGIBLE_PRODUCTS_CSV, "raw_eligible_products", [path], columns
+        )
+    except duckdb.Error as error:
+        first_line = str(error).splitlines()[0]
+        raise InputError(f"{path}: unreadable eligible products CSV ({first_line})") from error
+
+
+def run_audits(con, audits: list, parameters: dict, quarantine: Path, max_rejected: int):
+    """Every row rule in `audits`; rejected rows go to rejected_rows and the quarantine.
+
+    Any rejected row blocks the run (exit 3, one line per rule and file with counts and a
+    pointer to the quarantine) unless the operator accepts up to max_rejected of them;
+    accepted rows are left out downstream and recorded with the month.
+    Returns (rejected count, SHA-256 of the quarantine file)."""
+    sql_runner.script(con, sql_runner.sql_file("control/rejected_rows.sql"))
+    for audit in audits:
+        sql_runner.insert_into(con, "rejected_rows", audit, parameters, audit=audit.name)
+    quarantine_sha256 = write_quarantine(con, quarantine)
+    summary = sql_runner.rows(con, sql_runner.sql_file("queries/rejected_rows_by_rule.sql"))
+    rejected = sum(row["rejected_count"] for row in summary)
+    if rejected <= max_rejected:
+        return rejected, quarantine_sha256
+    lines = [
+        f"{r['source_file']}: {r['broken_rule']} ({r['rejected_count']} row(s), "
+        f"e.g. {r['example_row_key']}) [audit {r['audit']}]"
+        for r in summary
+    ]
+    lines.append(
+        f"{rejected} rejected row(s) kept in {quarantine}; fix the inputs, or accept "
+        f"them with --max-rejected {rejected}"
+    )
+    raise InputError("\n".join(lines))
+
+
+def write_quarantine(con, path: Path) -> str:
+    """Write rejected_rows (file, row number, row key, rule) to Parquet; return its SHA-256."""
+    table = con.sql(
+        "select * from rejected_rows order by source_file, file_row_number, broken_rule"
+    ).to_arrow_table()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = parquet_bytes(table)
+    atomic_write(path, data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def file_stamp(path: Path) -> tuple[int, int, int, int]:
+    """What the file system says about a file's content: size, inode, mtime and ctime (ns).
+
+    The ctime cannot be set by a user; any write of the content moves it. A file whose
+    stamp is unchanged since it was hashed has the same content (the rule git's index,
+    make and rsync rely on), so its SHA-256 is not read again."""
+    status = path.stat()
+    return status.st_size, status.st_ino, status.st_mtime_ns, status.st_ctime_ns
+
+
+def cycle_fingerprints(
+    billing: dict[str, tuple[Path, ...]], known: dict[tuple, str] | None = None
+) -> tuple[dict[Path, str], dict[str, str], dict[tuple, str]]:
+    """SHA-256 of every billing file, per cycle a digest of its files, and the digests
+    keyed by (resolved path, *file_stamp) for the next run.
+
+    `known` holds such keyed digests from earlier runs; only files it does not cover
+    are read."""
+    known = known or {}
+    paths = [path for cycle in sorted(billing) for path in billing[cycle]]
+    keys = {path: (str(path.resolve()), *file_stamp(path)) for path in paths}
+    unknown = [path for path, key in keys.items() if key not in known]
+    # hashlib releases the GIL: a thread per core reads and hashes files side by side
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        fresh = dict(zip(unknown, pool.map(sha256_file, unknown), strict=True))
+    file_hashes = {path: fresh.get(path) or known[key] for path, key in keys.items()}
+    stamped = {keys[path]: digest for path, digest in file_hashes.items()}
+    cycles = {
+        cycle: hashlib.sha256(
+            json.dumps([[p.name, file_hashes[p]] for p in cycle_paths]).encode()
+        ).hexdigest()
+        for cycle, cycle_paths in billing.items()
+    }
+    return file_hashes, cycles, stamped
+
+
+def month_fingerprint(
+    con, data_dir: Path, file_hashes: dict[Path, str], eligible_products_sha256: str
+) -> str:
+    """A digest of exactly what the month can see.
+
+    Billing cycles are immutable per delivery, so their files are hashed whole. The
+    referral and account files are growing snapshots, so only what the month sees of
+    them is digested (sql/queries/visible_snapshot_digests.sql)."""
+    (snapshots,) = sql_runner.rows(con, sql_runner.sql_file("queries/visible_snapshot_digests.sql"))
+    document = {
+        "billing_files": [
+            [str(path.relative_to(data_dir)), digest] for path, digest in file_hashes.items()
+        ],
+        **snapshots,
+        "eligible_products_sha256": eligible_products_sha256,
+    }
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()

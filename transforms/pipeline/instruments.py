@@ -1,0 +1,271 @@
+"""The instrument pipeline: vouchers and referral coupons through one lifecycle engine
+(transforms/instrument_lifecycle.py), fed and drained by the same edges as the settlement.
+
+register inputs -> compute -> validate (roll-forward identity) -> publish (one transaction,
+then files rendered from the committed rows); a month already published takes `republish`.
+Months run in order with no gaps; a published month reruns byte-identically; changed inputs
+of a published month are a conflict.
+"""
+
+import csv
+import hashlib
+import io
+import json
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from transforms import contracts, instrument_rows, months
+from transforms import instrument_lifecycle as engine
+from transforms.errors import StateConflict, ValidationFailure
+from transforms.pipeline import inputs, sql_runner, warehouse
+from transforms.pipeline.files import atomic_write, parquet_bytes, sha256_file
+from transforms.pipeline.layout import OutputLayout
+from transforms.pipeline.options import RunOptions
+from transforms.pipeline.runner import Pipeline, Stage, run_pipeline
+
+MODELS = ("int_instruments_issued", "int_instrument_events")
+PUBLISHED_TABLES = ("instrument_state", "instrument_events", "instrument_rollforward")
+INPUTS = (contracts.VOUCHER_CATALOG, contracts.VOUCHER_EVENTS, contracts.COUPON_USAGE)
+
+
+@dataclass
+class InstrumentsRun:
+    """What every stage of one instrument month reads; no stage writes to it."""
+
+    month: str
+    options: RunOptions
+    layout: OutputLayout
+    parameters: dict
+    con: object
+    started_at: float = field(default_factory=time.perf_counter)
+
+    def close(self) -> None:
+        if self.con is not None:
+            self.con.close()
+            self.con = None
+
+
+@dataclass(frozen=True)
+class RegisteredInstruments:
+    already_published: bool
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class InstrumentsOutcome:
+    month: str
+    action: str
+    event_count: int
+    rejected_event_count: int
+    breakage_usd: Decimal
+    rollforward: list[dict]
+    folder: Path
+    seconds: float
+
+
+def open_run(month: str, options: RunOptions) -> InstrumentsRun:
+    data_dir = inputs.require_data_dir(options.data_dir)
+    layout = OutputLayout(Path(options.out_dir))
+    con = warehouse.connect(layout, read_only=False, readable=(data_dir,))
+    published = warehouse.published_months(con, "instrument_months", "instrument_month")
+    previous_cutoff = months.cutoff_date(published[-1]) if published else None
+    parameters = {
+        "settlement_month": month,
+        "previous_month": months.previous_month(month),
+        "cutoff_date": months.cutoff_date(month),
+        # events are read from the day after the last published instrument month's cutoff
+        "previous_instrument_cutoff_date": previous_cutoff,
+    }
+    return InstrumentsRun(month, options, layout, parameters, con)
+
+
+def register_inputs(run: InstrumentsRun, _previous=None) -> RegisteredInstruments:
+    """Check the month's place in both ledgers, check and register the input files, and
+    fingerprint what the month sees (its files and the coupons issued by its cutoff)."""
+    con, month = run.con, run.month
+    already_published = warehouse.check_month_order(
+        month,
+        warehouse.published_months(con, "instrument_months", "instrument_month"),
+        ledger="instrument ledger",
+        verb="run",
+    )
+    if not already_published:
+        _check_settled_before(con, month)
+    paths = []
+    for contract in (*INPUTS, contracts.ACCOUNTS):
+        files = inputs.snapshot_files(run.options.data_dir, contract, allow_none=True)
+        inputs.register(con, contract, list(files))
+        paths += files
+    sql_runner.create(
+        con, sql_runner.sql_file("intermediate/int_coupons_issued.sql"), run.parameters
+    )
+    coupons = con.execute(
+        "select referrer_account_id, settlement_month, amount_usd from int_coupons_issued "
+        "order by settlement_month, referrer_account_id"
+    ).fetchall()
+    document = {
+        "files": [[str(p.relative_to(run.options.data_dir)), sha256_file(p)] for p in paths],
+        "coupons": [[referrer, month_, str(amount)] for referrer, month_, amount in coupons],
+    }
+    fingerprint = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+    return RegisteredInstruments(already_published, fingerprint)
+
+
+def _check_settled_before(con, month: str) -> None:
+    settled = warehouse.published_months(con)
+    previous = months.previous_month(month)
+    if settled and settled[0] <= previous and previous not in settled:
+        raise StateConflict(
+            f"{month}: settle {previous} first: its coupons are issued in {month} and enter "
+            "this month's instrument ledger"
+        )
+
+
+def compute(run: InstrumentsRun, registered: RegisteredInstruments) -> RegisteredInstruments:
+    """The instrument models pick the month's new instruments and events; the lifecycle
+    engine applies the events in order, expires, and rolls forward per kind."""
+    con = run.con
+    for model in sql_runner.models_for(MODELS):
+        if model.name != "int_coupons_issued":
+            sql_runner.create(con, model, run.parameters)
+    opening = {
+        row["instrument_id"]: instrument_rows.instrument(row)
+        for row in sql_runner.rows(
+            con, sql_runner.sql_file("queries/instrument_opening_state.sql"), run.parameters
+        )
+    }
+    issued = [
+        instrument_rows.instrument(row)
+        for row in warehouse.fetch_dicts(con, "select * from int_instruments_issued order by all")
+    ]
+    events = warehouse.fetch_dicts(con, "select * from int_instrument_events order by all")
+    accounts = frozenset(
+        r for (r,) in con.execute("select distinct account_id from raw_accounts").fetchall()
+    )
+    result = engine.run_month(
+        opening,
+        issued,
+        [instrument_rows.event(e) for e in events if not e["is_duplicate"]],
+        accounts,
+        run.parameters["cutoff_date"],
+    )
+    result.outcomes.extend(
+        engine.Outcome(instrument_rows.event(e), False, engine.DUPLICATE_EVENT_ID)
+        for e in engine_order(events)
+        if e["is_duplicate"]
+    )
+    warehouse.stage_rows(con, "instrument_state", instrument_rows.state_rows(run.month, result))
+    warehouse.stage_rows(
+        con, "instrument_events", instrument_rows.event_rows(run.month, result.outcomes)
+    )
+    warehouse.stage_rows(
+        con,
+        "instrument_rollforward",
+        instrument_rows.rollforward_rows(run.month, engine.rollforward(opening, issued, result)),
+    )
+    return registered
+
+
+def engine_order(events: list[dict]) -> list[dict]:
+    return sorted(events, key=lambda e: (e["occurred_at"], e["event_id"]))
+
+
+def validate(run: InstrumentsRun, registered: RegisteredInstruments) -> RegisteredInstruments:
+    """The roll-forward identity per kind (sql/audits/instruments/); nothing is published
+    when it does not hold."""
+    for audit in sql_runner.folder("audits/instruments"):
+        found = sql_runner.rows(run.con, audit, run.parameters)
+        if found:
+            kinds = ", ".join(row["instrument_kind"] for row in found)
+            raise ValidationFailure(
+                f"{run.month}: roll-forward does not balance for {kinds}; nothing published"
+            )
+    return registered
+
+
+def publish(run: InstrumentsRun, registered: RegisteredInstruments) -> InstrumentsOutcome:
+    con = run.con
+    (counts,) = warehouse.fetch_dicts(
+        con,
+        "select count(*) as event_count, count(*) filter (where not accepted) as rejected "
+        "from instrument_events",
+    )
+    breakage = con.execute("select sum(expired_this_month_usd) from instrument_state").fetchone()[0]
+    record = {
+        "instrument_month": run.month,
+        "input_fingerprint": registered.fingerprint,
+        "event_count": counts["event_count"],
+        "rejected_event_count": counts["rejected"],
+        "breakage_usd": breakage or Decimal("0.00"),
+    }
+    with warehouse.transaction(con):
+        warehouse.append(con, PUBLISHED_TABLES, "instrument_months", record)
+    return _outcome(run, "published", write_files(run))
+
+
+def republish(run: InstrumentsRun, registered: RegisteredInstruments) -> InstrumentsOutcome:
+    record = warehouse.month_record(run.con, "instrument_months", "instrument_month", run.month)
+    if record["input_fingerprint"] != registered.fingerprint:
+        raise StateConflict(
+            f"{run.month}: instrument month already published and its inputs changed since; "
+            "nothing was changed"
+        )
+    return _outcome(run, "already published", write_files(run))
+
+
+def write_files(run: InstrumentsRun) -> Path:
+    """state.parquet, events.parquet and rollforward.csv, rendered from the committed month."""
+    folder = run.layout.instruments_dir(run.month)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("state", "events"):
+        query = sql_runner.sql_file(f"queries/instrument_{name}_file.sql")
+        table = sql_runner.arrow(run.con, query, run.parameters)
+        atomic_write(folder / f"{name}.parquet", parquet_bytes(table), mode=0o644)
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    rows = _rollforward(run)
+    writer.writerow(rows[0].keys() if rows else ())
+    for row in rows:
+        writer.writerow([row["instrument_kind"], *(f"{v:.2f}" for v in list(row.values())[1:])])
+    atomic_write(folder / "rollforward.csv", text.getvalue().encode(), mode=0o644)
+    return folder
+
+
+def _rollforward(run: InstrumentsRun) -> list[dict]:
+    return sql_runner.rows(
+        run.con, sql_runner.sql_file("queries/instrument_rollforward_file.sql"), run.parameters
+    )
+
+
+def _outcome(run: InstrumentsRun, action: str, folder: Path) -> InstrumentsOutcome:
+    record = warehouse.month_record(run.con, "instrument_months", "instrument_month", run.month)
+    return InstrumentsOutcome(
+        run.month,
+        action,
+        record["event_count"],
+        record["rejected_event_count"],
+        record["breakage_usd"],
+        _rollforward(run),
+        folder,
+        time.perf_counter() - run.started_at,
+    )
+
+
+PIPELINE = Pipeline(
+    name="instruments",
+    open=open_run,
+    stages=(
+        Stage("register inputs", register_inputs),
+        Stage("compute", compute),
+        Stage("validate roll-forward", validate),
+        Stage("publish", publish),
+    ),
+    republish=Stage("republish", republish),
+)
+
+
+def run_month(month: str, options: RunOptions) -> InstrumentsOutcome:
+    """Every stage in order without Prefect (tests); the flow runs the same list."""
+    return run_pipeline(PIPELINE, month, options)

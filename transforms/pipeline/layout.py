@@ -1,0 +1,37 @@
+"""Where everything lives under OUT: the one object that builds output paths."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class OutputLayout:
+    root: Path
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def duckdb_temp(self) -> Path:
+        return self.root / ".duckdb_tmp"
+
+    def batch_dir(self, month: str) -> Path:
+        """coupons.csv and manifest.json of a published month (owner-only: secret codes)."""
+        return self.root / "batches" / month
+
+    def preview_dir(self, month: str) -> Path:
+        """What --dry-run would publish."""
+        return self.root / "previews" / month
+
+    def quarantine_file(self, month: str) -> Path:
+        """The input rows a run rejected, with file, row and rule."""
+        return self.root / "quarantine" / month / "rejected_rows.parquet"
+
+    def report_dir(self, month: str) -> Path:
+        """The validation report (Great Expectations Data Docs)."""
+        return self.root / "reports" / month
+
+    def instruments_dir(self, month: str) -> Path:
+        """state.parquet, events.parquet and rollforward.csv of an instrument month."""
+        return self.root / "instruments" / month

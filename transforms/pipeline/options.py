@@ -1,0 +1,28 @@
+"""The one typed options object of a run, from the command line through the flow to the stages.
+
+A run is defined by one parameter, the month; every other value here says where to read and
+write and how carefully. Dates are derived from the month once, in `transforms.months.MonthDates`.
+"""
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from transforms.rules import DEFAULT_ELIGIBLE_PRODUCTS_PATH
+
+
+class RunOptions(BaseModel):
+    """Where a run reads and writes, and the operator's switches (the same for every month)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    data_dir: Path
+    out_dir: Path
+    eligible_products: Path = DEFAULT_ELIGIBLE_PRODUCTS_PATH
+    config: Path | None = Field(default=None, description="rules TOML; None: config/rules.toml")
+    dry_run: bool = False
+    max_rejected: int = Field(default=0, ge=0)
+    incremental: bool = True
+    threads: int | None = None
+    # DuckDB's share of the 3 GB budget; Python (GX frames, batch rendering) needs the rest
+    memory_limit: str = "2GB"

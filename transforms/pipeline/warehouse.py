@@ -1,0 +1,199 @@
+"""The warehouse edge both pipelines share: one DuckDB file per OUT directory, the ledger's
+single source of truth.
+
+Invariant: a month is published by exactly one transaction that appends its relations and
+its month record; nothing published is ever updated or deleted. DuckDB's file lock makes a
+second concurrent writer fail fast.
+"""
+
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from transforms import months
+from transforms.errors import StateConflict
+from transforms.pipeline import sql_runner
+from transforms.pipeline.layout import OutputLayout
+
+# columns renamed since the first warehouses were written (dates end in _date)
+_RENAMED_COLUMNS = {
+    "referee_status": {"qualified_on": "qualified_date", "window_ends_on": "window_end_date"}
+}
+
+
+def connect(
+    layout: OutputLayout,
+    *,
+    read_only: bool,
+    readable: tuple[Path, ...] = (),
+    threads: int | None = None,
+    memory_limit: str = "2GB",
+) -> duckdb.DuckDBPyConnection:
+    """An in-memory working database with the warehouse attached as `warehouse`.
+
+    Models build their relations in memory; only publishing writes to the warehouse.
+    A read-only session on an OUT with no warehouse yet gets an empty in-memory one.
+    The session is sandboxed: it can reach only OUT and the `readable` paths (the data
+    directory and the eligible-products file), installs no extension, and its
+    configuration is locked once set.
+    """
+    con = duckdb.connect(":memory:")
+    con.execute("set TimeZone = 'UTC'")
+    con.execute("set preserve_insertion_order = false")
+    con.execute("set memory_limit = $limit", {"limit": memory_limit})
+    if threads:
+        con.execute("set threads = $threads", {"threads": threads})
+    path = layout.warehouse
+    if read_only and not path.exists():
+        con.execute("attach ':memory:' as warehouse")
+        read_only = False
+    else:
+        layout.root.mkdir(parents=True, exist_ok=True)
+        layout.duckdb_temp.mkdir(exist_ok=True)
+        con.execute("set temp_directory = $dir", {"dir": str(layout.duckdb_temp)})
+        try:
+            mode = " (read_only)" if read_only else ""
+            con.execute(f"attach $path as warehouse{mode}", {"path": str(path)})
+        except duckdb.IOException as error:
+            con.close()
+            if "lock" in str(error).lower():
+                raise StateConflict(
+                    f"{path}: another creditflow run is using this OUT directory; wait for it "
+                    "to finish (nothing was changed)"
+                ) from error
+            raise
+    if not read_only:
+        _upgrade(con)
+        sql_runner.script(con, sql_runner.sql_file("schema/warehouse.sql"))
+    sql_runner.run_macros(con)
+    _sandbox(con, layout.root, readable)
+    return con
+
+
+def _upgrade(con) -> None:
+    """Bring a warehouse written by an earlier version to today's column names."""
+    for table, renames in _RENAMED_COLUMNS.items():
+        present = {
+            name
+            for (name,) in con.execute(
+                "select column_name from duckdb_columns() "
+                "where database_name = 'warehouse' and table_name = $table",
+                {"table": table},
+            ).fetchall()
+        }
+        for old, new in renames.items():
+            if old in present:
+                con.execute(f"alter table warehouse.{table} rename column {old} to {new}")
+
+
+def _sandbox(con, out_dir: Path, readable: tuple[Path, ...]) -> None:
+    directories = [str(Path(out_dir).resolve())]
+    paths = []
+    for path in readable:
+        (directories if Path(path).is_dir() else paths).append(str(Path(path).resolve()))
+    con.execute("set allowed_directories = $directories", {"directories": directories})
+    if paths:
+        con.execute("set allowed_paths = $paths", {"paths": paths})
+    con.execute("set autoinstall_known_extensions = false")
+    con.execute("set autoload_known_extensions = false")
+    con.execute("set enable_external_access = false")
+    con.execute("set lock_configuration = true")
+
+
+def published_months(
+    con, table: str = "settlements", column: str = "settlement_month"
+) -> list[str]:
+    return [
+        row[0]
+        for row in con.execute(f"select {column} from warehouse.{table} order by 1").fetchall()
+    ]
+
+
+def check_month_order(
+    month: str, published: list[str], *, ledger: str = "ledger", verb: str = "settle"
+) -> bool:
+    """True when the month is already published; raise when running it would leave a gap."""
+    if month in published:
+        return True
+    if not published:
+        return False
+    last = published[-1]
+    if month < published[0]:
+        raise StateConflict(
+            f"{month}: the {ledger} starts at {published[0]}; months before it cannot be run"
+        )
+    if month != months.next_month(last):
+        missing = months.month_range(months.next_month(last), months.previous_month(month))
+        raise StateConflict(
+            f"{month}: the {ledger} runs months in order with no gaps; {verb} {missing[0]}"
+            f"{'..' + missing[-1] if len(missing) > 1 else ''} first (last published: {last})"
+        )
+    return False
+
+
+def fetch_dicts(con, sql: str, parameters: dict | None = None) -> list[dict]:
+    cursor = con.execute(sql, parameters or {})
+    columns = [d[0] for d in cursor.description]
+    return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+def month_record(con, table: str, column: str, month: str) -> dict | None:
+    rows = fetch_dicts(con, f"select * from warehouse.{table} where {column} = $m", {"m": month})
+    return rows[0] if rows else None
+
+
+@contextmanager
+def transaction(con):
+    """One transaction: everything inside commits together or not at all."""
+    con.execute("begin transaction")
+    try:
+        yield
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+
+def append(con, tables: tuple[str, ...], record_table: str, record: dict) -> None:
+    """Append each computed relation to the warehouse table of the same name, then the
+    month's record (inside a transaction)."""
+    for table in tables:
+        con.execute(f"insert into warehouse.{table} by name select * from {table}")
+    columns = ", ".join(record)
+    values = ", ".join(f"${name}" for name in record)
+    con.execute(f"insert into warehouse.{record_table} ({columns}) values ({values})", record)
+
+
+def stage_rows(con, table: str, rows: list[dict]) -> None:
+    """A temp relation shaped like warehouse.<table> holding computed rows (the month's
+    results of the instrument engine), ready for `append`."""
+    con.execute(f"create or replace temp table {table} as select * from warehouse.{table} limit 0")
+    if rows:
+        columns = list(rows[0])
+        con.executemany(
+            f"insert into {table} ({', '.join(columns)}) values ({', '.join('?' * len(columns))})",
+            [[row[c] for c in columns] for row in rows],
+        )
+
+
+def known_file_digests(con) -> dict[tuple, str]:
+    """SHA-256 of billing files hashed by earlier runs, keyed by (path, *inputs.file_stamp)."""
+    try:
+        rows = con.execute(
+            """select file_path, size_bytes, inode, modified_ns, changed_ns, sha256
+               from warehouse.input_file_digests"""
+        ).fetchall()
+    except duckdb.CatalogException:  # a read-only warehouse written before this table existed
+        return {}
+    return {tuple(row[:-1]): row[-1] for row in rows}
+
+
+def remember_file_digests(con, keys, digests: dict[tuple, str]) -> None:
+    """Keep the digests of newly hashed files for later runs (a cache outside the ledger:
+    losing it costs a re-hash, nothing else)."""
+    if keys:
+        con.executemany(
+            "insert or ignore into warehouse.input_file_digests values (?, ?, ?, ?, ?, ?)",
+            [(*key, digests[key]) for key in sorted(keys)],
+        )
