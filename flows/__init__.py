@@ -1,1 +1,2 @@
-"""Orchestration and IO for creditflow: Prefect flows, the CLI, input files and the warehouse."""
+"""Orchestration only: the Prefect flows, the command line that starts them, and the one task
+wrapper. The pipelines they run are declared in transforms/pipeline/."""

@@ -12,7 +12,7 @@ import hashlib
 import io
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,28 +23,11 @@ from transforms.pipeline import inputs, sql_runner, warehouse
 from transforms.pipeline.files import atomic_write, parquet_bytes, sha256_file
 from transforms.pipeline.layout import OutputLayout
 from transforms.pipeline.options import RunOptions
-from transforms.pipeline.runner import Pipeline, Stage, run_pipeline
+from transforms.pipeline.runner import Pipeline, Run, Stage, run_pipeline
 
 MODELS = ("int_instruments_issued", "int_instrument_events")
 PUBLISHED_TABLES = ("instrument_state", "instrument_events", "instrument_rollforward")
 INPUTS = (contracts.VOUCHER_CATALOG, contracts.VOUCHER_EVENTS, contracts.COUPON_USAGE)
-
-
-@dataclass
-class InstrumentsRun:
-    """What every stage of one instrument month reads; no stage writes to it."""
-
-    month: str
-    options: RunOptions
-    layout: OutputLayout
-    parameters: dict
-    con: object
-    started_at: float = field(default_factory=time.perf_counter)
-
-    def close(self) -> None:
-        if self.con is not None:
-            self.con.close()
-            self.con = None
 
 
 @dataclass(frozen=True)
@@ -65,7 +48,7 @@ class InstrumentsOutcome:
     seconds: float
 
 
-def open_run(month: str, options: RunOptions) -> InstrumentsRun:
+def open_run(month: str, options: RunOptions) -> Run:
     data_dir = inputs.require_data_dir(options.data_dir)
     layout = OutputLayout(Path(options.out_dir))
     con = warehouse.connect(layout, read_only=False, readable=(data_dir,))
@@ -78,10 +61,10 @@ def open_run(month: str, options: RunOptions) -> InstrumentsRun:
         # events are read from the day after the last published instrument month's cutoff
         "previous_instrument_cutoff_date": previous_cutoff,
     }
-    return InstrumentsRun(month, options, layout, parameters, con)
+    return Run(month=month, options=options, layout=layout, parameters=parameters, con=con)
 
 
-def register_inputs(run: InstrumentsRun, _previous=None) -> RegisteredInstruments:
+def register_inputs(run: Run, _previous=None) -> RegisteredInstruments:
     """Check the month's place in both ledgers, check and register the input files, and
     fingerprint what the month sees (its files and the coupons issued by its cutoff)."""
     con, month = run.con, run.month
@@ -123,7 +106,7 @@ def _check_settled_before(con, month: str) -> None:
         )
 
 
-def compute(run: InstrumentsRun, registered: RegisteredInstruments) -> RegisteredInstruments:
+def compute(run: Run, registered: RegisteredInstruments) -> RegisteredInstruments:
     """The instrument models pick the month's new instruments and events; the lifecycle
     engine applies the events in order, expires, and rolls forward per kind."""
     con = run.con
@@ -172,7 +155,7 @@ def engine_order(events: list[dict]) -> list[dict]:
     return sorted(events, key=lambda e: (e["occurred_at"], e["event_id"]))
 
 
-def validate(run: InstrumentsRun, registered: RegisteredInstruments) -> RegisteredInstruments:
+def validate(run: Run, registered: RegisteredInstruments) -> RegisteredInstruments:
     """The roll-forward identity per kind (sql/audits/instruments/); nothing is published
     when it does not hold."""
     for audit in sql_runner.folder("audits/instruments"):
@@ -185,7 +168,7 @@ def validate(run: InstrumentsRun, registered: RegisteredInstruments) -> Register
     return registered
 
 
-def publish(run: InstrumentsRun, registered: RegisteredInstruments) -> InstrumentsOutcome:
+def publish(run: Run, registered: RegisteredInstruments) -> InstrumentsOutcome:
     con = run.con
     (counts,) = warehouse.fetch_dicts(
         con,
@@ -205,7 +188,7 @@ def publish(run: InstrumentsRun, registered: RegisteredInstruments) -> Instrumen
     return _outcome(run, "published", write_files(run))
 
 
-def republish(run: InstrumentsRun, registered: RegisteredInstruments) -> InstrumentsOutcome:
+def republish(run: Run, registered: RegisteredInstruments) -> InstrumentsOutcome:
     record = warehouse.month_record(run.con, "instrument_months", "instrument_month", run.month)
     if record["input_fingerprint"] != registered.fingerprint:
         raise StateConflict(
@@ -215,7 +198,7 @@ def republish(run: InstrumentsRun, registered: RegisteredInstruments) -> Instrum
     return _outcome(run, "already published", write_files(run))
 
 
-def write_files(run: InstrumentsRun) -> Path:
+def write_files(run: Run) -> Path:
     """state.parquet, events.parquet and rollforward.csv, rendered from the committed month."""
     folder = run.layout.instruments_dir(run.month)
     folder.mkdir(parents=True, exist_ok=True)
@@ -233,13 +216,13 @@ def write_files(run: InstrumentsRun) -> Path:
     return folder
 
 
-def _rollforward(run: InstrumentsRun) -> list[dict]:
+def _rollforward(run: Run) -> list[dict]:
     return sql_runner.rows(
         run.con, sql_runner.sql_file("queries/instrument_rollforward_file.sql"), run.parameters
     )
 
 
-def _outcome(run: InstrumentsRun, action: str, folder: Path) -> InstrumentsOutcome:
+def _outcome(run: Run, action: str, folder: Path) -> InstrumentsOutcome:
     record = warehouse.month_record(run.con, "instrument_months", "instrument_month", run.month)
     return InstrumentsOutcome(
         run.month,

@@ -7,17 +7,33 @@ stage registers the inputs and says whether the month is already published; if i
 runner takes the pipeline's `republish` stage instead of the rest.
 """
 
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import Any
 
+from transforms.pipeline.layout import OutputLayout
 from transforms.pipeline.options import RunOptions
 
 
-class Run(Protocol):
-    month: str
+@dataclass(kw_only=True)
+class Run:
+    """What every stage of one month's run reads (built once by the pipeline's `open`);
+    no stage writes to it. Pipelines extend it with what only they need."""
 
-    def close(self) -> None: ...
+    month: str
+    options: RunOptions
+    layout: OutputLayout
+    parameters: dict  # everything the SQL may bind, derived once
+    con: Any  # the in-memory DuckDB connection with the warehouse attached
+    started_at: float = field(default_factory=time.perf_counter)
+
+    def close(self) -> None:
+        # drop the reference too: a failed run's traceback (kept by Prefect's state) must
+        # not keep the DuckDB connection alive until interpreter exit
+        if self.con is not None:
+            self.con.close()
+            self.con = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,111 @@
+"""The settlement's first stage: the month's place in the ledger, its input files checked
+against the contract, what it sees fingerprinted, and for a month to compute the billing
+cycles to scan, registered and audited."""
+
+from pathlib import Path
+
+from transforms import contracts
+from transforms.errors import InputError
+from transforms.pipeline import inputs, sql_runner, warehouse
+from transforms.pipeline.files import sha256_file
+from transforms.pipeline.settlement_run import RegisteredInputs, SettlementRun
+
+RAW_VISIBLE_REFERRALS = sql_runner.sql_file("raw/raw_visible_referrals.sql")
+RAW_BILLING_RELATIONS = (
+    sql_runner.sql_file("raw/raw_billing_repeated_hashes.sql"),
+    sql_runner.sql_file("raw/raw_billing_repeats.sql"),
+)
+
+
+def register_inputs(run: SettlementRun, _previous=None) -> RegisteredInputs:
+    """Check the month's place in the ledger, find and check the input files, fingerprint
+    what the month sees, and for a month to compute: register the billing cycles to scan
+    and run the input audits."""
+    con, options, month = run.con, run.options, run.month
+    already_published = warehouse.check_month_order(month, warehouse.published_months(con))
+    data_dir = inputs.require_data_dir(options.data_dir)
+    billing = inputs.billing_cycles(data_dir, month)
+    if not Path(options.eligible_products).is_file():
+        raise InputError(f"{options.eligible_products}: eligible products file does not exist")
+    snapshots = {
+        c: inputs.snapshot_files(data_dir, c) for c in (contracts.REFERRALS, contracts.ACCOUNTS)
+    }
+    # a full recompute trusts nothing kept from earlier runs, not even file digests
+    known = warehouse.known_file_digests(con) if options.incremental else {}
+    file_hashes, cycle_hashes, stamped = inputs.cycle_fingerprints(billing, known)
+    if not options.dry_run:
+        warehouse.remember_file_digests(con, stamped.keys() - known.keys(), stamped)
+    for contract, paths in snapshots.items():
+        inputs.register(con, contract, list(paths))
+    inputs.register_eligible_products(con, options.eligible_products)
+    sql_runner.create(con, RAW_VISIBLE_REFERRALS, run.parameters)
+    eligible_sha256 = sha256_file(options.eligible_products)
+    fingerprint = inputs.month_fingerprint(con, data_dir, file_hashes, eligible_sha256)
+    if already_published:
+        # same fingerprint, rules and key: the month is re-rendered from the ledger, and its
+        # inputs were audited when it was published
+        return RegisteredInputs(True, fingerprint, len(billing))
+    scanned = cycles_to_scan(run, cycle_hashes, eligible_sha256)
+    sql_runner.script(
+        con,
+        sql_runner.sql_file("control/scanned_cycles.sql"),
+        {
+            "cycles": scanned,
+            "files_sha256": [cycle_hashes[c] for c in scanned],
+            "eligible_products_sha256": eligible_sha256,
+        },
+    )
+    sql_runner.script(
+        con,
+        sql_runner.sql_file("control/cached_cycles.sql"),
+        {"cycles": sorted(set(cycle_hashes) - set(scanned)) or [""]},
+    )
+    inputs.register(con, contracts.BILLING, [p for c in scanned for p in billing[c]])
+    month_lines = con.execute(
+        "select count(*) from raw_billing_lines where billing_cycle = $cycle", {"cycle": month}
+    ).fetchone()[0]
+    if month_lines == 0:
+        folder = data_dir / "billing" / f"billing_cycle={month}"
+        raise InputError(f"{folder}: the billing export for {month} is empty (no bill lines)")
+    for relation in RAW_BILLING_RELATIONS:
+        each = scanned if "billing_cycle" in relation.parameters else None
+        sql_runner.create(con, relation, run.parameters, each=each)
+    rejected, quarantine_sha256 = inputs.run_audits(
+        con,
+        sql_runner.folder("audits/inputs"),
+        run.parameters,
+        run.layout.quarantine_file(month),
+        options.max_rejected,
+    )
+    return RegisteredInputs(
+        False, fingerprint, len(billing), tuple(scanned), rejected, quarantine_sha256
+    )
+
+
+def cycles_to_scan(run: SettlementRun, cycle_hashes: dict[str, str], eligible_sha256: str):
+    """The billing cycles this run must read (see docs/performance.md#incremental).
+
+    Every cycle on a full recompute or a first settlement. Otherwise: the month's own
+    cycle, every cycle whose files or eligible-products list changed since it was last
+    scanned, and every cycle from the registration month of any referee the cache does
+    not cover yet (sql/queries/earliest_uncached_referee.sql).
+    """
+    if not run.options.incremental:
+        return sorted(cycle_hashes)
+    stored = {
+        cycle: (files_sha256, eligible)
+        for cycle, files_sha256, eligible in run.con.execute(
+            "select billing_cycle, files_sha256, eligible_products_sha256 "
+            "from warehouse.billing_cycle_scans"
+        ).fetchall()
+    }
+    (row,) = sql_runner.rows(run.con, sql_runner.sql_file("queries/earliest_uncached_referee.sql"))
+    earliest = row["earliest_uncached_registered_date"]
+    from_month = f"{earliest:%Y-%m}" if earliest else run.month
+    return sorted(
+        cycle
+        for cycle, digest in cycle_hashes.items()
+        if cycle == run.month
+        or stored.get(cycle) != (digest, eligible_sha256)
+        or cycle >= from_month
+    )

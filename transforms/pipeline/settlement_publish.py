@@ -1,0 +1,155 @@
+"""The settlement's last stages: one transaction that publishes the month, the batch files
+rendered from the committed rows, the republishing of a month already published, and the
+values the run summary shows."""
+
+import time
+from decimal import Decimal
+from pathlib import Path
+
+from transforms.batch_file import render_coupons_csv, render_manifest, sha256_hex
+from transforms.errors import StateConflict
+from transforms.pipeline import sql_runner, warehouse
+from transforms.pipeline.faults import crash_point
+from transforms.pipeline.files import atomic_write, make_private_dir
+from transforms.pipeline.settlement_run import (
+    Outcome,
+    RegisteredInputs,
+    SettlementRun,
+    ValidatedMonth,
+)
+
+PUBLISHED_TABLES = ("ledger_entries", "referrer_balances", "coupons", "referee_status")
+
+
+def coupon_rows(run: SettlementRun, relation: str) -> list[dict]:
+    """The month's coupons from the computed relation or the warehouse, by referrer."""
+    return warehouse.fetch_dicts(
+        run.con,
+        f"select * from {relation} where settlement_month = $m order by referrer_account_id",
+        {"m": run.month},
+    )
+
+
+def _settlement_record(run: SettlementRun, month: ValidatedMonth) -> dict:
+    (totals,) = sql_runner.rows(run.con, sql_runner.sql_file("queries/settlement_totals.sql"))
+    registered = month.inputs
+    return {
+        "settlement_month": run.month,
+        "cutoff_date": run.dates.cutoff_date,
+        "previous_month": run.dates.previous_month,
+        "issued_on": run.dates.issued_on,
+        **{
+            name: Decimal(value) if name.endswith("_usd") else value
+            for name, value in totals.items()
+        },
+        "coupons_csv_sha256": sha256_hex(month.coupons_csv),
+        "input_fingerprint": registered.fingerprint,
+        "rules_sha256": run.rules.sha256(),
+        "rules_json": run.rules.canonical_json(),
+        "code_version": sql_runner.code_version(),
+        "coupon_key_kind": run.key.kind,
+        "coupon_key_id": run.key.key_id,
+        "rejected_rows_accepted": registered.rejected_count,
+        "quarantine_sha256": registered.quarantine_sha256,
+    }
+
+
+def publish(run: SettlementRun, month: ValidatedMonth) -> Outcome:
+    """Commit the month in one transaction, then render the batch files from committed rows
+    (a dry run writes the preview instead and touches no ledger)."""
+    record = _settlement_record(run, month)
+    if run.options.dry_run:
+        folder = _write_preview(run, record, month.coupons_csv)
+        staged = run.con.execute("select reason_code, count(*) from referee_status group by all")
+        return _outcome(run, "dry run", record, folder, dict(staged.fetchall()), month)
+    with warehouse.transaction(run.con):
+        warehouse.append(run.con, PUBLISHED_TABLES, "settlements", record)
+        crash_point("during_ledger_transaction")
+        sql_runner.script(run.con, sql_runner.sql_file("schema/update_incremental_state.sql"))
+    crash_point("after_commit")
+    folder = write_batch_files(run)
+    return _published_outcome(run, "published", folder, month)
+
+
+def republish(run: SettlementRun, registered: RegisteredInputs) -> Outcome:
+    """A month already published: with the same inputs, rules and key, render its files
+    again from the ledger (identical bytes); anything changed is a conflict."""
+    record = warehouse.month_record(run.con, "settlements", "settlement_month", run.month)
+    changed = [
+        what
+        for what, now, then in (
+            ("inputs", registered.fingerprint, record["input_fingerprint"]),
+            ("rules", run.rules.sha256(), record["rules_sha256"]),
+            ("coupon key", run.key.key_id, record["coupon_key_id"]),
+        )
+        if now != then
+    ]
+    if changed:
+        raise StateConflict(
+            f"{run.month} is already published and its {' and '.join(changed)} changed since; "
+            "nothing was changed: corrections flow into the next unsettled month as ledger deltas"
+        )
+    if run.options.dry_run:
+        coupons_csv = render_coupons_csv(coupon_rows(run, "warehouse.coupons"), run.key)
+        folder = _write_preview(run, record, coupons_csv)
+        return _published_outcome(run, "dry run", folder, registered)
+    return _published_outcome(run, "already published", write_batch_files(run), registered)
+
+
+def _write_preview(run: SettlementRun, record: dict, coupons_csv: bytes) -> Path:
+    folder = make_private_dir(run.layout.preview_dir(run.month))
+    atomic_write(folder / "coupons.csv", coupons_csv)
+    atomic_write(
+        folder / "manifest.json", render_manifest(record, coupons_csv, record["rules_json"])
+    )
+    return folder
+
+
+def write_batch_files(run: SettlementRun) -> Path:
+    """Render coupons.csv and manifest.json from the committed month and publish them atomically.
+
+    Safe to repeat: identical bytes are not rewritten, and a mismatch with the recorded
+    SHA-256 (a different key or tampered rows) refuses to write.
+    """
+    record = warehouse.month_record(run.con, "settlements", "settlement_month", run.month)
+    coupons_csv = render_coupons_csv(coupon_rows(run, "warehouse.coupons"), run.key)
+    if sha256_hex(coupons_csv) != record["coupons_csv_sha256"]:
+        raise StateConflict(
+            f"{run.month}: re-rendered coupons.csv does not match the published SHA-256 (was the "
+            "coupon key changed?); nothing was written"
+        )
+    folder = make_private_dir(run.layout.batch_dir(run.month))
+    atomic_write(folder / "coupons.csv", coupons_csv)
+    crash_point("after_coupons_file")
+    atomic_write(
+        folder / "manifest.json", render_manifest(record, coupons_csv, record["rules_json"])
+    )
+    return folder
+
+
+def _published_outcome(run: SettlementRun, action: str, folder: Path, month) -> Outcome:
+    record = warehouse.month_record(run.con, "settlements", "settlement_month", run.month)
+    counts = sql_runner.rows(
+        run.con, sql_runner.sql_file("queries/reason_counts.sql"), run.parameters
+    )
+    reasons = {row["reason_code"]: row["referral_count"] for row in counts}
+    return _outcome(run, action, record, folder, reasons, month)
+
+
+def _outcome(run, action, record, folder, reason_counts, month) -> Outcome:
+    registered = month.inputs if isinstance(month, ValidatedMonth) else month
+    return Outcome(
+        month=run.month,
+        action=action,
+        coupon_count=record["coupon_count"],
+        coupon_total_usd=record["coupon_total_usd"],
+        ledger_delta_total_usd=record["ledger_delta_total_usd"],
+        carry_out_total_usd=record["carry_out_total_usd"],
+        reason_counts=dict(sorted(reason_counts.items())),
+        batch_dir=folder,
+        coupon_key_kind=record["coupon_key_kind"],
+        seconds=time.perf_counter() - run.started_at,
+        report_index=month.report_index if isinstance(month, ValidatedMonth) else None,
+        scanned_cycles=registered.scanned_cycles,
+        visible_cycles=registered.visible_cycles,
+    )

@@ -1,0 +1,86 @@
+"""One month's settlement run: what its stages read (SettlementRun, built once by `open_run`)
+and the values they hand each other (RegisteredInputs -> ValidatedMonth -> Outcome)."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from transforms.coupon_codes import CouponKey, key_from_environment
+from transforms.errors import UsageError
+from transforms.months import MonthDates
+from transforms.pipeline import warehouse
+from transforms.pipeline.layout import OutputLayout
+from transforms.pipeline.options import RunOptions
+from transforms.pipeline.runner import Run
+from transforms.rules import Rules, load_rules
+
+
+@dataclass(kw_only=True)
+class SettlementRun(Run):
+    """A settlement's run: the month's dates, the rules and the coupon key besides."""
+
+    dates: MonthDates
+    rules: Rules
+    key: CouponKey
+
+
+@dataclass(frozen=True)
+class RegisteredInputs:
+    already_published: bool
+    fingerprint: str
+    visible_cycles: int
+    scanned_cycles: tuple[str, ...] = ()
+    rejected_count: int = 0
+    quarantine_sha256: str = ""
+
+
+@dataclass(frozen=True)
+class ValidatedMonth:
+    inputs: RegisteredInputs
+    coupons_csv: bytes  # rendered once, here; published as is
+    report_index: Path
+
+
+@dataclass(frozen=True)
+class Outcome:
+    month: str
+    action: str  # 'published', 'already published', 'dry run'
+    coupon_count: int
+    coupon_total_usd: Decimal
+    ledger_delta_total_usd: Decimal
+    carry_out_total_usd: Decimal
+    reason_counts: dict[str, int]
+    batch_dir: Path
+    coupon_key_kind: str
+    seconds: float
+    report_index: Path | None = None
+    scanned_cycles: tuple[str, ...] = ()
+    visible_cycles: int = 0
+
+
+def open_run(month: str, options: RunOptions) -> SettlementRun:
+    try:
+        rules = load_rules(options.config)
+        key = key_from_environment()
+        dates = rules.month_dates(month)
+    except ValueError as error:
+        raise UsageError(str(error)) from error
+    layout = OutputLayout(Path(options.out_dir))
+    con = warehouse.connect(
+        layout,
+        read_only=options.dry_run,
+        readable=(Path(options.data_dir), Path(options.eligible_products)),
+        threads=options.threads,
+        memory_limit=options.memory_limit,
+    )
+    parameters = rules.sql_parameters(dates)
+    return SettlementRun(
+        month=month,
+        options=options,
+        layout=layout,
+        parameters=parameters,
+        con=con,
+        dates=dates,
+        rules=rules,
+        key=key,
+    )
