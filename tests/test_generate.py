@@ -3,7 +3,10 @@
 import hashlib
 from pathlib import Path
 
+import pyarrow.parquet as pq
+
 from bench.generate import generate
+from transforms import contracts
 from transforms.pipeline import settlement
 from transforms.pipeline.options import RunOptions
 
@@ -26,3 +29,15 @@ def test_same_seed_same_bytes_and_the_output_settles(tmp_path):
     assert outcome.action == "published"
     assert outcome.coupon_count > 0
     assert outcome.reason_counts["ok"] > 0
+
+
+def test_generated_files_have_the_contract_schema(tmp_path):
+    generate(tmp_path, referees=50, cycles=1, lines_per_month=200, seed=2, progress=lambda m: None)
+    for contract, pattern in (
+        (contracts.BILLING, "billing/*/*.parquet"),
+        (contracts.REFERRALS, "referrals/*.parquet"),
+        (contracts.ACCOUNTS, "accounts/*.parquet"),
+    ):
+        for path in tmp_path.glob(pattern):
+            written = [(f.name, f.type) for f in pq.read_schema(path)]
+            assert written == [(f.name, f.type) for f in contract.arrow_schema()], path

@@ -13,7 +13,7 @@ with issued_by_cutoff as (
 
 final as (
     select
-        referrer_account_id || ':' || settlement_month as instrument_id,
+        coupon_instrument_id(referrer_account_id, settlement_month) as instrument_id,
         settlement_month,
         referrer_account_id,
         amount_usd,

@@ -27,7 +27,8 @@ coupon_usage as (
         usage_id as event_id,
         'referral_coupon' as instrument_kind,
         -- the coupon's owner; null means the using account
-        coalesce(coupon_owner_account_id, account_id) || ':' || coupon_month as instrument_id,
+        coupon_instrument_id(coalesce(coupon_owner_account_id, account_id), coupon_month)
+            as instrument_id,
         'use' as event_type,
         account_id as actor_account_id,
         cast(null as varchar) as to_account_id,

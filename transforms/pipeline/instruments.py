@@ -170,18 +170,11 @@ def validate(run: Run, registered: RegisteredInstruments) -> RegisteredInstrumen
 
 def publish(run: Run, registered: RegisteredInstruments) -> InstrumentsOutcome:
     con = run.con
-    (counts,) = warehouse.fetch_dicts(
-        con,
-        "select count(*) as event_count, count(*) filter (where not accepted) as rejected "
-        "from instrument_events",
-    )
-    breakage = con.execute("select sum(expired_this_month_usd) from instrument_state").fetchone()[0]
+    (totals,) = sql_runner.rows(con, sql_runner.sql_file("queries/instrument_month_totals.sql"))
     record = {
         "instrument_month": run.month,
         "input_fingerprint": registered.fingerprint,
-        "event_count": counts["event_count"],
-        "rejected_event_count": counts["rejected"],
-        "breakage_usd": breakage or Decimal("0.00"),
+        **totals,
     }
     with warehouse.transaction(con):
         warehouse.append(con, PUBLISHED_TABLES, "instrument_months", record)

@@ -93,11 +93,8 @@ def cycles_to_scan(run: SettlementRun, cycle_hashes: dict[str, str], eligible_sh
     if not run.options.incremental:
         return sorted(cycle_hashes)
     stored = {
-        cycle: (files_sha256, eligible)
-        for cycle, files_sha256, eligible in run.con.execute(
-            "select billing_cycle, files_sha256, eligible_products_sha256 "
-            "from warehouse.billing_cycle_scans"
-        ).fetchall()
+        row["billing_cycle"]: (row["files_sha256"], row["eligible_products_sha256"])
+        for row in sql_runner.rows(run.con, sql_runner.sql_file("queries/billing_cycle_scans.sql"))
     }
     (row,) = sql_runner.rows(run.con, sql_runner.sql_file("queries/earliest_uncached_referee.sql"))
     earliest = row["earliest_uncached_registered_date"]
