@@ -13,7 +13,15 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from transforms.pipeline import gx_validation, inputs, settlement, sql_runner
+from transforms.pipeline import (
+    gx_validation,
+    inputs,
+    settlement,
+    settlement_inputs,
+    settlement_publish,
+    sql_runner,
+    warehouse,
+)
 from transforms.pipeline.options import RunOptions
 from transforms.pipeline.runner import run_pipeline
 
@@ -48,10 +56,11 @@ def main() -> None:
     sql_runner.create = timed(lambda con, model, *_, **__: f"model {model.name}", sql_runner.create)
     sql_runner.rows = timed(lambda con, file, *_: f"{file.kind} {file.name}", sql_runner.rows)
     for module, names in (
-        (settlement, ("cycles_to_scan", "write_batch_files", "_published_outcome")),
+        (settlement_inputs, ("cycles_to_scan",)),
+        (settlement_publish, ("write_batch_files", "_published_outcome")),
         (inputs, ("cycle_fingerprints", "month_fingerprint", "run_audits", "register")),
         (gx_validation, ("validate_coupon_file",)),
-        (settlement.warehouse, ("append",)),
+        (warehouse, ("append", "connect")),
     ):
         for name in names:
             setattr(module, name, timed(f"{module.__name__}.{name}", getattr(module, name)))

@@ -60,3 +60,11 @@ def test_models_are_one_per_file_and_named_after_their_relation():
         if file.kind == "model":
             first_line = file.text.lstrip("/* \n").splitlines()[0].strip()
             assert first_line == file.name, file.path
+
+
+def test_sources_over_parquet_are_views():
+    """A source over the input files must stay a view: a table would copy every input line
+    into memory before any filter (the billing lines are the largest input by far)."""
+    for file in FILES:
+        if file.kind == "source" and "read_parquet" in file.code:
+            assert file.materialization == "view", file.path

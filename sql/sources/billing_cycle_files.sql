@@ -1,5 +1,6 @@
 /* billing_cycle_files
    kind: source
+   materialized: view
    purpose: the bill lines of the billing cycles this run scans, as delivered: the
             contract's columns, the cycle folder they came from, and where each line came
             from. Created as the view raw_billing_lines.

@@ -1,5 +1,6 @@
 /* parquet_files
    kind: source
+   materialized: view
    purpose: an input snapshot as delivered (referrals, accounts, the voucher catalog, voucher
             events, coupon usage): the contract's columns of every file, and where each row
             came from. Created as the view raw_<input> (transforms/contracts.py names it).
