@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from transforms import months
 from transforms.errors import CreditflowError, StageFailed, UsageError
 from transforms.pipeline.options import RunOptions
@@ -99,8 +101,9 @@ def run(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "backfill" and args.first > args.last:
         raise UsageError(f"usage: --from {args.first} is after --to {args.last}")
+    options = _options(args)
     if args.command == "instruments":
-        return _run_instruments(args, started)
+        return _run_instruments(args, options, started)
     from flows import settlement  # imported late: Prefect is slow to import
     from transforms.coupon_codes import key_from_environment
     from transforms.summary import DEVELOPMENT_KEY_WARNING, format_run
@@ -112,7 +115,6 @@ def run(argv: list[str]) -> int:
         raise UsageError(str(error)) from error
     if key.is_development:
         progress(DEVELOPMENT_KEY_WARNING)
-    options = _options(args)
     if args.command == "settle":
         outcomes = [settlement.monthly_settlement(args.month, options)]
     else:
@@ -132,10 +134,15 @@ def _options(args) -> RunOptions:
         "max_rejected": getattr(args, "max_rejected", 0),
         "incremental": not getattr(args, "full_recompute", False),
     }
-    return RunOptions(**{name: value for name, value in given.items() if value is not None})
+    try:
+        return RunOptions(**{name: value for name, value in given.items() if value is not None})
+    except ValidationError as error:
+        problem = error.errors()[0]
+        field = str(problem["loc"][0]).replace("_", "-")
+        raise UsageError(f"usage: --{field}: {problem['msg']}") from None
 
 
-def _run_instruments(args, started: float) -> int:
+def _run_instruments(args, options: RunOptions, started: float) -> int:
     if args.first and not args.last:
         raise UsageError("usage: --from needs --to")
     if args.first and args.first > args.last:
@@ -144,7 +151,6 @@ def _run_instruments(args, started: float) -> int:
     from transforms.summary import format_instruments
 
     _quiet_prefect(args.verbose)
-    options = _options(args)
     if args.month:
         outcomes = [instruments.monthly_instruments(args.month, options)]
     else:

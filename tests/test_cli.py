@@ -34,6 +34,7 @@ def run_cli(args, capsys):
         ["settle", "--data", "d", "--out", "o"],
         ["backfill", "--from", "2026-05", "--to", "2026-01", "--data", "d", "--out", "o"],
         ["refund-everything"],
+        ["settle", "--month", "2026-01", "--data", "d", "--out", "o", "--max-rejected", "-1"],
     ],
 )
 def test_usage_errors_exit_2_with_one_line(args, capsys):

@@ -3,7 +3,7 @@
    purpose: the rows of OUT/instruments/M/events.parquet, from the committed month: every
             event of the month, accepted or rejected with its reason.
    grain: one row per event outcome
-   parameters: $settlement_month (the instrument month)
+   parameters: $instrument_month
    inputs: warehouse.instrument_events */
 select
     event_id,
@@ -18,5 +18,5 @@ select
     accepted,
     reason
 from warehouse.instrument_events
-where instrument_month = $settlement_month
+where instrument_month = $instrument_month
 order by occurred_at asc, event_id asc, accepted desc, reason asc

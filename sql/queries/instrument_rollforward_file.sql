@@ -3,7 +3,7 @@
    purpose: the rows of OUT/instruments/M/rollforward.csv (and of the run summary), from
             the committed month.
    grain: one row per instrument_kind
-   parameters: $settlement_month (the instrument month)
+   parameters: $instrument_month
    inputs: warehouse.instrument_rollforward */
 select
     instrument_kind,
@@ -13,5 +13,5 @@ select
     expired_usd,
     closing_outstanding_usd
 from warehouse.instrument_rollforward
-where instrument_month = $settlement_month
+where instrument_month = $instrument_month
 order by instrument_kind

@@ -2,7 +2,7 @@
    kind: query
    purpose: the rows of OUT/instruments/M/state.parquet, from the committed month.
    grain: one row per (instrument_kind, instrument_id)
-   parameters: $settlement_month (the instrument month)
+   parameters: $instrument_month
    inputs: warehouse.instrument_state */
 select
     instrument_kind,
@@ -17,5 +17,5 @@ select
     valid_to,
     expired_this_month_usd
 from warehouse.instrument_state
-where instrument_month = $settlement_month
+where instrument_month = $instrument_month
 order by instrument_kind, instrument_id

@@ -19,6 +19,7 @@ from pathlib import Path
 from transforms import contracts, instrument_rows, months
 from transforms import instrument_lifecycle as engine
 from transforms.errors import StateConflict, ValidationFailure
+from transforms.money import format_usd
 from transforms.pipeline import inputs, sql_runner, warehouse
 from transforms.pipeline.files import atomic_write, parquet_bytes, sha256_file
 from transforms.pipeline.layout import OutputLayout
@@ -55,7 +56,7 @@ def open_run(month: str, options: RunOptions) -> Run:
     published = warehouse.published_months(con, "instrument_months", "instrument_month")
     previous_cutoff = months.cutoff_date(published[-1]) if published else None
     parameters = {
-        "settlement_month": month,
+        "instrument_month": month,
         "previous_month": months.previous_month(month),
         "cutoff_date": months.cutoff_date(month),
         # events are read from the day after the last published instrument month's cutoff
@@ -111,8 +112,7 @@ def compute(run: Run, registered: RegisteredInstruments) -> RegisteredInstrument
     engine applies the events in order, expires, and rolls forward per kind."""
     con = run.con
     for model in sql_runner.models_for(MODELS):
-        if model.name != "int_coupons_issued":
-            sql_runner.create(con, model, run.parameters)
+        sql_runner.create(con, model, run.parameters)
     opening = {
         row["instrument_id"]: instrument_rows.instrument(row)
         for row in sql_runner.rows(
@@ -134,10 +134,10 @@ def compute(run: Run, registered: RegisteredInstruments) -> RegisteredInstrument
         accounts,
         run.parameters["cutoff_date"],
     )
+    duplicates = [instrument_rows.event(e) for e in events if e["is_duplicate"]]
     result.outcomes.extend(
-        engine.Outcome(instrument_rows.event(e), False, engine.DUPLICATE_EVENT_ID)
-        for e in engine_order(events)
-        if e["is_duplicate"]
+        engine.Outcome(event, False, engine.DUPLICATE_EVENT_ID)
+        for event in engine.order_events(duplicates)
     )
     warehouse.stage_rows(con, "instrument_state", instrument_rows.state_rows(run.month, result))
     warehouse.stage_rows(
@@ -149,10 +149,6 @@ def compute(run: Run, registered: RegisteredInstruments) -> RegisteredInstrument
         instrument_rows.rollforward_rows(run.month, engine.rollforward(opening, issued, result)),
     )
     return registered
-
-
-def engine_order(events: list[dict]) -> list[dict]:
-    return sorted(events, key=lambda e: (e["occurred_at"], e["event_id"]))
 
 
 def validate(run: Run, registered: RegisteredInstruments) -> RegisteredInstruments:
@@ -204,7 +200,7 @@ def write_files(run: Run) -> Path:
     rows = _rollforward(run)
     writer.writerow(rows[0].keys() if rows else ())
     for row in rows:
-        writer.writerow([row["instrument_kind"], *(f"{v:.2f}" for v in list(row.values())[1:])])
+        writer.writerow([row["instrument_kind"], *(format_usd(v) for v in list(row.values())[1:])])
     atomic_write(folder / "rollforward.csv", text.getvalue().encode(), mode=0o644)
     return folder
 

@@ -12,7 +12,7 @@ against the SQL it heads.
 import hashlib
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from graphlib import TopologicalSorter
 from importlib import metadata
 from pathlib import Path
@@ -37,7 +37,7 @@ class SqlFile:
     def name(self) -> str:
         return self.path.stem
 
-    @property
+    @cached_property
     def header(self) -> dict[str, str]:
         """The header's fields (`key: value`, continued on lines indented deeper than the
         key); other lines of the header are free text."""
@@ -58,7 +58,7 @@ class SqlFile:
 
     @property
     def kind(self) -> str:
-        return self.header.get("kind", "").split()[0] if self.header.get("kind") else ""
+        return self.header.get("kind", "")
 
     @property
     def materialization(self) -> str:
@@ -68,20 +68,20 @@ class SqlFile:
     def body(self) -> str:
         return self.text.strip().rstrip(";")
 
-    @property
+    @cached_property
     def code(self) -> str:
         """The SQL without comments (for finding the parameters and relations it uses)."""
         return _COMMENTS.sub(" ", self.text)
 
-    @property
+    @cached_property
     def parameters(self) -> set[str]:
         return set(_PARAMETER.findall(self.code))
 
-    @property
+    @cached_property
     def declared_parameters(self) -> set[str]:
         return set(_PARAMETER.findall(self.header.get("parameters", "")))
 
-    @property
+    @cached_property
     def declared_inputs(self) -> set[str]:
         text = re.sub(r"\([^)]*\)", " ", self.header.get("inputs", ""))
         return {name for name in re.findall(r"[a-z_][a-z0-9_.]*", text) if name != "none"}
