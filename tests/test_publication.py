@@ -180,3 +180,27 @@ def test_account_ids_with_commas_are_quoted_and_validated(world):
     world.settle("2025-04")
     rows = list(csv.DictReader((_batch(world, "2025-04") / "coupons.csv").read_text().splitlines()))
     assert [(r["referrer_account_id"], r["amount"]) for r in rows] == [("referrer, Ltd", "20.00")]
+
+
+def test_a_warehouse_written_before_the_date_renames_is_upgraded_in_place(tmp_path):
+    """Warehouses written before dates were named *_date keep their rows; the columns are
+    renamed on the first connection (transforms/pipeline/warehouse.py _upgrade)."""
+    import duckdb
+
+    from transforms.pipeline import warehouse
+    from transforms.pipeline.layout import OutputLayout
+
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as old:
+        old.execute(
+            "create table referee_status (settlement_month varchar, qualified_on date, "
+            "window_ends_on date)"
+        )
+        old.execute("insert into referee_status values ('2025-03', '2025-03-02', '2026-02-28')")
+    con = warehouse.connect(OutputLayout(tmp_path), read_only=False)
+    try:
+        rows = con.execute(
+            "select settlement_month, qualified_date, window_end_date from warehouse.referee_status"
+        ).fetchall()
+    finally:
+        con.close()
+    assert [(m, str(q), str(w)) for m, q, w in rows] == [("2025-03", "2025-03-02", "2026-02-28")]
