@@ -182,8 +182,6 @@ COUPON_USAGE = InputContract(
         ),
     ),
 )
-SETTLEMENT_INPUTS = (BILLING, REFERRALS, ACCOUNTS)
-INSTRUMENT_INPUTS = (VOUCHER_CATALOG, VOUCHER_EVENTS, COUPON_USAGE, ACCOUNTS)
 ALL = (BILLING, REFERRALS, ACCOUNTS, VOUCHER_CATALOG, VOUCHER_EVENTS, COUPON_USAGE)
 
 # the eligible-products reference file (CSV): its columns and the DuckDB types they are read as

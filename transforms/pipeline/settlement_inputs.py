@@ -2,8 +2,6 @@
 against the contract, what it sees fingerprinted, and for a month to compute the billing
 cycles to scan, registered and audited."""
 
-from pathlib import Path
-
 from transforms import contracts
 from transforms.errors import InputError
 from transforms.pipeline import inputs, sql_runner, warehouse
@@ -25,8 +23,7 @@ def register_inputs(run: SettlementRun, _previous=None) -> RegisteredInputs:
     already_published = warehouse.check_month_order(month, warehouse.published_months(con))
     data_dir = inputs.require_data_dir(options.data_dir)
     billing = inputs.billing_cycles(data_dir, month)
-    if not Path(options.eligible_products).is_file():
-        raise InputError(f"{options.eligible_products}: eligible products file does not exist")
+    inputs.register_eligible_products(con, options.eligible_products)
     snapshots = {
         c: inputs.snapshot_files(data_dir, c) for c in (contracts.REFERRALS, contracts.ACCOUNTS)
     }
@@ -37,7 +34,6 @@ def register_inputs(run: SettlementRun, _previous=None) -> RegisteredInputs:
         warehouse.remember_file_digests(con, stamped.keys() - known.keys(), stamped)
     for contract, paths in snapshots.items():
         inputs.register(con, contract, list(paths))
-    inputs.register_eligible_products(con, options.eligible_products)
     sql_runner.create(con, RAW_VISIBLE_REFERRALS, run.parameters)
     eligible_sha256 = sha256_file(options.eligible_products)
     fingerprint = inputs.month_fingerprint(con, data_dir, file_hashes, eligible_sha256)

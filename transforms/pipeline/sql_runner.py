@@ -173,7 +173,11 @@ def query(con, file: SqlFile, parameters: dict[str, object] | None = None):
 
 def rows(con, file: SqlFile, parameters: dict[str, object] | None = None) -> list[dict]:
     """A query's rows as dicts (DECIMAL stays Decimal)."""
-    cursor = query(con, file, parameters)
+    return as_dicts(query(con, file, parameters))
+
+
+def as_dicts(cursor) -> list[dict]:
+    """A cursor's rows as dicts keyed by column name."""
     columns = [d[0] for d in cursor.description]
     return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 

@@ -133,9 +133,8 @@ def check_month_order(
 
 
 def fetch_dicts(con, sql: str, parameters: dict | None = None) -> list[dict]:
-    cursor = con.execute(sql, parameters or {})
-    columns = [d[0] for d in cursor.description]
-    return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    """The rows of a one-line query as dicts (files under sql/ go through sql_runner.rows)."""
+    return sql_runner.as_dicts(con.execute(sql, parameters or {}))
 
 
 def month_record(con, table: str, column: str, month: str) -> dict | None:
