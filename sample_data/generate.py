@@ -5,7 +5,9 @@ referrers and a few thousand referees, in the input contract. Besides realistic 
 behaviour (most friends spend little, a few spend a lot, refunds, ineligible products,
 coupon-paid lines), it plants named cases for every rule: thresholds, holds, windows,
 caps, refunds after payment, identity cases, fraud, unknown accounts, duplicated
-records and listings. Same seed, same bytes.
+records and listings, refunds linked to their purchase (most), unlinked or pointing at a
+purchase before registration or at no record at all (a few), and referrers verified only
+after their friends registered. Same seed, same bytes.
 """
 
 import argparse
@@ -22,6 +24,7 @@ from transforms import contracts
 
 FIRST_DAY = date(2025, 11, 1)
 LAST_DAY = date(2026, 10, 31)
+VERIFIED_LONG_AGO = datetime(2025, 6, 1, 8, tzinfo=UTC)
 
 ELIGIBLE = [
     ("ecs", "Elastic Compute Service", "PayAsYouGo"),
@@ -46,6 +49,9 @@ INELIGIBLE = [
 class World:
     def __init__(self, seed: int):
         self.rng = random.Random(seed)
+        # the choices added with linked refunds and verification times draw from their own
+        # stream, so the rest of the sample stays as it was
+        self.links = random.Random(seed + 1)
         self.accounts: list[dict] = []
         self.referrals: list[dict] = []
         self.lines: list[dict] = []
@@ -59,11 +65,14 @@ class World:
         return f"P{self._next_person:06d}"
 
     def account(self, account_id, identity_key=None, verified=True, risk="ok") -> str:
+        """verified: True (before the sample starts), False (never) or when (UTC)."""
+        if verified is True:
+            verified = VERIFIED_LONG_AGO
         self.accounts.append(
             {
                 "account_id": account_id,
                 "identity_key": identity_key or self.person(),
-                "payment_verified": verified,
+                "verified_at": verified or None,
                 "risk_status": risk,
             }
         )
@@ -80,7 +89,16 @@ class World:
         )
 
     # --- bill lines ---------------------------------------------------------------
-    def line(self, account, day: date, cash: Decimal, product=None, item=None, coupon=Decimal(0)):
+    def line(
+        self,
+        account,
+        day: date,
+        cash: Decimal,
+        product=None,
+        item=None,
+        coupon=Decimal(0),
+        original=None,
+    ):
         if day < FIRST_DAY or day > LAST_DAY:
             return None
         code, name, kind = product or self.rng.choice(ELIGIBLE)
@@ -103,18 +121,38 @@ class World:
             "deducted_by_prepaid_card": Decimal(0),
             "cash_amount": cash,
             "currency": "USD",
+            "original_record_id": original,
         }
         self.lines.append(row)
         return row
 
-    def refund(self, original: dict, day: date, share: Decimal):
+    def refund(self, original: dict, day: date, share: Decimal, link=None):
+        """A refund of a share of the original. link: the record id it names; by default
+        most refunds name their purchase, some name nothing and a few a record that was
+        never delivered (rule 1: those count as unlinked)."""
+        if link is None:
+            draw = self.links.random()
+            if draw < 0.85:
+                link = original["record_id"]
+            elif draw < 0.97:
+                link = ""
+            else:
+                link = f"X{self.links.randint(0, 10**8):09d}"  # no such record
+
         product = (
             original["product_code"],
             original["product_name"],
             original["subscription_type"],
         )
         amount = -(original["cash_amount"] * share).quantize(Decimal("0.0001"))
-        return self.line(original["account_id"], day, amount, product=product, item="Refund")
+        return self.line(
+            original["account_id"],
+            day,
+            amount,
+            product=product,
+            item="Refund",
+            original=link or None,
+        )
 
     def amount(self, low: float, high: float) -> Decimal:
         cents = self.rng.randint(int(low * 100), int(high * 100))
@@ -135,9 +173,18 @@ class World:
             total_lines, low, high = self.rng.randint(20, 60), 100.0, 900.0  # runs into the cap
         # some spend before registration (an existing account that was then referred)
         if self.rng.random() < 0.03:
-            self.line(
+            before = self.line(
                 account, registered - timedelta(days=self.rng.randint(1, 20)), self.amount(5, 50)
             )
+            if before and self.links.random() < 0.5:
+                # refunded after registration: linked to a purchase before it, so it counts
+                # nowhere (rule 1)
+                self.refund(
+                    before,
+                    registered + timedelta(days=self.links.randint(0, 20)),
+                    1,
+                    link=before["record_id"],
+                )
         span = max(1, (LAST_DAY - registered).days)
         for _ in range(total_lines):
             day = registered + timedelta(days=min(span, int(self.rng.expovariate(1 / 70))))
@@ -155,6 +202,11 @@ def random_world(world: World, referrers: int, referees: int, bystanders: int) -
     referrer_ids = []
     for n in range(referrers):
         verified = rng.random() > 0.05
+        if verified and world.links.random() < 0.05:
+            # verified only during the sample year: referrals registered before do not count
+            verified = datetime.combine(FIRST_DAY, datetime.min.time(), UTC) + timedelta(
+                days=world.links.randint(30, 300), seconds=world.links.randint(0, 86399)
+            )
         risk = "ok" if rng.random() > 0.02 else rng.choice(["fraud", "card_theft", "crypto_mining"])
         referrer_ids.append(world.account(f"A1{n:05d}", verified=verified, risk=risk))
     # one person with two referrer accounts (duplicate_referrer_account)
@@ -238,13 +290,43 @@ def planted_cases(world: World) -> None:
     )
     ineligible = friend("CDNONLY", date(2025, 12, 15))
     world.line(ineligible, date(2025, 12, 16), Decimal("80.00"), product=INELIGIBLE[0])
+    # buy-then-refund (issue 12): a big purchase on day 1 refunded on day 91, linked: S90 is
+    # 20.00, so the friend earns the base only (the first-crossing rules paid 300.00)
+    big = friend("BUYREFUND91", date(2025, 11, 2))
+    bought = world.line(big, date(2025, 11, 2), Decimal("2920.00"), product=ecs)
+    world.refund(
+        bought,
+        date(2025, 11, 2) + timedelta(days=90),
+        Decimal("2900") / 2920,
+        link=bought["record_id"],
+    )
+    # bought and refunded twice, the second crossing over a month end: the hold restarts at
+    # the re-crossing, so May pays nothing (the first-crossing rules paid 20.00 in May and
+    # took it back in June)
+    twice = friend("RECROSS", date(2025, 11, 12))
+    first = world.line(twice, date(2025, 11, 12), Decimal("20.00"), product=ecs)
+    world.refund(first, date(2025, 11, 13), Decimal("1"), link=first["record_id"])
+    again = world.line(twice, date(2026, 5, 30), Decimal("20.00"), product=ecs)
+    world.refund(again, date(2026, 6, 1), Decimal("1"), link=again["record_id"])
+    # a referrer verified after one friend registered and before another: only the second
+    # friend's referral counts (FAQ 6)
+    late = world.account("A9LATEVERIFIED", verified=datetime(2026, 1, 15, 10, tzinfo=UTC))
+    for name, registered in (
+        ("BEFOREVERIFY", date(2025, 12, 1)),
+        ("AFTERVERIFY", date(2026, 2, 1)),
+    ):
+        account = world.account(f"A9{name}")
+        world.refer(
+            account, late, datetime.combine(registered, datetime.min.time()) + timedelta(hours=9)
+        )
+        world.line(account, registered + timedelta(days=2), Decimal("100.00"), product=ecs)
 
 
 def write(world: World, out: Path) -> None:
     for sub in ("billing", "referrals", "accounts"):
         for old in sorted((out / sub).rglob("*.parquet")) if (out / sub).exists() else []:
             old.unlink()
-    billing_schema = contracts.BILLING.arrow_schema()
+    billing_schema = contracts.BILLING.arrow_schema(with_optional=True)
     cycles: dict[str, list[dict]] = {}
     for row in world.lines:
         cycles.setdefault(row["billing_date"].strftime("%Y-%m"), []).append(row)

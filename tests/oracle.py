@@ -1,5 +1,6 @@
 """An independent, deliberately plain Python reading of rules 1-4 (docs/rules.md), used to
-cross-check the SQL on random worlds. It shares no code with the pipeline."""
+cross-check the SQL on random worlds. It shares no code with the pipeline: it walks the
+days one by one, as the rules are written, where the SQL uses window functions."""
 
 from collections import defaultdict
 from datetime import date, timedelta
@@ -9,38 +10,60 @@ CAP = Decimal("300.00")
 THRESHOLD = Decimal("20.00")
 
 
-def entitlement(registered: date, spend_by_day: dict[date, Decimal], cutoff: date) -> Decimal:
-    """What the rules entitle one qualified referee to at the cutoff."""
+def entitlement(registered: date, lines, cutoff: date) -> Decimal:
+    """What the rules entitle one qualified referee to at the cutoff.
+
+    lines: (billing_date, amount, original_billing_date) of the referee's eligible lines;
+    original_billing_date is the date of the delivered line a linked line names, None for
+    a line that names none (unlinked)."""
     window_end = registered + timedelta(days=364)
-    visible = {
-        day: amount
-        for day, amount in spend_by_day.items()
-        if registered <= day <= min(window_end, cutoff)
-    }
-    running, qualified_date = Decimal(0), None
-    for day in sorted(visible):
-        running += visible[day]
-        if qualified_date is None and running >= THRESHOLD:
-            qualified_date = day
-    if (
-        qualified_date is None
-        or qualified_date + timedelta(days=30) > cutoff
-        or running < THRESHOLD
-    ):
+    bonus_window_end = registered + timedelta(days=89)
+    finality = window_end + timedelta(days=30)
+    last_visible = min(cutoff, finality)
+    placed: dict[date, Decimal] = defaultdict(Decimal)  # rule 1: on the effective date
+    unlinked_refunds: dict[date, Decimal] = defaultdict(Decimal)  # rule 2: on their own date
+    for billed, amount, original in lines:
+        if billed < registered or billed > last_visible:
+            continue
+        if original is not None and original > cutoff:
+            original = None  # named record not delivered by the settled month: unlinked
+        effective = billed if original is None else original
+        if registered <= effective <= min(window_end, last_visible):
+            placed[effective] += amount
+        if original is None and amount < 0:
+            unlinked_refunds[billed] += amount
+
+    def qualifying_spend(day: date) -> Decimal:
+        total = sum((a for d, a in placed.items() if d <= day), Decimal(0))
+        if day > window_end:
+            total += sum(
+                (a for d, a in unlinked_refunds.items() if window_end < d <= day), Decimal(0)
+            )
+        return total
+
+    # rule 2: Q is the first day of the last unbroken run of days, ending at the last visible
+    # day, on which the spend reaches the threshold
+    qualified, day = None, registered
+    while day <= last_visible:
+        below = qualifying_spend(day) < THRESHOLD
+        qualified = None if below else (qualified or day)
+        day += timedelta(days=1)
+    if qualified is None or qualified + timedelta(days=30) > cutoff:
         return Decimal("0.00")
     bonus = Decimal("0.00")
-    bonus_window_end = registered + timedelta(days=89)
     if bonus_window_end + timedelta(days=30) <= cutoff:
-        s90 = sum((a for d, a in visible.items() if d <= bonus_window_end), Decimal(0))
+        s90 = sum((a for d, a in placed.items() if d <= bonus_window_end), Decimal(0)) + sum(
+            (a for d, a in unlinked_refunds.items() if d > bonus_window_end), Decimal(0)
+        )
         bonus = (Decimal("0.10") * max(Decimal(0), s90 - THRESHOLD)).quantize(
             Decimal("0.01"), rounding=ROUND_HALF_UP
         )
     return min(CAP, THRESHOLD + bonus)
 
 
-def daily_spend(lines) -> dict[str, dict[date, Decimal]]:
-    """account -> day -> cash spend, for lines given as (account, day, amount)."""
-    result: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for account, day, amount in lines:
-        result[account][day] += amount
+def lines_by_referee(lines) -> dict[str, list]:
+    """account -> its lines, for lines given as (account, billing_date, amount, original_date)."""
+    result: dict[str, list] = defaultdict(list)
+    for account, billed, amount, original in lines:
+        result[account].append((billed, amount, original))
     return result

@@ -32,12 +32,17 @@ def test_same_seed_same_bytes_and_the_output_settles(tmp_path):
 
 
 def test_generated_files_have_the_contract_schema(tmp_path):
-    generate(tmp_path, referees=50, cycles=1, lines_per_month=200, seed=2, progress=lambda m: None)
+    generate(tmp_path, referees=50, cycles=2, lines_per_month=200, seed=2, progress=lambda m: None)
+    assert list(tmp_path.glob("billing/*/part-1-refunds.parquet"))  # linked refunds
     for contract, pattern in (
         (contracts.BILLING, "billing/*/*.parquet"),
         (contracts.REFERRALS, "referrals/*.parquet"),
         (contracts.ACCOUNTS, "accounts/*.parquet"),
     ):
         for path in tmp_path.glob(pattern):
-            written = [(f.name, f.type) for f in pq.read_schema(path)]
-            assert written == [(f.name, f.type) for f in contract.arrow_schema()], path
+            # the one column beyond the contract: kept to benchmark the commits before issue 12
+            written = [
+                (f.name, f.type) for f in pq.read_schema(path) if f.name != "payment_verified"
+            ]
+            expected = contract.arrow_schema(with_optional=True)
+            assert written == [(f.name, f.type) for f in expected], path

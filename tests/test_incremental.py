@@ -22,6 +22,13 @@ def _populate(world: World) -> None:
             f"friend{n}", date(2025, 3, 10 + n), str(10 + 7 * n), product="oss", kind="Subscription"
         )
         world.spend(f"friend{n}", date(2025, 4, 2 + n), "-3.00")
+    # linked refunds delivered in later cycles than their purchases (issue 12): each lands on
+    # its purchase's date, whichever cycles the incremental run takes from its cache
+    bought = world.spend("friend0", date(2025, 2, 2), "60.00", record_id="friend0-buy")
+    world.spend("friend0", date(2025, 6, 9), "-45.00", original=bought)
+    before = world.spend("friend3", date(2025, 2, 10), "30.00", record_id="friend3-before")
+    world.spend("friend3", date(2025, 7, 1), "-30.00", original=before)  # pre-registration
+    world.spend("friend4", date(2025, 8, 3), "-9.00", original="never-delivered")
 
 
 def _outputs(out):

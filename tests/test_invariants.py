@@ -24,7 +24,10 @@ START = date(2025, 1, 1)
 amounts = st.decimals(min_value=Decimal("-60"), max_value=Decimal("400"), places=2).filter(
     lambda a: a != 0
 )
-line = st.tuples(st.integers(0, 240), amounts)
+# a line: its day, its amount, and the record it names (none, one of the friend's lines by
+# position, or a record never delivered)
+link = st.one_of(st.none(), st.integers(0, 6))
+line = st.tuples(st.integers(0, 240), amounts, link)
 referee = st.tuples(st.integers(0, 2), st.integers(0, 150), st.lists(line, max_size=6))
 
 
@@ -40,13 +43,21 @@ def test_random_worlds_conserve_money_respect_the_cap_and_match_the_oracle(refer
             registered = START + timedelta(days=registered_offset)
             registrations[friend] = registered
             world.refer(friend, f"referrer{referrer}", registered)
-            for offset, amount in spends:
+            delivered = []  # (row, its billing date), in the order written
+            for offset, amount, named in spends:
                 spent_on = registered + timedelta(days=offset)
-                if spent_on <= date(2025, 12, 31):
-                    world.spend(friend, spent_on, amount)
-                    lines.append((friend, spent_on, amount))
+                if spent_on > date(2025, 12, 31):
+                    continue
+                original, original_date = None, None
+                if named is not None and named < len(delivered):
+                    original, original_date = delivered[named]
+                elif named is not None:
+                    original = f"{friend}-never-delivered"  # unlinked
+                row = world.spend(friend, spent_on, amount, original=original)
+                delivered.append((row, spent_on))
+                lines.append((friend, spent_on, amount, original_date))
         world.settle(FIRST, LAST)
-        spend = oracle.daily_spend(lines)
+        spend = oracle.lines_by_referee(lines)
         for month in months.month_range(FIRST, LAST):
             _check_month(world, month, registrations, spend)
         before = {
@@ -87,7 +98,7 @@ def _check_month(world, month, registrations, spend):
     )
     for friend, registered in registrations.items():
         expected = (
-            oracle.entitlement(registered, spend.get(friend, {}), cutoff)
+            oracle.entitlement(registered, spend.get(friend, []), cutoff)
             if registered <= cutoff
             else Decimal(0)
         )
@@ -110,7 +121,7 @@ def test_month_by_month_equals_the_backfill_flow(prefect_harness, referees):
         for number, (referrer, registered_offset, spends) in enumerate(referees):
             registered = START + timedelta(days=registered_offset)
             world.refer(f"friend{number}", f"referrer{referrer}", registered)
-            for offset, amount in spends:
+            for offset, amount, _ in spends:
                 if registered + timedelta(days=offset) <= date(2025, 12, 31):
                     world.spend(f"friend{number}", registered + timedelta(days=offset), amount)
         world.write()

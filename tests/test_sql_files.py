@@ -16,7 +16,11 @@ def _relations() -> set[str]:
     """Every relation a file may read: models, raw relations, control relations, the
     warehouse's tables and the relations the instrument engine stages."""
     names = {f.name for f in FILES if f.kind == "model"}
-    names |= {c.relation for c in contracts.ALL} | {"raw_eligible_products"} | CONTROL
+    names |= (
+        {c.relation for c in contracts.ALL}
+        | {"raw_eligible_products", "raw_billing_records"}
+        | CONTROL
+    )
     warehouse = sql_runner.sql_file("schema/warehouse.sql").code
     tables = set(re.findall(r"create table if not exists warehouse\.(\w+)", warehouse))
     names |= {f"warehouse.{t}" for t in tables}

@@ -42,10 +42,17 @@ class World:
         return self.root / "out"
 
     def account(self, account_id, identity_key=None, verified=True, risk="ok"):
+        """verified: True (long before any referral), False (never) or the moment."""
+        if verified is True:
+            verified_at = datetime(2020, 1, 1, tzinfo=UTC)
+        elif verified is False:
+            verified_at = None
+        else:
+            verified_at = _utc(verified)
         self.accounts[account_id] = {
             "account_id": account_id,
             "identity_key": identity_key or f"person-{account_id}",
-            "payment_verified": verified,
+            "verified_at": verified_at,
             "risk_status": risk,
         }
         return account_id
@@ -77,7 +84,9 @@ class World:
         record_id=None,
         coupon="0",
         currency="USD",
+        original=None,
     ):
+        """original: the record id (or the row returned for it) this line reverses."""
         cash = Decimal(str(cash))
         row = {
             "record_id": record_id or f"rec-{len(self.lines) + 1}",
@@ -94,6 +103,7 @@ class World:
             "deducted_by_prepaid_card": Decimal(0),
             "cash_amount": cash,
             "currency": currency,
+            "original_record_id": original["record_id"] if isinstance(original, dict) else original,
         }
         self.lines.append(row)
         return row
@@ -187,7 +197,7 @@ class World:
             rows = [r for r in self.lines if r["billing_date"].strftime("%Y-%m") == month]
             rows.append(self._bystander_line(month))
             pq.write_table(
-                pa.Table.from_pylist(rows, contracts.BILLING.arrow_schema()),
+                pa.Table.from_pylist(rows, contracts.BILLING.arrow_schema(with_optional=True)),
                 folder / "part-0.parquet",
             )
         for name, rows, schema in (

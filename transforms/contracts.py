@@ -109,6 +109,14 @@ BILLING = InputContract(
             "cash actually paid; refunds and adjustments negative. **The measure of spend.**",
         ),
         Column("currency", TEXT, "the rules' currency (`currency` in config/rules.toml)"),
+        Column(
+            "original_record_id",
+            TEXT,
+            "on a refund or adjustment, the `record_id` of the line it reverses (a line of the "
+            "same account, in any cycle); null on ordinary lines. A linked line counts on the "
+            "original's `billing_date` (docs/rules.md, rule 1)",
+            optional=True,
+        ),
     ),
 )
 REFERRALS = InputContract(
@@ -131,7 +139,12 @@ ACCOUNTS = InputContract(
             TEXT,
             "one value per verified real person; accounts sharing it belong to one person",
         ),
-        Column("payment_verified", BOOLEAN, "the account has a verified payment method"),
+        Column(
+            "verified_at",
+            TIMESTAMP,
+            "when the account added a payment method and completed verification (UTC); null: "
+            "never verified. A referral counts only if its referrer was verified by then",
+        ),
         Column("risk_status", TEXT, "risk review outcome", RISK_STATUSES),
     ),
 )

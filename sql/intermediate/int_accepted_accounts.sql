@@ -24,7 +24,7 @@ final as (
     select distinct
         account_id,
         identity_key,
-        is_payment_verified,
+        verified_at,
         risk_status
     from accepted
 )

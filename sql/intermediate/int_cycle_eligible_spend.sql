@@ -1,8 +1,11 @@
 /* int_cycle_eligible_spend
-   purpose: eligible cash per referee account and day, per billing cycle: aggregated
+   purpose: eligible cash of the ordinary lines (no original_record_id) per referee account
+            and day, per billing cycle, and the part of it that is refunds: aggregated
             from the bill lines for the cycles scanned this run, and taken from the
             incremental cache (warehouse.cycle_eligible_spend) for cycles unchanged since
-            they were scanned. See docs/performance.md#incremental.
+            they were scanned. See docs/performance.md#incremental. Lines that name an
+            original record are kept one by one instead (int_cycle_linked_lines): where
+            they count depends on the line they name.
    kind: model
    grain: one row per (billing_cycle, account_id, billing_date)
    parameters: none (cached_cycles lists the cycles to take from the cache)
@@ -10,8 +13,9 @@
            warehouse.cycle_eligible_spend, cached_cycles (control)
    Rule 1 (eligible spend), the part that needs no referral: only lines of an eligible
    (product_code, subscription_type) on the line's billing_date count, measured by
-   cash_amount (refunds on their own dates; coupons, vouchers and prepaid cards never
-   count). Days before the account's first registration never count for any of its
+   cash_amount (an ordinary refund on its own date; coupons, vouchers and prepaid cards
+   never count). unlinked_refund_cash_usd keeps the negative lines apart: rule 2 also
+   counts them against a window that ended before they were billed. Days before the account's first registration never count for any of its
    listings, so they are not kept; the exact window of the winning listing is applied in
    int_referee_daily_spend. (A listing delivered late with an earlier registration makes
    the next run rescan from its month: sql/queries/earliest_uncached_referee.sql.) */
@@ -40,6 +44,8 @@ lines as (
         on
             accepted.account_id = referee_accounts.account_id
             and accepted.billing_date >= referee_accounts.first_registered_date
+    -- ordinary lines only: a line naming an original is a row of int_cycle_linked_lines
+    where accepted.original_record_id is null
 ),
 
 eligible_lines as (
@@ -68,7 +74,9 @@ scanned as (
         strftime(billing_date, '%Y-%m') as billing_cycle,
         account_id,
         billing_date,
-        cast(sum(cash_amount_usd) as decimal(38, 4)) as eligible_cash_usd
+        cast(sum(cash_amount_usd) as decimal(38, 4)) as eligible_cash_usd,
+        cast(coalesce(sum(cash_amount_usd) filter (where cash_amount_usd < 0), 0) as decimal(38, 4))
+            as unlinked_refund_cash_usd
     from eligible_lines
     group by account_id, billing_date
 ),
@@ -78,7 +86,8 @@ cached as (
         billing_cycle,
         account_id,
         billing_date,
-        eligible_cash_usd
+        eligible_cash_usd,
+        unlinked_refund_cash_usd
     from warehouse.cycle_eligible_spend
     where billing_cycle in (select billing_cycle from cached_cycles)
 ),

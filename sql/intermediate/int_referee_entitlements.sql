@@ -5,8 +5,12 @@
    parameters: $cutoff_date, $base_credit_usd, $base_threshold_usd, $hold_days,
                $bonus_rate, $bonus_threshold_usd, $cap_per_referee_usd
    inputs: int_referees, int_referee_windows
-   Rule 2 (base): earned when Q exists, Q + hold <= cutoff, and the eligible spend
-     over the window to date is still >= the threshold.
+   Rule 2 (base): earned when P(E) >= the threshold and
+     Q + hold <= cutoff, Q being the latest crossing (int_referee_windows). Statuses:
+     on_hold / earned when P(E) is at or above the threshold; otherwise
+     final_below_threshold once the finality date has passed (the window and its hold
+     are over without a payment), fell_below_threshold when P had reached the threshold
+     before, window_closed when the window is over, below_threshold while it is open.
    Rule 3 (bonus): once the base is earned and the bonus window's end + hold <= cutoff,
      bonus_rate x max(0, S90 - threshold), rounded half-up to cents.
    Rule 4 (cap): base + bonus is capped per referee; the cap eats the bonus first.
@@ -25,16 +29,24 @@ statuses as (
         referees.registered_date,
         referees.window_end_date,
         referees.bonus_window_end_date,
+        referees.finality_date,
+        referees.is_final,
         windows.qualified_date,
         windows.eligible_spend_to_date_usd,
         windows.spend_first_90_days_usd,
+        windows.unplaceable_refunds_usd,
+        windows.linked_refunds_usd,
         case
-            when windows.qualified_date is null and referees.window_end_date < $cutoff_date
-                then 'window_closed'
-            when windows.qualified_date is null then 'below_threshold'
-            when windows.qualified_date + $hold_days > $cutoff_date then 'on_hold'
-            when windows.eligible_spend_to_date_usd < $base_threshold_usd then 'fell_below_threshold'
-            else 'earned'
+            when windows.eligible_spend_to_date_usd >= $base_threshold_usd
+                then
+                    case
+                        when windows.qualified_date + $hold_days > $cutoff_date then 'on_hold'
+                        else 'earned'
+                    end
+            when referees.is_final then 'final_below_threshold'
+            when windows.has_reached_threshold then 'fell_below_threshold'
+            when referees.window_end_date < $cutoff_date then 'window_closed'
+            else 'below_threshold'
         end as base_status
     from referees
     inner join windows on referees.referee_account_id = windows.referee_account_id
@@ -80,9 +92,13 @@ final as (
         referee_account_id,
         registered_date,
         window_end_date,
+        finality_date,
+        is_final,
         qualified_date,
         eligible_spend_to_date_usd,
         spend_first_90_days_usd,
+        unplaceable_refunds_usd,
+        linked_refunds_usd,
         base_status,
         bonus_status,
         cast(earned_base_usd as decimal(18, 2)) as earned_base_usd,

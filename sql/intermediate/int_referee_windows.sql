@@ -4,48 +4,102 @@
    grain: one row per referee_account_id (its winning listing)
    parameters: $base_threshold_usd
    inputs: int_referees, int_referee_daily_spend
-   qualified_date (Q): the earliest day of the qualification window on which the running
-     eligible spend from registration reaches the threshold (a later refund does not
-     move Q; it can only make the base fall below the threshold again).
-   spend_first_90_days_usd (S90): eligible spend over the bonus window (days 1..90).
-   One window pass and one aggregate over the daily rows. */
+   P(d), the spend that qualifies for the base on day d: the eligible spend placed on
+     R..min(d, R+364), plus, once d is past the window, the unlinked refunds billed
+     R+365..d (rule 2: an unplaceable refund counts against the window it follows).
+     eligible_spend_to_date_usd = P at the last visible day E = min(cutoff, finality).
+   qualified_date (Q): the first day of the last unbroken run of days, ending at E, on
+     which P >= the threshold: the latest crossing, so every re-crossing restarts the
+     hold. Null when P(E) is below the threshold. P only changes on days with a row, so
+     the run starts at the first row-day after the last row-day on which P was below.
+   has_reached_threshold: P was at or above the threshold on some day (a friend whose
+     refunds took it back below is told apart from one who never got there).
+   spend_first_90_days_usd (S90): the eligible spend placed on R..R+89, plus the unlinked
+     refunds billed R+90..E.
+   unplaceable_refunds_usd: those unlinked refunds billed after the bonus window (all of
+     them count against S90; the ones billed after R+364 also against P).
+   linked_refunds_usd: negative linked lines placed in the window. */
 with referees as (
-    select referee_account_id from int_referees
+    select * from int_referees
+),
+
+daily as (
+    select
+        spend.referee_account_id,
+        spend.spend_date,
+        spend.placed_spend_usd,
+        spend.unlinked_refunds_usd,
+        spend.linked_refunds_usd,
+        spend.spend_date > referees.window_end_date as is_after_window,
+        spend.spend_date > referees.bonus_window_end_date as is_after_bonus_window
+    from int_referee_daily_spend as spend
+    inner join referees on spend.referee_account_id = referees.referee_account_id
 ),
 
 running as (
     select
-        referee_account_id,
-        bonus_window_end_date,
-        spend_date,
-        eligible_spend_usd,
-        sum(eligible_spend_usd) over (
+        *,
+        sum(
+            placed_spend_usd + case when is_after_window then unlinked_refunds_usd else 0 end
+        ) over (
             partition by referee_account_id
             order by spend_date
             rows between unbounded preceding and current row
-        ) as running_spend_usd
-    from int_referee_daily_spend
+        ) as qualifying_spend_usd
+    from daily
+),
+
+last_day_below as (
+    select
+        referee_account_id,
+        max(spend_date) filter (where qualifying_spend_usd < $base_threshold_usd)
+            as last_below_date
+    from running
+    group by referee_account_id
 ),
 
 measures as (
     select
-        referee_account_id,
-        min(spend_date) filter (where running_spend_usd >= $base_threshold_usd) as qualified_date,
-        sum(eligible_spend_usd) as eligible_spend_to_date_usd,
-        sum(eligible_spend_usd) filter (where spend_date <= bonus_window_end_date)
-            as spend_first_90_days_usd
+        running.referee_account_id,
+        min(running.spend_date) filter (
+            where
+            running.qualifying_spend_usd >= $base_threshold_usd
+            and (
+                last_day_below.last_below_date is null
+                or running.spend_date > last_day_below.last_below_date
+            )
+        ) as qualified_date,
+        max(running.qualifying_spend_usd) >= $base_threshold_usd as has_reached_threshold,
+        sum(running.placed_spend_usd)
+        + coalesce(sum(running.unlinked_refunds_usd) filter (where running.is_after_window), 0)
+            as eligible_spend_to_date_usd,
+        coalesce(
+            sum(running.placed_spend_usd) filter (where not running.is_after_bonus_window), 0
+        )
+        + coalesce(
+            sum(running.unlinked_refunds_usd) filter (where running.is_after_bonus_window), 0
+        ) as spend_first_90_days_usd,
+        coalesce(
+            sum(running.unlinked_refunds_usd) filter (where running.is_after_bonus_window), 0
+        ) as unplaceable_refunds_usd,
+        sum(running.linked_refunds_usd) as linked_refunds_usd
     from running
-    group by referee_account_id
+    inner join last_day_below on running.referee_account_id = last_day_below.referee_account_id
+    group by running.referee_account_id
 ),
 
 final as (
     select
         referees.referee_account_id,
         measures.qualified_date,
+        coalesce(measures.has_reached_threshold, false) as has_reached_threshold,
         cast(coalesce(measures.eligible_spend_to_date_usd, 0) as decimal(18, 4))
             as eligible_spend_to_date_usd,
         cast(coalesce(measures.spend_first_90_days_usd, 0) as decimal(18, 4))
-            as spend_first_90_days_usd
+            as spend_first_90_days_usd,
+        cast(coalesce(measures.unplaceable_refunds_usd, 0) as decimal(18, 4))
+            as unplaceable_refunds_usd,
+        cast(coalesce(measures.linked_refunds_usd, 0) as decimal(18, 4)) as linked_refunds_usd
     from referees
     left join measures on referees.referee_account_id = measures.referee_account_id
 )

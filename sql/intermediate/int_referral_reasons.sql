@@ -17,7 +17,11 @@
                                    only the earliest-registered one qualifies
                                    (ties: smallest account id)
      6 disqualified                risk_status other than 'ok' on either side
-     7 referrer_unverified         referrer has no verified payment method
+     7 referrer_unverified         the referrer was not verified (payment method added
+                                   and verification completed, verified_at) on or before
+                                   the referral's registered_at; a later verification
+                                   does not bring the referral in: the program hands out
+                                   referral links only after verification (FAQ 6)
      8 ok */
 with referrals as (
     select * from int_accepted_referrals
@@ -44,7 +48,9 @@ with_accounts as (
         referee.risk_status as referee_risk_status,
         referrer.identity_key as referrer_identity_key,
         referrer.risk_status as referrer_risk_status,
-        referrer.is_payment_verified as is_referrer_payment_verified,
+        referrer.verified_at as referrer_verified_at,
+        coalesce(referrer.verified_at <= listed.registered_at, false)
+            as is_referrer_verified_at_referral,
         referee.account_id is not null and referrer.account_id is not null as has_known_accounts
     from listed
     left join accounts as referee on listed.referee_account_id = referee.account_id
@@ -119,14 +125,15 @@ final as (
         referrals.referrer_identity_key,
         referrals.referee_risk_status,
         referrals.referrer_risk_status,
-        referrals.is_referrer_payment_verified,
+        referrals.referrer_verified_at,
+        referrals.is_referrer_verified_at_referral,
         case
             when referrals.reason_after_referrer_identity is not null
                 then referrals.reason_after_referrer_identity
             when chosen.referee_account_id is null then 'duplicate_referee_identity'
             when referrals.referee_risk_status <> 'ok' or referrals.referrer_risk_status <> 'ok'
                 then 'disqualified'
-            when not referrals.is_referrer_payment_verified then 'referrer_unverified'
+            when not referrals.is_referrer_verified_at_referral then 'referrer_unverified'
             else 'ok'
         end as reason_code
     from with_referrer_choice as referrals

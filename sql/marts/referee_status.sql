@@ -31,9 +31,13 @@ joined as (
     select
         referrals.*,
         entitlements.window_end_date,
+        entitlements.finality_date,
+        entitlements.is_final,
         entitlements.qualified_date,
         entitlements.eligible_spend_to_date_usd,
         entitlements.spend_first_90_days_usd,
+        entitlements.unplaceable_refunds_usd,
+        entitlements.linked_refunds_usd,
         entitlements.base_status,
         entitlements.bonus_status,
         entitlements.is_capped,
@@ -77,7 +81,9 @@ final as (
         is_frozen,
         referee_risk_status,
         referrer_risk_status,
-        is_referrer_payment_verified,
+        -- verified in this month's snapshot (whenever); reason_code says whether it was
+        -- by the referral (rule 5)
+        referrer_verified_at is not null as is_referrer_payment_verified,
         eligible_spend_to_date_usd,
         qualified_date,
         spend_first_90_days_usd,
@@ -96,7 +102,13 @@ final as (
             as decimal(18, 2)
         ) as delta_usd,
         -- after this month's ledger lines: equals the entitlement (frozen or not)
-        cast(entitled_base_usd + entitled_bonus_usd as decimal(18, 2)) as credited_to_date_usd
+        cast(entitled_base_usd + entitled_bonus_usd as decimal(18, 2)) as credited_to_date_usd,
+        -- the refund-safe rules (issue 12), appended so that earlier warehouses only gain columns
+        finality_date,
+        is_final,
+        unplaceable_refunds_usd,
+        linked_refunds_usd,
+        referrer_verified_at
     from applied
 )
 

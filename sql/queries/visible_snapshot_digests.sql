@@ -27,14 +27,14 @@ named_accounts as (
     select
         a.account_id,
         a.identity_key,
-        a.payment_verified,
+        try_cast(a.verified_at as timestamp) as verified_at,
         a.risk_status
     from raw_accounts as a
     semi join named on a.account_id = named.account_id
 ),
 
 account_lines as (
-    select distinct concat_ws('|', account_id, identity_key, payment_verified, risk_status) as line
+    select distinct concat_ws('|', account_id, identity_key, verified_at, risk_status) as line
     from named_accounts
 )
 

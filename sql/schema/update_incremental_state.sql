@@ -3,17 +3,26 @@
    purpose: run inside a month's publish transaction: keep what this run scanned as the
             incremental state for the next month (docs/performance.md#incremental). The
             cache is state, not the ledger: a re-scanned cycle replaces its rows.
-   grain: per billing cycle scanned (cycle_eligible_spend, billing_cycle_scans) and per
+   grain: per billing cycle scanned (cycle_eligible_spend, cycle_linked_lines,
+          billing_cycle_scans) and per
           referee account (cached_referees)
    parameters: none
-   inputs: int_cycle_eligible_spend, int_accepted_referrals, scanned_cycles (control),
-           warehouse.cycle_eligible_spend, warehouse.billing_cycle_scans,
+   inputs: int_cycle_eligible_spend, int_cycle_linked_lines, int_accepted_referrals,
+           scanned_cycles (control), warehouse.cycle_eligible_spend,
+           warehouse.cycle_linked_lines, warehouse.billing_cycle_scans,
            warehouse.cached_referees */
 delete from warehouse.cycle_eligible_spend
 where billing_cycle in (select billing_cycle from scanned_cycles);
 
 insert into warehouse.cycle_eligible_spend
 select * from int_cycle_eligible_spend
+where billing_cycle in (select billing_cycle from scanned_cycles);
+
+delete from warehouse.cycle_linked_lines
+where billing_cycle in (select billing_cycle from scanned_cycles);
+
+insert into warehouse.cycle_linked_lines
+select * from int_cycle_linked_lines
 where billing_cycle in (select billing_cycle from scanned_cycles);
 
 delete from warehouse.billing_cycle_scans

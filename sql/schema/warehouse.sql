@@ -100,6 +100,14 @@ create table if not exists warehouse.referee_status (
     credited_to_date_usd decimal(18, 2) not null
 );
 
+-- the refund-safe rules (issue 12): added after the table's first columns, so a warehouse
+-- written before gains them in place (null on the months it published before)
+alter table warehouse.referee_status add column if not exists finality_date date;
+alter table warehouse.referee_status add column if not exists is_final boolean;
+alter table warehouse.referee_status add column if not exists unplaceable_refunds_usd decimal(18, 4);
+alter table warehouse.referee_status add column if not exists linked_refunds_usd decimal(18, 4);
+alter table warehouse.referee_status add column if not exists referrer_verified_at timestamp;
+
 -- instruments (vouchers and referral coupons): one row per instrument per month, at month end
 create table if not exists warehouse.instrument_state (
     instrument_month varchar not null,
@@ -174,7 +182,21 @@ create table if not exists warehouse.cycle_eligible_spend (
     billing_cycle varchar not null,
     account_id varchar not null,
     billing_date date not null,
-    eligible_cash_usd decimal(38, 4) not null
+    eligible_cash_usd decimal(38, 4) not null,
+    unlinked_refund_cash_usd decimal(38, 4) not null
+);
+
+-- ... the referee accounts' lines that name an original record, one by one
+-- (sql/intermediate/int_cycle_linked_lines.sql) ...
+create table if not exists warehouse.cycle_linked_lines (
+    billing_cycle varchar not null,
+    record_id varchar not null,
+    account_id varchar not null,
+    billing_date date not null,
+    original_record_id varchar not null,
+    product_code varchar,
+    subscription_type varchar,
+    cash_amount_usd decimal(18, 4) not null
 );
 
 -- (the cache of earlier versions kept cash per product, before eligibility; dropping it

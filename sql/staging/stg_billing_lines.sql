@@ -30,6 +30,9 @@ renamed as (
         -- cash actually paid (refunds and adjustments negative): the measure of spend
         try_cast(cash_amount as decimal(18, 4)) as cash_amount_usd,
         cast(currency as varchar) as currency,
+        -- on a refund or adjustment: the record it reverses (null on ordinary lines and
+        -- when the file has no such column)
+        cast(original_record_id as varchar) as original_record_id,
         cast(billing_cycle as varchar) as billing_cycle,
         source_file,
         file_row_number

@@ -9,7 +9,7 @@ was published from the base, and checks that nothing is published or lost.
 import json
 import shutil
 import tempfile
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -124,10 +124,10 @@ KINDS = {
     ),
     "accounts_wrong_type": (
         lambda d: _retype(
-            d, ACCOUNTS, "payment_verified", ["yes"] * _table(d, ACCOUNTS).num_rows, pa.string()
+            d, ACCOUNTS, "verified_at", [True] * _table(d, ACCOUNTS).num_rows, pa.bool_()
         ),
         3,
-        "column payment_verified: expected a boolean, found VARCHAR",
+        "column verified_at: expected a timestamp, found BOOLEAN",
     ),
     "missing_referrals": (
         # the folder stays (with a note, so that git keeps it) but holds no Parquet file
@@ -245,6 +245,19 @@ KINDS = {
         lambda d: _set_cell(d, ACCOUNTS, "identity_key", 0, None),
         3,
         "identity_key is null",
+    ),
+    "verified_in_the_future": (
+        # the newest delivered cycle is 2025-04: a verification after it cannot be known yet
+        lambda d: _set_cell(d, ACCOUNTS, "verified_at", 0, datetime(2025, 5, 1, tzinfo=UTC)),
+        3,
+        "verified_at after the newest delivered billing cycle",
+    ),
+    "verified_at_not_a_timestamp": (
+        lambda d: _retype(
+            d, ACCOUNTS, "verified_at", ["soon"] * _table(d, ACCOUNTS).num_rows, pa.string()
+        ),
+        3,
+        "verified_at is not a timestamp",
     ),
 }
 

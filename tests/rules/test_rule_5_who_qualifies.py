@@ -1,6 +1,6 @@
 """Rule 5: who qualifies (reason codes). One tiny world per edge, settled by the real pipeline (see tests/rules/)."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -96,17 +96,32 @@ def test_disqualifying_risk_status_on_either_side(world, side, risk):
     assert world.credited("friend") == 0
 
 
-def test_unverified_referrer_qualifies_once_verified(world):
+def test_a_referral_before_the_referrer_was_verified_never_qualifies(world):
     world.account("referrer", verified=False)
     world.refer("friend", "referrer", R)
     world.spend("friend", day(2), "50.00")
     world.settle("2025-04")
     assert _reason(world, "friend") == "referrer_unverified"
     assert world.credited("friend") == 0
-    world.account("referrer", verified=True)
+    world.account("referrer", verified=datetime(2025, 4, 20, tzinfo=UTC))  # verified later
     world.settle("2025-05")
-    assert _reason(world, "friend", month="2025-05") == "ok"
-    assert world.credited("friend") == Decimal("20.00")
+    assert _reason(world, "friend", month="2025-05") == "referrer_unverified"
+    assert world.credited("friend") == 0
+
+
+def test_verified_on_the_registration_instant_counts_one_second_later_does_not(world):
+    registered = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
+    world.account("on_time", verified=registered)
+    world.account("late", verified=registered + timedelta(seconds=1))
+    world.refer("friend_on_time", "on_time", registered)
+    world.refer("friend_late", "late", registered)
+    for friend in ("friend_on_time", "friend_late"):
+        world.spend(friend, day(2), "50.00")
+    world.settle("2025-04")
+    assert _reason(world, "friend_on_time") == "ok"
+    assert _reason(world, "friend_late") == "referrer_unverified"
+    assert world.credited("friend_on_time") == Decimal("20.00")
+    assert world.credited("friend_late") == 0
 
 
 def test_frozen_referee_earns_nothing_more_and_keeps_what_was_credited(world):

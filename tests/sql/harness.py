@@ -80,6 +80,10 @@ def _empty_sources(con) -> None:
         )
         con.unregister("empty")
     con.execute(
+        "create temp table raw_billing_records "
+        "(account_id varchar, record_id varchar, billing_date date)"
+    )
+    con.execute(
         "create temp table raw_eligible_products as select * from (values "
         "('', '', '', date '2000-01-01', date '2000-01-01')) as t("
         + ", ".join(contracts.ELIGIBLE_PRODUCTS_COLUMNS)

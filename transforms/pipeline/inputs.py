@@ -7,11 +7,12 @@ import json
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from pathlib import Path
 
 import duckdb
 
-from transforms import contracts
+from transforms import contracts, months
 from transforms.errors import InputError
 from transforms.pipeline import sql_runner
 from transforms.pipeline.files import atomic_write, parquet_bytes, sha256_file
@@ -19,6 +20,7 @@ from transforms.pipeline.files import atomic_write, parquet_bytes, sha256_file
 _CYCLE_FOLDER = re.compile(r"^billing_cycle=(\d{4}-(0[1-9]|1[0-2]))$")
 PARQUET_FILES = sql_runner.sql_file("sources/parquet_files.sql")
 BILLING_CYCLE_FILES = sql_runner.sql_file("sources/billing_cycle_files.sql")
+BILLING_RECORD_FILES = sql_runner.sql_file("sources/billing_record_files.sql")
 ELIGIBLE_PRODUCTS_CSV = sql_runner.sql_file("sources/eligible_products_csv.sql")
 
 
@@ -100,6 +102,25 @@ def register(con, contract: contracts.InputContract, paths: list[Path]) -> None:
     ]
     template = BILLING_CYCLE_FILES if contract is contracts.BILLING else PARQUET_FILES
     sql_runner.create_source(con, template, contract.relation, paths, columns)
+
+
+def register_billing_records(con, paths: list[Path]) -> None:
+    """The view raw_billing_records: account, record id and billing date of every line of
+    the given billing files (every cycle up to the month; linked lines name records in any
+    of them). The files of cached cycles were checked against the contract when scanned."""
+    columns = ["account_id", "record_id", "billing_date"]
+    sql_runner.create_source(con, BILLING_RECORD_FILES, "raw_billing_records", paths, columns)
+
+
+def newest_cycle_end(data_dir: Path) -> date:
+    """The last day of the newest billing cycle delivered (whatever month is settled): no
+    input fact can be dated after it."""
+    cycles = [
+        found.group(1)
+        for folder in (Path(data_dir) / "billing").iterdir()
+        if (found := _CYCLE_FOLDER.match(folder.name))
+    ]
+    return months.cutoff_date(max(cycles))
 
 
 def register_eligible_products(con, path: Path) -> None:

@@ -57,6 +57,7 @@ def register_inputs(run: SettlementRun, _previous=None) -> RegisteredInputs:
         {"cycles": sorted(set(cycle_hashes) - set(scanned)) or [""]},
     )
     inputs.register(con, contracts.BILLING, [p for c in scanned for p in billing[c]])
+    inputs.register_billing_records(con, [p for paths in billing.values() for p in paths])
     month_lines = con.execute(
         "select count(*) from raw_billing_lines where billing_cycle = $cycle", {"cycle": month}
     ).fetchone()[0]
@@ -69,7 +70,7 @@ def register_inputs(run: SettlementRun, _previous=None) -> RegisteredInputs:
     rejected, quarantine_sha256 = inputs.run_audits(
         con,
         sql_runner.folder("audits/inputs"),
-        run.parameters,
+        {**run.parameters, "data_end_date": inputs.newest_cycle_end(data_dir)},
         run.layout.quarantine_file(month),
         options.max_rejected,
     )

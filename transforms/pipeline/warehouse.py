@@ -72,19 +72,31 @@ def connect(
 
 
 def _upgrade(con) -> None:
-    """Bring a warehouse written by an earlier version to today's column names."""
+    """Bring a warehouse written by an earlier version to today's column names, and drop an
+    incremental cache kept in an earlier shape (the next run scans every cycle once)."""
+    cache_columns = _columns(con, "cycle_eligible_spend")
+    if cache_columns and "unlinked_refund_cash_usd" not in cache_columns:
+        # kept before linked refunds: linked lines were summed into the days, so the cache
+        # cannot be split; it is state, not the ledger
+        con.execute("drop table warehouse.cycle_eligible_spend")
+        con.execute("delete from warehouse.billing_cycle_scans")
     for table, renames in _RENAMED_COLUMNS.items():
-        present = {
-            name
-            for (name,) in con.execute(
-                "select column_name from duckdb_columns() "
-                "where database_name = 'warehouse' and table_name = $table",
-                {"table": table},
-            ).fetchall()
-        }
+        present = _columns(con, table)
         for old, new in renames.items():
             if old in present:
                 con.execute(f"alter table warehouse.{table} rename column {old} to {new}")
+
+
+def _columns(con, table: str) -> set[str]:
+    """The column names of a warehouse table (empty when it does not exist)."""
+    return {
+        name
+        for (name,) in con.execute(
+            "select column_name from duckdb_columns() "
+            "where database_name = 'warehouse' and table_name = $table",
+            {"table": table},
+        ).fetchall()
+    }
 
 
 def _sandbox(con, out_dir: Path, readable: tuple[Path, ...]) -> None:

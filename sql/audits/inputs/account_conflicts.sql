@@ -1,9 +1,12 @@
 /* account_conflicts
    kind: audit
-   purpose: an account_id listed twice with different content, a null key, or a
-            risk_status the contract does not know is rejected (identical copies are one row).
+   purpose: an account_id listed twice with different content, a null key, a
+            verified_at that is not a timestamp or lies after the newest delivered billing
+            cycle (the data cannot know the future), or a risk_status the contract does not
+            know is rejected (identical copies are one row). A null verified_at is valid:
+            never verified.
    grain: one row per rejected account row
-   parameters: $accounts_risk_status_values
+   parameters: $accounts_risk_status_values, $data_end_date
    inputs: raw_accounts
    returns: source_file, file_row_number, row_key, broken_rule (zero rows = pass) */
 with accounts as (
@@ -12,9 +15,11 @@ with accounts as (
         file_row_number,
         account_id,
         identity_key,
-        payment_verified,
+        verified_at,
+        try_cast(verified_at as timestamp) as verified_at_utc,
         risk_status,
-        count(distinct(identity_key, payment_verified, risk_status)) over (partition by account_id)
+        count(distinct(identity_key, try_cast(verified_at as timestamp), risk_status))
+            over (partition by account_id)
             as versions
     from raw_accounts
 ),
@@ -28,7 +33,10 @@ checked as (
             when account_id is null then 'account_id is null'
             when versions > 1 then 'account listed twice with different content'
             when identity_key is null then 'identity_key is null'
-            when payment_verified is null then 'payment_verified is null'
+            when verified_at is not null and verified_at_utc is null
+                then 'verified_at is not a timestamp'
+            when verified_at_utc >= cast($data_end_date + 1 as timestamp)
+                then 'verified_at after the newest delivered billing cycle'
             when
                 risk_status is null or not list_contains($accounts_risk_status_values, risk_status)
                 then 'unknown risk_status'

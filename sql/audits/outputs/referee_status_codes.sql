@@ -22,6 +22,7 @@ where
     or (
         is_winning_listing
         and base_status not in (
-            'below_threshold', 'window_closed', 'on_hold', 'fell_below_threshold', 'earned'
+            'below_threshold', 'window_closed', 'on_hold', 'fell_below_threshold',
+            'final_below_threshold', 'earned'
         )
     )

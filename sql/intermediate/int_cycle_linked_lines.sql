@@ -1,0 +1,62 @@
+/* int_cycle_linked_lines
+   kind: model
+   purpose: the referee accounts' lines that name an original record (original_record_id),
+            one by one, per billing cycle: read from the bill lines for the cycles scanned
+            this run, and taken from the incremental cache (warehouse.cycle_linked_lines)
+            for cycles unchanged since they were scanned. Where such a line counts, and
+            whether its product is eligible there, depends on the line it names, which
+            may lie in any cycle, so they are resolved on every run (int_linked_lines).
+   grain: one row per (billing_cycle, record_id)
+   parameters: none (cached_cycles lists the cycles to take from the cache)
+   inputs: int_accepted_referrals, int_accepted_billing_lines, warehouse.cycle_linked_lines,
+           cached_cycles (control)
+   A line billed before the account's first registration never counts (rule 1), whatever
+   it names, so it is not kept. About 3 % of the lines are refunds or adjustments, so
+   this is a small relation next to int_cycle_eligible_spend. */
+with referee_accounts as (
+    select
+        referee_account_id as account_id,
+        min(registered_date) as first_registered_date
+    from int_accepted_referrals
+    group by referee_account_id
+),
+
+scanned as (
+    select
+        strftime(accepted.billing_date, '%Y-%m') as billing_cycle,
+        accepted.record_id,
+        accepted.account_id,
+        accepted.billing_date,
+        accepted.original_record_id,
+        accepted.product_code,
+        accepted.subscription_type,
+        accepted.cash_amount_usd
+    from int_accepted_billing_lines as accepted
+    semi join referee_accounts
+        on
+            accepted.account_id = referee_accounts.account_id
+            and accepted.billing_date >= referee_accounts.first_registered_date
+    where accepted.original_record_id is not null
+),
+
+cached as (
+    select
+        billing_cycle,
+        record_id,
+        account_id,
+        billing_date,
+        original_record_id,
+        product_code,
+        subscription_type,
+        cash_amount_usd
+    from warehouse.cycle_linked_lines
+    where billing_cycle in (select billing_cycle from cached_cycles)
+),
+
+final as (
+    select * from scanned
+    union all
+    select * from cached
+)
+
+select * from final
