@@ -34,12 +34,12 @@ def test_500_bought_on_day_361_and_refunded_on_day_367_pays_0_not_20(world):
     world.refer("friend", "referrer", R)
     world.spend("friend", day(361, R), "500.00")  # 2025-12-27; Q + 30 = 2026-01-26
     world.spend("friend", day(367, R), "-500.00")  # 2026-01-02
-    world.settle("2025-12", "2026-02")
-    january = world.status("friend", "2026-01")
+    world.settle("2025-12", "2026-01")
+    assert world.status("friend", "2025-12")["base_status"] == "on_hold"
+    january = world.status("friend", "2026-01")  # F = 2026-01-30: final in January
     assert january["eligible_spend_to_date_usd"] == 0
     assert january["qualified_date"] is None
-    assert january["base_status"] == "window_closed"
-    assert world.status("friend", "2026-02")["base_status"] == "final_below_threshold"
+    assert january["base_status"] == "final_below_threshold"
     assert world.credited("friend") == 0
 
 
