@@ -9,19 +9,25 @@
    parameters: $accounts_risk_status_values, $data_end_date
    inputs: raw_accounts
    returns: source_file, file_row_number, row_key, broken_rule (zero rows = pass) */
-with accounts as (
+with typed as (
+    select
+        *,
+        try_cast(verified_at as timestamp) as verified_at_utc
+    from raw_accounts
+),
+
+accounts as (
     select
         source_file,
         file_row_number,
         account_id,
         identity_key,
         verified_at,
-        try_cast(verified_at as timestamp) as verified_at_utc,
+        verified_at_utc,
         risk_status,
-        count(distinct(identity_key, try_cast(verified_at as timestamp), risk_status))
-            over (partition by account_id)
+        count(distinct(identity_key, verified_at_utc, risk_status)) over (partition by account_id)
             as versions
-    from raw_accounts
+    from typed
 ),
 
 checked as (
