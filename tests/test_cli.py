@@ -62,7 +62,7 @@ def test_backfill_flow_publishes_and_summarises(prefect_harness, tmp_path, capsy
         capsys,
     )
     assert code == 0, err
-    assert "2025-12: published - 72 coupon(s), USD 1,620.00" in stdout
+    assert "2025-12: published - 68 coupon(s), USD 1,560.00" in stdout
     assert "done: 3 month(s)" in stdout
     assert "creditflow: 2026-01: validate invariants" in err  # progress on stderr
     golden = REPO / "tests" / "golden" / "batches" / "2026-01" / "coupons.csv"
@@ -105,7 +105,7 @@ def test_instruments_flow_runs_a_range_and_reruns_idempotently(prefect_harness, 
     code, stdout, err = run_cli(args, capsys)
     assert code == 0, err
     assert "2026-01: instruments published" in stdout
-    assert "referral_coupon: opening 0.00 + issued 1,620.00" in stdout
+    assert "referral_coupon: opening 0.00 + issued 1,560.00" in stdout
     files = {p: p.read_bytes() for p in (out / "instruments").rglob("*") if p.is_file()}
     code, stdout, _ = run_cli(
         ["instruments", "--month", "2026-01", "--data", str(SAMPLE), "--out", str(out)], capsys
