@@ -79,11 +79,11 @@ eligible_linked_lines as (
 visible as (
     select
         referees.referee_account_id,
-        referees.registered_date,
-        referees.window_end_date,
-        referees.visible_to_date,
-        lines.billing_date,
         lines.effective_date,
+        -- P(E) counts the spend placed on R..min(E, R+364): a line placed after E (a
+        -- refund billed before the purchase it names) is not yet spend of the window
+        lines.effective_date between referees.registered_date
+        and least(referees.window_end_date, referees.visible_to_date) as is_placed,
         lines.cash_usd,
         lines.unlinked_refund_cash_usd,
         lines.linked_refund_cash_usd
@@ -100,27 +100,16 @@ visible as (
 ),
 
 placed as (
+    -- one pass: a line with an unlinked refund names no delivered original, so its
+    -- effective date is its billing date and both series land on the same spend_date
     select
         referee_account_id,
         effective_date as spend_date,
-        cash_usd as placed_spend_usd,
-        cast(0 as decimal(38, 4)) as unlinked_refunds_usd,
-        linked_refund_cash_usd as linked_refunds_usd
-    from visible
-    -- P(E) counts the spend placed on R..min(E, R+364): a line placed after E (a refund
-    -- billed before the purchase it names) is not yet spend of the window
-    where effective_date between registered_date and least(window_end_date, visible_to_date)
-),
-
-unlinked_refunds as (
-    select
-        referee_account_id,
-        billing_date as spend_date,
-        cast(0 as decimal(38, 4)) as placed_spend_usd,
+        case when is_placed then cash_usd else 0 end as placed_spend_usd,
         unlinked_refund_cash_usd as unlinked_refunds_usd,
-        cast(0 as decimal(38, 4)) as linked_refunds_usd
+        case when is_placed then linked_refund_cash_usd else 0 end as linked_refunds_usd
     from visible
-    where unlinked_refund_cash_usd <> 0
+    where is_placed or unlinked_refund_cash_usd <> 0
 ),
 
 final as (
@@ -130,11 +119,7 @@ final as (
         cast(sum(placed_spend_usd) as decimal(38, 4)) as placed_spend_usd,
         cast(sum(unlinked_refunds_usd) as decimal(38, 4)) as unlinked_refunds_usd,
         cast(sum(linked_refunds_usd) as decimal(38, 4)) as linked_refunds_usd
-    from (
-        select * from placed
-        union all
-        select * from unlinked_refunds
-    ) as series
+    from placed
     group by referee_account_id, spend_date
 )
 

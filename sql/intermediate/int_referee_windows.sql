@@ -39,9 +39,9 @@ daily as (
 running as (
     select
         *,
-        sum(
-            placed_spend_usd + case when is_after_window then unlinked_refunds_usd else 0 end
-        ) over (
+        placed_spend_usd + case when is_after_window then unlinked_refunds_usd else 0 end
+            as qualifying_change_usd,
+        sum(qualifying_change_usd) over (
             partition by referee_account_id
             order by spend_date
             rows between unbounded preceding and current row
@@ -49,49 +49,36 @@ running as (
     from daily
 ),
 
-last_day_below as (
+measures as (
+    -- a crossing is a day on which P reaches the threshold from below (P the day before
+    -- is P minus the day's change; before the first row-day P is 0): when P(E) is at or
+    -- above the threshold, the last unbroken run ending at E starts on the latest crossing
     select
         referee_account_id,
-        max(spend_date) filter (where qualifying_spend_usd < $base_threshold_usd)
-            as last_below_date
+        max(spend_date) filter (
+            where
+            qualifying_spend_usd >= $base_threshold_usd
+            and qualifying_spend_usd - qualifying_change_usd < $base_threshold_usd
+        ) as latest_crossing_date,
+        max(qualifying_spend_usd) >= $base_threshold_usd as has_reached_threshold,
+        sum(qualifying_change_usd) as eligible_spend_to_date_usd,
+        coalesce(sum(placed_spend_usd) filter (where not is_after_bonus_window), 0)
+        + coalesce(sum(unlinked_refunds_usd) filter (where is_after_bonus_window), 0)
+            as spend_first_90_days_usd,
+        coalesce(sum(unlinked_refunds_usd) filter (where is_after_bonus_window), 0)
+            as unplaceable_refunds_usd,
+        sum(linked_refunds_usd) as linked_refunds_usd
     from running
     group by referee_account_id
-),
-
-measures as (
-    select
-        running.referee_account_id,
-        min(running.spend_date) filter (
-            where
-            running.qualifying_spend_usd >= $base_threshold_usd
-            and (
-                last_day_below.last_below_date is null
-                or running.spend_date > last_day_below.last_below_date
-            )
-        ) as qualified_date,
-        max(running.qualifying_spend_usd) >= $base_threshold_usd as has_reached_threshold,
-        sum(running.placed_spend_usd)
-        + coalesce(sum(running.unlinked_refunds_usd) filter (where running.is_after_window), 0)
-            as eligible_spend_to_date_usd,
-        coalesce(
-            sum(running.placed_spend_usd) filter (where not running.is_after_bonus_window), 0
-        )
-        + coalesce(
-            sum(running.unlinked_refunds_usd) filter (where running.is_after_bonus_window), 0
-        ) as spend_first_90_days_usd,
-        coalesce(
-            sum(running.unlinked_refunds_usd) filter (where running.is_after_bonus_window), 0
-        ) as unplaceable_refunds_usd,
-        sum(running.linked_refunds_usd) as linked_refunds_usd
-    from running
-    inner join last_day_below on running.referee_account_id = last_day_below.referee_account_id
-    group by running.referee_account_id
 ),
 
 final as (
     select
         referees.referee_account_id,
-        measures.qualified_date,
+        case
+            when measures.eligible_spend_to_date_usd >= $base_threshold_usd
+                then measures.latest_crossing_date
+        end as qualified_date,
         coalesce(measures.has_reached_threshold, false) as has_reached_threshold,
         cast(coalesce(measures.eligible_spend_to_date_usd, 0) as decimal(18, 4))
             as eligible_spend_to_date_usd,
