@@ -3,7 +3,8 @@
    purpose: each referee's eligible spend per day, placed on the day it counts on, and the
             unlinked refunds on the day they were billed: the two series the window
             measures (int_referee_windows) are summed from.
-   grain: one row per (referee_account_id, spend_date)
+   grain: one row per (referee_account_id, spend_date); the referee's window_end_date and
+          bonus_window_end_date ride along, so the window measures need no join
    parameters: none
    inputs: int_cycle_eligible_spend, int_linked_lines, stg_eligible_products, int_referees
    Rule 1, the part that needs the referral. A settlement sees the lines billed from the
@@ -29,14 +30,29 @@ eligible_products as (
 ),
 
 ordinary_days as (
+    -- one row per (referee, billing day) already: int_cycle_eligible_spend is per account
+    -- and day, and int_referees holds one listing per referee. An ordinary line counts on
+    -- its billing date, so its placed and unlinked-refund parts land on the same day.
     select
-        account_id,
-        billing_date,
-        billing_date as effective_date,
-        eligible_cash_usd as cash_usd,
-        unlinked_refund_cash_usd,
-        cast(0 as decimal(38, 4)) as linked_refund_cash_usd
-    from int_cycle_eligible_spend
+        referees.referee_account_id,
+        days.billing_date as spend_date,
+        referees.window_end_date,
+        referees.bonus_window_end_date,
+        -- placed: inside the window (the join keeps R..visible_to_date)
+        case
+            when days.billing_date <= referees.window_end_date then days.eligible_cash_usd
+            else 0
+        end as placed_spend_usd,
+        days.unlinked_refund_cash_usd as unlinked_refunds_usd
+    from int_cycle_eligible_spend as days
+    inner join referees
+        on
+            days.account_id = referees.referee_account_id
+            and days.billing_date >= referees.registered_date
+            and days.billing_date <= referees.visible_to_date
+    where
+        days.billing_date <= referees.window_end_date
+        or days.unlinked_refund_cash_usd <> 0
 ),
 
 linked_lines as (
@@ -52,15 +68,7 @@ linked_lines as (
 ),
 
 eligible_linked_lines as (
-    select
-        account_id,
-        billing_date,
-        effective_date,
-        cash_amount_usd as cash_usd,
-        case when not is_linked and cash_amount_usd < 0 then cash_amount_usd else 0 end
-            as unlinked_refund_cash_usd,
-        case when is_linked and cash_amount_usd < 0 then cash_amount_usd else 0 end
-            as linked_refund_cash_usd
+    select *
     from linked_lines
     where exists (
         select 1
@@ -76,22 +84,19 @@ eligible_linked_lines as (
     )
 ),
 
-visible as (
+visible_linked_lines as (
     select
         referees.referee_account_id,
+        referees.window_end_date,
+        referees.bonus_window_end_date,
         lines.effective_date,
+        lines.cash_amount_usd,
+        lines.is_linked,
         -- P(E) counts the spend placed on R..min(E, R+364): a line placed after E (a
         -- refund billed before the purchase it names) is not yet spend of the window
         lines.effective_date between referees.registered_date
-        and least(referees.window_end_date, referees.visible_to_date) as is_placed,
-        lines.cash_usd,
-        lines.unlinked_refund_cash_usd,
-        lines.linked_refund_cash_usd
-    from (
-        select * from ordinary_days
-        union all
-        select * from eligible_linked_lines
-    ) as lines
+        and least(referees.window_end_date, referees.visible_to_date) as is_placed
+    from eligible_linked_lines as lines
     inner join referees
         on
             lines.account_id = referees.referee_account_id
@@ -99,28 +104,47 @@ visible as (
             and lines.billing_date <= referees.visible_to_date
 ),
 
-placed as (
-    -- one pass: a line with an unlinked refund names no delivered original, so its
-    -- effective date is its billing date and both series land on the same spend_date
+linked_days as (
+    -- a line whose original was not found is unlinked: its effective date is its billing
+    -- date, where its refund part also lands
     select
         referee_account_id,
         effective_date as spend_date,
-        case when is_placed then cash_usd else 0 end as placed_spend_usd,
-        unlinked_refund_cash_usd as unlinked_refunds_usd,
-        case when is_placed then linked_refund_cash_usd else 0 end as linked_refunds_usd
-    from visible
-    where is_placed or unlinked_refund_cash_usd <> 0
+        any_value(window_end_date) as window_end_date,
+        any_value(bonus_window_end_date) as bonus_window_end_date,
+        coalesce(sum(cash_amount_usd) filter (where is_placed), 0) as placed_spend_usd,
+        coalesce(sum(cash_amount_usd) filter (where not is_linked and cash_amount_usd < 0), 0)
+            as unlinked_refunds_usd,
+        coalesce(sum(cash_amount_usd) filter (where is_placed and is_linked and cash_amount_usd < 0), 0)
+            as linked_refunds_usd
+    from visible_linked_lines
+    where is_placed or (not is_linked and cash_amount_usd < 0)
+    group by referee_account_id, effective_date
 ),
 
 final as (
+    -- the few linked days merged into the ordinary days by a join, not by grouping every
+    -- day again (docs/performance.md)
     select
-        referee_account_id,
-        spend_date,
-        cast(sum(placed_spend_usd) as decimal(38, 4)) as placed_spend_usd,
-        cast(sum(unlinked_refunds_usd) as decimal(38, 4)) as unlinked_refunds_usd,
-        cast(sum(linked_refunds_usd) as decimal(38, 4)) as linked_refunds_usd
-    from placed
-    group by referee_account_id, spend_date
+        coalesce(ordinary.referee_account_id, linked.referee_account_id) as referee_account_id,
+        coalesce(ordinary.spend_date, linked.spend_date) as spend_date,
+        coalesce(ordinary.window_end_date, linked.window_end_date) as window_end_date,
+        coalesce(ordinary.bonus_window_end_date, linked.bonus_window_end_date)
+            as bonus_window_end_date,
+        cast(
+            coalesce(ordinary.placed_spend_usd, 0) + coalesce(linked.placed_spend_usd, 0)
+            as decimal(38, 4)
+        ) as placed_spend_usd,
+        cast(
+            coalesce(ordinary.unlinked_refunds_usd, 0) + coalesce(linked.unlinked_refunds_usd, 0)
+            as decimal(38, 4)
+        ) as unlinked_refunds_usd,
+        cast(coalesce(linked.linked_refunds_usd, 0) as decimal(38, 4)) as linked_refunds_usd
+    from ordinary_days as ordinary
+    full outer join linked_days as linked
+        on
+            ordinary.referee_account_id = linked.referee_account_id
+            and ordinary.spend_date = linked.spend_date
 )
 
 select * from final

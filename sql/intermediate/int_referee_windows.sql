@@ -24,16 +24,16 @@ with referees as (
 ),
 
 daily as (
+    -- the window ends ride along with the days (no join of every day to int_referees)
     select
-        spend.referee_account_id,
-        spend.spend_date,
-        spend.placed_spend_usd,
-        spend.unlinked_refunds_usd,
-        spend.linked_refunds_usd,
-        spend.spend_date > referees.window_end_date as is_after_window,
-        spend.spend_date > referees.bonus_window_end_date as is_after_bonus_window
-    from int_referee_daily_spend as spend
-    inner join referees on spend.referee_account_id = referees.referee_account_id
+        referee_account_id,
+        spend_date,
+        placed_spend_usd,
+        unlinked_refunds_usd,
+        linked_refunds_usd,
+        spend_date > window_end_date as is_after_window,
+        spend_date > bonus_window_end_date as is_after_bonus_window
+    from int_referee_daily_spend
 ),
 
 running as (
