@@ -1,5 +1,6 @@
-"""What an analyst would write: rules 1-4 in pandas over the same files (exact: integer
-ten-thousandths of a dollar, not floats). Run as a script; prints JSON with the timing."""
+"""What an analyst would write: rules 1-4 (the refund-safe version of issue 12) in pandas
+over the same files (exact: integer ten-thousandths of a dollar, not floats). Run as a
+script; prints JSON with the timing."""
 
 import json
 import sys
@@ -43,42 +44,75 @@ def main(data: Path, cutoff: str, result: Path) -> None:
     started = time.perf_counter()
     cutoff_day = pd.Timestamp(cutoff)
     table = ds.dataset(data / "billing", format="parquet", partitioning="hive").to_table(
-        columns=["account_id", "billing_date", "product_code", "subscription_type", "cash_amount"]
+        columns=[
+            "record_id",
+            "account_id",
+            "billing_date",
+            "product_code",
+            "subscription_type",
+            "cash_amount",
+            "original_record_id",
+        ]
     )
     cash = pc.cast(pc.multiply(table["cash_amount"], 10000), "int64")  # exact 1/10000 dollars
-    lines = table.drop_columns(["cash_amount"]).append_column("cash", cash).to_pandas()
-    lines["billing_date"] = pd.to_datetime(lines["billing_date"])
+    every_line = table.drop_columns(["cash_amount"]).append_column("cash", cash).to_pandas()
+    every_line["billing_date"] = pd.to_datetime(every_line["billing_date"])
     referrals = pd.read_parquet(data / "referrals")
     referrals["registered"] = (
         referrals["registered_at"].dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize()
     )
     referrals = referrals[referrals["registered"] <= cutoff_day]
+    # E: the last day seen, min(cutoff, finality date R + 394)
+    referrals["seen_to"] = (referrals["registered"] + pd.Timedelta(days=394)).clip(upper=cutoff_day)
     eligible = [
         (p, k) in ELIGIBLE or p in ANY_KIND
-        for p, k in zip(lines["product_code"], lines["subscription_type"], strict=True)
+        for p, k in zip(every_line["product_code"], every_line["subscription_type"], strict=True)
     ]
-    lines = lines[pd.Series(eligible, index=lines.index) & (lines["billing_date"] <= cutoff_day)]
+    lines = every_line[pd.Series(eligible, index=every_line.index)]
     joined = lines.merge(
-        referrals[["referee_account_id", "registered"]],
+        referrals[["referee_account_id", "registered", "seen_to"]],
         left_on="account_id",
         right_on="referee_account_id",
     )
-    day = (joined["billing_date"] - joined["registered"]).dt.days
-    joined = joined[(day >= 0) & (day <= 364)]
-    daily = joined.groupby(["referee_account_id", "registered", "billing_date"], as_index=False)[
-        "cash"
-    ].sum()
-    daily = daily.sort_values(["referee_account_id", "billing_date"])
-    daily["running"] = daily.groupby("referee_account_id")["cash"].cumsum()
-    threshold = 20 * 10000
-    q = daily[daily["running"] >= threshold].groupby("referee_account_id")["billing_date"].min()
-    total = daily.groupby("referee_account_id")["cash"].sum()
-    in90 = daily[(daily["billing_date"] - daily["registered"]).dt.days <= 89]
-    s90 = in90.groupby("referee_account_id")["cash"].sum()
-    registered = daily.groupby("referee_account_id")["registered"].first()
-    out = pd.DataFrame({"q": q, "total": total, "s90": s90, "registered": registered}).fillna(
-        {"s90": 0}
+    joined = joined[
+        (joined["billing_date"] >= joined["registered"])
+        & (joined["billing_date"] <= joined["seen_to"])
+    ]
+    # rule 1: a line naming a delivered line of its account counts on that line's date
+    named = every_line[every_line["record_id"].isin(set(joined["original_record_id"].dropna()))]
+    originals = (
+        named.groupby(["account_id", "record_id"], as_index=False)["billing_date"]
+        .min()
+        .rename(columns={"record_id": "original_record_id", "billing_date": "original_date"})
     )
+    joined = joined.merge(originals, on=["account_id", "original_record_id"], how="left")
+    linked = joined["original_date"].notna()
+    joined["effective"] = joined["original_date"].where(linked, joined["billing_date"])
+    day = (joined["effective"] - joined["registered"]).dt.days
+    seen = joined["effective"] <= joined["seen_to"]
+    billed_day = (joined["billing_date"] - joined["registered"]).dt.days
+    unplaceable = ~linked & (joined["cash"] < 0)
+    cash = joined["cash"]
+    # rule 2: an unlinked refund billed after a window's end counts against it
+    joined["p"] = cash.where((day >= 0) & (day <= 364) & seen, 0) + cash.where(
+        unplaceable & (billed_day > 364), 0
+    )
+    joined["s90"] = cash.where((day >= 0) & (day <= 89) & seen, 0) + cash.where(
+        unplaceable & (billed_day > 89), 0
+    )
+    daily = joined.groupby(["referee_account_id", "registered", "effective"], as_index=False)[
+        ["p", "s90"]
+    ].sum()
+    daily = daily.sort_values(["referee_account_id", "effective"])
+    daily["running"] = daily.groupby("referee_account_id")["p"].cumsum()
+    threshold = 20 * 10000
+    # rule 3: Q is the latest crossing (P reaches the threshold from below)
+    crossing = (daily["running"] >= threshold) & (daily["running"] - daily["p"] < threshold)
+    q = daily[crossing].groupby("referee_account_id")["effective"].max()
+    total = daily.groupby("referee_account_id")["p"].sum()
+    s90 = daily.groupby("referee_account_id")["s90"].sum()
+    registered = daily.groupby("referee_account_id")["registered"].first()
+    out = pd.DataFrame({"q": q, "total": total, "s90": s90, "registered": registered})
     base = (
         (out["q"].notna())
         & (out["q"] + pd.Timedelta(days=30) <= cutoff_day)
