@@ -9,7 +9,7 @@
    kind: model
    grain: one row per (billing_cycle, account_id, billing_date)
    parameters: none (cached_cycles lists the cycles to take from the cache)
-   inputs: int_accepted_referrals, stg_eligible_products, int_accepted_billing_lines,
+   inputs: int_referee_accounts, stg_eligible_products, int_accepted_billing_lines,
            warehouse.cycle_eligible_spend, cached_cycles (control)
    Rule 1 (eligible spend), the part that needs no referral: only lines of an eligible
    (product_code, subscription_type) on the line's billing_date count, measured by
@@ -20,11 +20,7 @@
    int_referee_daily_spend. (A listing delivered late with an earlier registration makes
    the next run rescan from its month: sql/queries/earliest_uncached_referee.sql.) */
 with referee_accounts as (
-    select
-        referee_account_id as account_id,
-        min(registered_date) as first_registered_date
-    from int_accepted_referrals
-    group by referee_account_id
+    select * from int_referee_accounts
 ),
 
 eligible_products as (

@@ -8,17 +8,13 @@
             may lie in any cycle, so they are resolved on every run (int_linked_lines).
    grain: one row per (billing_cycle, record_id)
    parameters: none (cached_cycles lists the cycles to take from the cache)
-   inputs: int_accepted_referrals, int_accepted_billing_lines, warehouse.cycle_linked_lines,
+   inputs: int_referee_accounts, int_accepted_billing_lines, warehouse.cycle_linked_lines,
            cached_cycles (control)
    A line billed before the account's first registration never counts (rule 1), whatever
    it names, so it is not kept. About 3 % of the lines are refunds or adjustments, so
    this is a small relation next to int_cycle_eligible_spend. */
 with referee_accounts as (
-    select
-        referee_account_id as account_id,
-        min(registered_date) as first_registered_date
-    from int_accepted_referrals
-    group by referee_account_id
+    select * from int_referee_accounts
 ),
 
 scanned as (

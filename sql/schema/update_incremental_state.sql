@@ -7,7 +7,7 @@
           billing_cycle_scans) and per
           referee account (cached_referees)
    parameters: none
-   inputs: int_cycle_eligible_spend, int_cycle_linked_lines, int_accepted_referrals,
+   inputs: int_cycle_eligible_spend, int_cycle_linked_lines, int_referee_accounts,
            scanned_cycles (control), warehouse.cycle_eligible_spend,
            warehouse.cycle_linked_lines, warehouse.billing_cycle_scans,
            warehouse.cached_referees */
@@ -40,18 +40,12 @@ from scanned_cycles;
 -- for the cycles taken from the cache too
 insert or replace into warehouse.cached_referees
 select
-    account_id,
-    registered_date
-from (
-    select
-        referee_account_id as account_id,
-        min(registered_date) as registered_date
-    from int_accepted_referrals
-    group by referee_account_id
-) as first_registrations
+    first_registrations.account_id,
+    first_registrations.first_registered_date as registered_date
+from int_referee_accounts as first_registrations
 where not exists (
     select 1 from warehouse.cached_referees as cached
     where
         cached.account_id = first_registrations.account_id
-        and cached.registered_date = first_registrations.registered_date
+        and cached.registered_date = first_registrations.first_registered_date
 );
