@@ -144,6 +144,33 @@ def test_sample_instrument_year_rolls_forward_every_month(sample_out):
     assert {"excluded_product", "exceeds_balance", None} <= reasons
 
 
+def test_every_delivered_event_is_listed_in_exactly_one_month(sample_out):
+    """Nothing dropped, nothing twice: over the sample year, each distinct voucher event and
+    coupon usage dated up to the last month's cutoff appears in exactly one month's
+    events.parquet (later ones wait for their month)."""
+    options = RunOptions(data_dir=REPO / "sample_data", out_dir=sample_out)
+    for month in SAMPLE_MONTHS:
+        instruments.run_month(month, options)
+    data, cutoff = REPO / "sample_data", months.cutoff_date(LAST)
+    with duckdb.connect() as con:
+        delivered = con.execute(
+            f"""select distinct 'voucher', event_id, cast(occurred_at as timestamp)
+                from read_parquet('{data}/vouchers/events/*.parquet')
+                where cast(occurred_at as date) <= $cutoff
+                union all
+                select distinct 'referral_coupon', usage_id, cast(used_at as timestamp)
+                from read_parquet('{data}/coupon_usage/*.parquet')
+                where cast(used_at as date) <= $cutoff""",
+            {"cutoff": cutoff},
+        ).fetchall()
+        listed = con.execute(
+            f"""select instrument_kind, event_id, occurred_at
+                from read_parquet('{sample_out}/instruments/*/events.parquet')"""
+        ).fetchall()
+    assert len(delivered) > 100
+    assert sorted(listed) == sorted(delivered)
+
+
 def _ledger(out: Path):
     with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
         return con.execute("select * from ledger_entries order by all").fetchall()

@@ -180,6 +180,58 @@ def test_events_apply_in_time_order_whatever_the_file_order(world):
     assert _state(world, "2025-04", "V1")["owner_account_id"] == "carol"
 
 
+def _listed(world, month):
+    """Every row of the month's events.parquet, in file order: (id, accepted, reason, late)."""
+    with duckdb.connect() as con:
+        return con.execute(
+            "select event_id, accepted, reason, late, occurred_at from read_parquet($p)",
+            {"p": str(world.out / "instruments" / month / "events.parquet")},
+        ).fetchall()
+
+
+def test_a_late_redeem_is_applied_in_the_first_unpublished_month(world):
+    _voucher_world(world)  # valid 2025-04-01..2025-06-30
+    world.run_instruments("2025-04")
+    april = (world.out / "instruments" / "2025-04" / "events.parquet").read_bytes()
+    # redeemed on April 28, delivered after April was published
+    world.voucher_event("late", "V1", "redeem", "alice", datetime(2025, 4, 28, 12))
+    world.run_instruments("2025-05")
+    assert _listed(world, "2025-05") == [("late", True, None, True, datetime(2025, 4, 28, 12))]
+    assert _state(world, "2025-05", "V1")["status"] == "redeemed"
+    # April is never reopened
+    assert (world.out / "instruments" / "2025-04" / "events.parquet").read_bytes() == april
+
+
+def test_a_late_event_on_an_instrument_expired_in_a_closed_month_is_rejected(world):
+    # valid to April 29: it expires at April's month end, and April is published
+    _voucher_world(world, valid_to=date(2025, 4, 29))
+    world.run_instruments("2025-04")
+    assert _state(world, "2025-04", "V1")["status"] == "expired"
+    world.voucher_event("late", "V1", "redeem", "alice", datetime(2025, 4, 28, 12))
+    world.run_instruments("2025-05")
+    # judged against the state where it is applied: expired in a closed month stays expired;
+    # occurred_at is kept as delivered
+    assert _listed(world, "2025-05") == [
+        ("late", False, "already_expired", True, datetime(2025, 4, 28, 12))
+    ]
+    assert _state(world, "2025-05", "V1")["status"] == "expired"
+
+
+def test_an_id_is_listed_once_for_all_time_and_never_applied_twice(world):
+    _voucher_world(world)
+    world.voucher_event("e1", "V1", "transfer", "alice", date(2025, 4, 2), to="bob")
+    world.run_instruments("2025-04")
+    # May: e1 delivered again as it was (the same event: not listed again), and again with
+    # other content (a conflicting copy: listed and rejected where it arrives)
+    world.voucher_event("e1", "V1", "transfer", "bob", date(2025, 5, 2), to="carol", file=1)
+    world.run_instruments("2025-05", "2025-06")
+    assert [row[:4] for row in _listed(world, "2025-05")] == [
+        ("e1", False, "duplicate_event_id", False)
+    ]
+    assert _listed(world, "2025-06") == []
+    assert _state(world, "2025-06", "V1")["owner_account_id"] == "bob"
+
+
 # --- referral coupons ----------------------------------------------------------------
 
 
@@ -240,6 +292,21 @@ def test_partial_use_then_expiry_of_the_rest(world):
     final = _state(world, "2026-05", "referrer-1:2025-04")
     assert (final["status"], final["expired_this_month_usd"]) == ("expired", Decimal("7.50"))
     assert _events(world, "2026-05") == {"u2": (False, "outside_validity")}
+
+
+def test_a_coupon_usage_delivered_again_with_a_later_timestamp_is_not_spent_twice(world):
+    _coupon_world(world)
+    world.settle("2025-05")
+    world.use_coupon("u1", "referrer-1", "2025-04", "5.00", date(2025, 5, 10))
+    world.run_instruments("2025-05")
+    world.use_coupon("u1", "referrer-1", "2025-04", "5.00", date(2025, 6, 10))
+    world.run_instruments("2025-06")
+    assert [row[:4] for row in _listed(world, "2025-06")] == [
+        ("u1", False, "duplicate_event_id", False)
+    ]
+    assert _state(world, "2025-06", "referrer-1:2025-04")["remaining_balance_usd"] == Decimal(
+        "15.00"
+    )
 
 
 def test_rollforward_balances_every_month_and_reruns_are_identical(world):

@@ -71,6 +71,9 @@ class Event:
     to_account_id: str | None = None
     amount_usd: Decimal | None = None
     product_code: str | None = None
+    # dated in a month already published: applied in the first unpublished one, against
+    # the state there (docs/instruments.md); the engine judges it like any other event
+    late: bool = False
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ def event(row: Mapping) -> engine.Event:
         to_account_id=row["to_account_id"],
         amount_usd=row["amount_usd"],
         product_code=row["product_code"],
+        late=row["late"],
     )
 
 
@@ -87,6 +88,7 @@ def event_rows(month: str, outcomes: list[engine.Outcome]) -> list[dict]:
             "accepted": o.accepted,
             "reason": o.reason,
             "amount_applied_usd": o.amount_applied_usd,
+            "late": o.event.late,
         }
         for o in outcomes
     ]

@@ -1,13 +1,20 @@
 /* int_instrument_events
    kind: model
-   purpose: the events the instrument month applies: voucher events and coupon usage that
-            occurred after the last published instrument month's cutoff and on or before
-            this one's. Identical copies are one event; an event_id delivered again within
-            the month with other content is a duplicate (is_duplicate): the first copy in
-            (occurred_at, then every other column) order applies, later ones are rejected.
-   grain: one row per distinct event row
+   purpose: the events the instrument month lists: every delivered voucher event and coupon
+            usage dated on or before this month's cutoff that no earlier month listed.
+            Nothing is dropped and nothing is applied twice (docs/instruments.md):
+            - an event dated in a month already published arrives late: it is listed and
+              applied in this month, the first unpublished one (late = true), against the
+              state at this point; published months are never reopened;
+            - ids are unique for all time, per kind: a row an earlier month listed (the same
+              id and the same content) is the same event and is not listed again; a row
+              whose id an earlier month listed with other content, or that repeats an id of
+              this month with other content, is a duplicate (is_duplicate): listed and
+              rejected. Within the month the first copy in (occurred_at, then every other
+              column) order applies.
+   grain: one row per distinct event row not listed before
    parameters: $cutoff_date, $previous_instrument_cutoff_date (null for the first month)
-   inputs: stg_voucher_events, stg_coupon_usage */
+   inputs: stg_voucher_events, stg_coupon_usage, warehouse.instrument_events */
 with voucher_events as (
     select distinct
         event_id,
@@ -38,30 +45,64 @@ coupon_usage as (
     from stg_coupon_usage
 ),
 
-in_month as (
+delivered as (
     select * from (
         select * from voucher_events
         union all
         select * from coupon_usage
     ) as events
-    where
-        cast(occurred_at as date) <= $cutoff_date
-        and (
-            $previous_instrument_cutoff_date is null
-            or cast(occurred_at as date) > $previous_instrument_cutoff_date
-        )
+    where cast(occurred_at as date) <= $cutoff_date
+),
+
+listed_before as (
+    select
+        instrument_kind,
+        event_id,
+        instrument_id,
+        event_type,
+        actor_account_id,
+        to_account_id,
+        occurred_at,
+        amount_usd,
+        product_code
+    from warehouse.instrument_events
+),
+
+not_listed as (
+    -- the same row listed by an earlier month is the same event: never listed again
+    select delivered.*
+    from delivered
+    anti join listed_before as listed
+        on
+            delivered.instrument_kind = listed.instrument_kind
+            and delivered.event_id = listed.event_id
+            and delivered.instrument_id is not distinct from listed.instrument_id
+            and delivered.event_type is not distinct from listed.event_type
+            and delivered.actor_account_id is not distinct from listed.actor_account_id
+            and delivered.to_account_id is not distinct from listed.to_account_id
+            and delivered.occurred_at = listed.occurred_at
+            and delivered.amount_usd is not distinct from listed.amount_usd
+            and delivered.product_code is not distinct from listed.product_code
 ),
 
 final as (
     select
         *,
+        $previous_instrument_cutoff_date is not null
+        and cast(occurred_at as date) <= $previous_instrument_cutoff_date as late,
         row_number() over (
             partition by instrument_kind, event_id
             order by
                 occurred_at, instrument_id, event_type, actor_account_id, to_account_id,
                 amount_usd, product_code
-        ) > 1 as is_duplicate
-    from in_month
+        ) > 1
+        or exists (
+            select 1 from listed_before as listed
+            where
+                listed.instrument_kind = not_listed.instrument_kind
+                and listed.event_id = not_listed.event_id
+        ) as is_duplicate
+    from not_listed
 )
 
 select * from final

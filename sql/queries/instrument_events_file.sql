@@ -16,7 +16,8 @@ select
     amount_usd,
     product_code,
     accepted,
-    reason
+    reason,
+    late
 from warehouse.instrument_events
 where instrument_month = $instrument_month
 order by occurred_at asc, event_id asc, accepted desc, reason asc

@@ -144,8 +144,12 @@ create table if not exists warehouse.instrument_events (
     product_code varchar,
     accepted boolean not null,
     reason varchar,
-    amount_applied_usd decimal(18, 2) not null
+    amount_applied_usd decimal(18, 2) not null,
+    -- dated in a month already published: applied in the first unpublished month
+    late boolean not null default false
 );
+-- late (issue 13) came after the table's first columns: a warehouse written before gains it
+alter table warehouse.instrument_events add column if not exists late boolean default false;
 
 -- per kind and month: opening + issued - redeemed/used - expired = closing
 create table if not exists warehouse.instrument_rollforward (
