@@ -42,6 +42,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="creditflow", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
+    def config_and_rejections(sub):
+        sub.add_argument("--config", type=Path, help="rules TOML (default: config/rules.toml)")
+        sub.add_argument(
+            "--max-rejected",
+            type=int,
+            default=0,
+            metavar="N",
+            help="accept up to N rejected input rows (kept in the quarantine, recorded with the month)",
+        )
+
     def common(sub):
         sub.add_argument("--data", required=True, type=Path, help="input data directory")
         sub.add_argument(
@@ -50,16 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--eligible-products", type=Path, help="eligible products CSV (default: shipped)"
         )
-        sub.add_argument("--config", type=Path, help="rules TOML (default: config/rules.toml)")
+        config_and_rejections(sub)
         sub.add_argument(
             "--dry-run", action="store_true", help="compute and write a preview; touch no ledger"
-        )
-        sub.add_argument(
-            "--max-rejected",
-            type=int,
-            default=0,
-            metavar="N",
-            help="accept up to N rejected input rows (kept in the quarantine, recorded in the manifest)",
         )
         sub.add_argument(
             "--full-recompute",
@@ -80,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     instruments.add_argument("--to", dest="last", type=_month)
     instruments.add_argument("--data", required=True, type=Path, help="input data directory")
     instruments.add_argument("--out", required=True, type=Path, help="output directory")
+    config_and_rejections(instruments)
     instruments.add_argument("--verbose", action="store_true", help="show Prefect's own logs")
     backfill = commands.add_parser("backfill", help="settle a range of months in order")
     backfill.add_argument("--from", dest="first", required=True, type=_month)

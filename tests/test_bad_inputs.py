@@ -1,9 +1,10 @@
 """The committed corpus of bad inputs (tests/bad_inputs/, built by build_corpus.py).
 
-For each kind: 2025-03 is published from the good base, then `creditflow settle` of 2025-04
-runs on the bad dataset. It must exit with the kind's code and one error line naming the
-problem, publish nothing, leave the ledger unchanged, and keep rejected rows (with file and
-reason) in the quarantine.
+For each kind: 2025-03 is settled from the good base, then the kind's command (`creditflow
+settle`, or `creditflow instruments` for the voucher and coupon inputs) of 2025-04 runs on the
+bad dataset. It must exit with the kind's code and one error line naming the problem,
+publish nothing, leave the ledgers unchanged, and keep rejected rows (with file and reason)
+in the quarantine.
 """
 
 import json
@@ -46,7 +47,17 @@ def _ledger(out: Path):
         return (
             con.execute("select * from ledger_entries order by all").fetchall(),
             con.execute("select settlement_month from settlements order by 1").fetchall(),
+            con.execute("select * from instrument_events order by all").fetchall(),
+            con.execute("select instrument_month from instrument_months order by 1").fetchall(),
         )
+
+
+# where each command publishes a month, and where it keeps the rows it rejected
+PUBLISHED = {"settle": Path("batches/2025-04"), "instruments": Path("instruments/2025-04")}
+QUARANTINE = {
+    "settle": Path("quarantine/2025-04/rejected_rows.parquet"),
+    "instruments": Path("quarantine/2025-04/instrument_rejected_rows.parquet"),
+}
 
 
 @pytest.mark.flow
@@ -59,8 +70,9 @@ def test_bad_input_is_refused_with_one_line_and_nothing_is_published(
     shutil.copytree(published_march, out)
     ledger_before = _ledger(out)
     capsys.readouterr()
+    command = expected["command"]
     code, _, err = run_cli(
-        ["settle", "--month", "2025-04", "--data", str(CORPUS / kind / "data"), "--out", str(out)],
+        [command, "--month", "2025-04", "--data", str(CORPUS / kind / "data"), "--out", str(out)],
         capsys,
     )
     error_lines = [line for line in err.splitlines() if line.startswith("creditflow: error:")]
@@ -68,9 +80,9 @@ def test_bad_input_is_refused_with_one_line_and_nothing_is_published(
     assert len(error_lines) == 1, err
     assert expected["message"] in err
     assert "Traceback" not in err
-    assert not (out / "batches" / "2025-04").exists()
+    assert not (out / PUBLISHED[command]).exists()
     assert _ledger(out) == ledger_before
-    quarantine = out / "quarantine" / "2025-04" / "rejected_rows.parquet"
+    quarantine = out / QUARANTINE[command]
     if quarantine.exists():
         with duckdb.connect() as con:
             rows = con.execute(
@@ -114,3 +126,23 @@ def test_operator_can_accept_rejected_rows_and_the_manifest_records_them(
             "where referee_account_id = 'friend-2' and settlement_month = '2025-04'"
         ).fetchone()[0]
     assert str(spend) == "12.0000"
+
+
+@pytest.mark.flow
+def test_operator_can_accept_rejected_instrument_rows_and_the_month_records_them(
+    published_march, tmp_path, capsys
+):
+    out = tmp_path / "out"
+    shutil.copytree(published_march, out)
+    data = CORPUS / "coupon_usage_zero_amount" / "data"
+    args = ["instruments", "--month", "2025-04", "--data", str(data), "--out", str(out)]
+    code, _, err = run_cli([*args, "--max-rejected", "1"], capsys)
+    assert code == 0, err
+    with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
+        accepted, digest = con.execute(
+            "select rejected_input_rows_accepted, quarantine_sha256 from instrument_months "
+            "where instrument_month = '2025-04'"
+        ).fetchone()
+        listed = con.execute("select count(*) from instrument_events").fetchone()[0]
+    # the rejected usage is kept in the quarantine, and never listed or applied
+    assert (accepted, len(digest), listed) == (1, 64, 0)

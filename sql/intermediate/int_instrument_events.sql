@@ -14,7 +14,11 @@
               column) order applies.
    grain: one row per distinct event row not listed before
    parameters: $cutoff_date, $previous_instrument_cutoff_date (null for the first month)
-   inputs: stg_voucher_events, stg_coupon_usage, warehouse.instrument_events */
+   inputs: stg_voucher_events, stg_coupon_usage, warehouse.instrument_events,
+           rejected_rows (control)
+   Rows an input audit rejected (sql/audits/instrument_inputs/) are left out: they are
+   kept in the quarantine with the rule, and only ever get here when the operator accepted
+   them with --max-rejected. */
 with voucher_events as (
     select distinct
         event_id,
@@ -26,7 +30,11 @@ with voucher_events as (
         occurred_at,
         cast(null as decimal(18, 2)) as amount_usd,
         cast(null as varchar) as product_code
-    from stg_voucher_events
+    from stg_voucher_events as events
+    anti join rejected_rows
+        on
+            events.source_file = rejected_rows.source_file
+            and events.file_row_number = rejected_rows.file_row_number
 ),
 
 coupon_usage as (
@@ -42,7 +50,11 @@ coupon_usage as (
         used_at as occurred_at,
         used_amount_usd as amount_usd,
         product_code
-    from stg_coupon_usage
+    from stg_coupon_usage as usage
+    anti join rejected_rows
+        on
+            usage.source_file = rejected_rows.source_file
+            and usage.file_row_number = rejected_rows.file_row_number
 ),
 
 delivered as (

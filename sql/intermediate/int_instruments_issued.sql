@@ -8,7 +8,8 @@
             transferred"); coupons never transfer.
    grain: one row per (instrument_kind, instrument_id) per distinct catalog row
    parameters: $cutoff_date
-   inputs: stg_voucher_catalog, int_coupons_issued, warehouse.instrument_state */
+   inputs: stg_voucher_catalog, int_coupons_issued, warehouse.instrument_state,
+           rejected_rows (control) */
 with in_ledger as (
     select distinct
         instrument_kind,
@@ -27,7 +28,12 @@ vouchers as (
         valid_from,
         valid_to,
         cast(purchased_at as date) as purchased_date
-    from stg_voucher_catalog
+    from stg_voucher_catalog as catalog
+    -- rows an input audit rejected stay in the quarantine (sql/audits/instrument_inputs/)
+    anti join rejected_rows
+        on
+            catalog.source_file = rejected_rows.source_file
+            and catalog.file_row_number = rejected_rows.file_row_number
 ),
 
 issued_vouchers as (

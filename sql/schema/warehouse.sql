@@ -171,6 +171,11 @@ create table if not exists warehouse.instrument_months (
     rejected_event_count integer not null,
     breakage_usd decimal(18, 2) not null
 );
+-- the instrument input audits (issue 13): input rows the operator accepted to leave out
+-- (--max-rejected) and the digest of the quarantine that lists them; added in place
+alter table warehouse.instrument_months
+add column if not exists rejected_input_rows_accepted integer default 0;
+alter table warehouse.instrument_months add column if not exists quarantine_sha256 varchar;
 
 -- Incremental state (not part of the ledger; rewritten per cycle when a cycle changes):
 -- per billing cycle, the fingerprints it was last scanned with: its files, and the

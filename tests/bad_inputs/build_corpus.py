@@ -10,6 +10,7 @@ import json
 import shutil
 import tempfile
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -71,6 +72,63 @@ def _append_copy(data, relative, row, changes):
     table = _table(data, relative)
     extra = table.slice(row, 1).to_pylist()[0] | changes
     _write(data, relative, pa.concat_tables([table, pa.Table.from_pylist([extra], table.schema)]))
+
+
+CATALOG = Path("vouchers/catalog/catalog.parquet")
+EVENTS = Path("vouchers/events/events-0.parquet")
+USAGE = Path("coupon_usage/usage.parquet")
+GOOD_VOUCHER = {
+    "voucher_id": "V1",
+    "product_config": "ecs.g7.large/1 month",
+    "face_value": Decimal("100.00"),
+    "purchased_by": "referrer-1",
+    "purchase_channel": "tmall",
+    "discounted": False,
+    "max_transfers": 2,
+    "valid_from": date(2025, 4, 1),
+    "valid_to": date(2025, 6, 30),
+    "purchased_at": datetime(2025, 3, 20, tzinfo=UTC),
+}
+GOOD_EVENT = {
+    "event_id": "e1",
+    "voucher_id": "V1",
+    "event_type": "redeem",
+    "actor_account_id": "referrer-1",
+    "to_account_id": None,
+    "occurred_at": datetime(2025, 4, 10, tzinfo=UTC),
+}
+GOOD_USAGE = {
+    "usage_id": "u1",
+    "account_id": "referrer-1",
+    "coupon_month": "2025-03",
+    "used_amount": Decimal("5.00"),
+    "used_at": datetime(2025, 4, 10, tzinfo=UTC),
+    "product_code": "ecs",
+    "coupon_owner_account_id": None,
+}
+
+
+def _append_rows(data, relative, *rows):
+    """Rows added to an input file (the base's instrument files are empty), in its schema."""
+    table = _table(data, relative)
+    _write(
+        data, relative, pa.concat_tables([table, pa.Table.from_pylist(list(rows), table.schema)])
+    )
+
+
+def _bad_voucher(**changes):
+    return lambda d: _append_rows(d, CATALOG, GOOD_VOUCHER | changes)
+
+
+def _bad_event(**changes):
+    return lambda d: (
+        _append_rows(d, CATALOG, GOOD_VOUCHER),
+        _append_rows(d, EVENTS, GOOD_EVENT | changes),
+    )
+
+
+def _bad_usage(**changes):
+    return lambda d: _append_rows(d, USAGE, GOOD_USAGE | changes)
 
 
 def _first_referee_line(data) -> int:
@@ -261,6 +319,75 @@ KINDS = {
     ),
 }
 
+# instrument inputs (issue 13): `creditflow instruments --month 2025-04` runs on these
+INSTRUMENT_KINDS = {
+    "voucher_null_id": (_bad_voucher(voucher_id=None), 3, "voucher_id is null"),
+    "voucher_unknown_channel": (
+        _bad_voucher(purchase_channel="gift_shop"),
+        3,
+        "purchase_channel is not one of official, tmall, special",
+    ),
+    "voucher_three_transfers": (
+        _bad_voucher(max_transfers=3),
+        3,
+        "max_transfers is not 0, 1 or 2",
+    ),
+    "voucher_ends_before_it_starts": (
+        _bad_voucher(valid_to=date(2025, 3, 31)),
+        3,
+        "valid_to is before valid_from",
+    ),
+    "voucher_zero_face_value": (
+        _bad_voucher(face_value=Decimal("0")),
+        3,
+        "face_value is not positive",
+    ),
+    "voucher_unknown_purchaser": (
+        _bad_voucher(purchased_by="stranger"),
+        3,
+        "purchased_by is not a known account",
+    ),
+    "voucher_conflict": (
+        lambda d: _append_rows(
+            d, CATALOG, GOOD_VOUCHER, GOOD_VOUCHER | {"face_value": Decimal("50.00")}
+        ),
+        3,
+        "voucher_id listed twice with different content",
+    ),
+    "voucher_event_null_id": (_bad_event(event_id=None), 3, "event_id is null"),
+    "voucher_event_unknown_type": (
+        _bad_event(event_type="gift"),
+        3,
+        "event_type is not one of transfer, redeem, refund_request",
+    ),
+    "voucher_event_unknown_actor": (
+        _bad_event(actor_account_id="stranger"),
+        3,
+        "actor_account_id is not a known account",
+    ),
+    "coupon_usage_null_id": (_bad_usage(usage_id=None), 3, "usage_id is null"),
+    "coupon_usage_zero_amount": (
+        _bad_usage(used_amount=Decimal("0")),
+        3,
+        "used_amount is not positive",
+    ),
+    "coupon_usage_half_cent": (
+        _bad_usage(used_amount=Decimal("5.005")),
+        3,
+        "used_amount is not a whole number of cents",
+    ),
+    "coupon_usage_bad_month": (
+        _bad_usage(coupon_month="March"),
+        3,
+        "coupon_month is not YYYY-MM",
+    ),
+    "coupon_usage_unknown_account": (
+        _bad_usage(account_id="stranger"),
+        3,
+        "account_id is not a known account",
+    ),
+}
+
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
@@ -268,15 +395,15 @@ def main() -> None:
         target = CORPUS / "base"
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(base, target)
-        for kind, (mutate, exit_code, message) in KINDS.items():
-            folder = CORPUS / kind
-            shutil.rmtree(folder, ignore_errors=True)
-            shutil.copytree(base, folder / "data")
-            mutate(folder / "data")
-            (folder / "expected.json").write_text(
-                json.dumps({"exit_code": exit_code, "message": message}, indent=2) + "\n"
-            )
-    print(f"{len(KINDS)} bad-input kinds written under {CORPUS}")
+        for command, kinds in (("settle", KINDS), ("instruments", INSTRUMENT_KINDS)):
+            for kind, (mutate, exit_code, message) in kinds.items():
+                folder = CORPUS / kind
+                shutil.rmtree(folder, ignore_errors=True)
+                shutil.copytree(base, folder / "data")
+                mutate(folder / "data")
+                expected = {"command": command, "exit_code": exit_code, "message": message}
+                (folder / "expected.json").write_text(json.dumps(expected, indent=2) + "\n")
+    print(f"{len(KINDS) + len(INSTRUMENT_KINDS)} bad-input kinds written under {CORPUS}")
 
 
 if __name__ == "__main__":

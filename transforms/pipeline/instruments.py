@@ -18,13 +18,14 @@ from pathlib import Path
 
 from transforms import contracts, instrument_rows, months
 from transforms import instrument_lifecycle as engine
-from transforms.errors import StateConflict, ValidationFailure
+from transforms.errors import StateConflict, UsageError, ValidationFailure
 from transforms.money import format_usd
 from transforms.pipeline import inputs, sql_runner, warehouse
 from transforms.pipeline.files import atomic_write, parquet_bytes, sha256_file
 from transforms.pipeline.layout import OutputLayout
 from transforms.pipeline.options import RunOptions
 from transforms.pipeline.runner import Pipeline, Run, Stage, run_pipeline
+from transforms.rules import RulesError, load_rules
 
 MODELS = ("int_instruments_issued", "int_instrument_events")
 PUBLISHED_TABLES = ("instrument_state", "instrument_events", "instrument_rollforward")
@@ -35,6 +36,8 @@ INPUTS = (contracts.VOUCHER_CATALOG, contracts.VOUCHER_EVENTS, contracts.COUPON_
 class RegisteredInstruments:
     already_published: bool
     fingerprint: str
+    rejected: int = 0
+    quarantine_sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,13 @@ class InstrumentsOutcome:
 
 
 def open_run(month: str, options: RunOptions) -> Run:
+    # every term the ledger applies travels with the instrument (warehouse.instrument_state,
+    # warehouse.coupons); the rules file is still read, so that a command line with --config
+    # fails the same way for every command when the file is broken (docs/instruments.md)
+    try:
+        load_rules(options.config)
+    except RulesError as error:
+        raise UsageError(str(error)) from error
     data_dir = inputs.require_data_dir(options.data_dir)
     layout = OutputLayout(Path(options.out_dir))
     con = warehouse.connect(layout, read_only=False, readable=(data_dir,))
@@ -61,6 +71,7 @@ def open_run(month: str, options: RunOptions) -> Run:
         "cutoff_date": months.cutoff_date(month),
         # events are read from the day after the last published instrument month's cutoff
         "previous_instrument_cutoff_date": previous_cutoff,
+        **contracts.allowed_values(),
     }
     return Run(month=month, options=options, layout=layout, parameters=parameters, con=con)
 
@@ -94,7 +105,19 @@ def register_inputs(run: Run, _previous=None) -> RegisteredInstruments:
         "coupons": [[referrer, month_, str(amount)] for referrer, month_, amount in coupons],
     }
     fingerprint = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
-    return RegisteredInstruments(already_published, fingerprint)
+    if already_published:
+        # same fingerprint: re-rendered from the ledger; its inputs were audited when published
+        return RegisteredInstruments(True, fingerprint)
+    # the same input edge as the settlement: rejected rows go to the quarantine and block
+    # the month (exit 3) unless the operator accepts them; accepted ones are left out
+    rejected, quarantine_sha256 = inputs.run_audits(
+        con,
+        sql_runner.folder("audits/instrument_inputs"),
+        run.parameters,
+        run.layout.instrument_quarantine_file(month),
+        run.options.max_rejected,
+    )
+    return RegisteredInstruments(False, fingerprint, rejected, quarantine_sha256)
 
 
 def _check_settled_before(con, month: str) -> None:
@@ -171,6 +194,8 @@ def publish(run: Run, registered: RegisteredInstruments) -> InstrumentsOutcome:
         "instrument_month": run.month,
         "input_fingerprint": registered.fingerprint,
         **totals,
+        "rejected_input_rows_accepted": registered.rejected,
+        "quarantine_sha256": registered.quarantine_sha256,
     }
     with warehouse.transaction(con):
         warehouse.append(con, PUBLISHED_TABLES, "instrument_months", record)

@@ -28,6 +28,10 @@ class OutputLayout:
         """The input rows a run rejected, with file, row and rule."""
         return self.root / "quarantine" / month / "rejected_rows.parquet"
 
+    def instrument_quarantine_file(self, month: str) -> Path:
+        """The instrument input rows (catalog, events, usage) a run rejected."""
+        return self.root / "quarantine" / month / "instrument_rejected_rows.parquet"
+
     def report_dir(self, month: str) -> Path:
         """The validation report (Great Expectations Data Docs)."""
         return self.root / "reports" / month
