@@ -9,6 +9,8 @@ import duckdb
 import pytest
 
 from transforms.errors import StateConflict
+from transforms.pipeline import instruments
+from transforms.pipeline.options import RunOptions
 
 APRIL = date(2025, 4, 1)
 
@@ -230,6 +232,17 @@ def test_an_id_is_listed_once_for_all_time_and_never_applied_twice(world):
     ]
     assert _listed(world, "2025-06") == []
     assert _state(world, "2025-06", "V1")["owner_account_id"] == "bob"
+
+
+def test_a_month_whose_event_and_usage_folders_hold_no_file_runs(world):
+    _voucher_world(world)
+    world.voucher_events = []  # the folders exist, with no Parquet file in them
+    world.write()
+    (world.data / "coupon_usage" / "usage.parquet").unlink()
+    options = RunOptions(data_dir=world.data, out_dir=world.out)
+    (outcome,) = [instruments.run_month("2025-04", options)]
+    assert (outcome.action, outcome.event_count) == ("published", 0)
+    assert _listed(world, "2025-04") == []
 
 
 # --- referral coupons ----------------------------------------------------------------

@@ -22,18 +22,22 @@ class Kind:
     label: str
     arrow: pa.DataType
     accepted: tuple[str, ...]
+    empty: str  # the DuckDB type of the column when the input has no file at all
 
 
-TEXT = Kind("text", pa.string(), ("VARCHAR",))
+TEXT = Kind("text", pa.string(), ("VARCHAR",), "varchar")
 AMOUNT = Kind(
     "an amount (DECIMAL, number or text)",
     MONEY,
     ("DECIMAL", "DOUBLE", "FLOAT", "REAL", "INTEGER", "BIGINT", "SMALLINT", "HUGEINT", "VARCHAR"),
+    "decimal(18, 4)",
 )
-DATE = Kind("a date", pa.date32(), ("DATE", "TIMESTAMP", "VARCHAR"))
-TIMESTAMP = Kind("a timestamp", UTC_TIMESTAMP, ("TIMESTAMP", "VARCHAR"))
-BOOLEAN = Kind("a boolean", pa.bool_(), ("BOOLEAN",))
-WHOLE_NUMBER = Kind("a whole number", pa.int32(), ("INTEGER", "BIGINT", "SMALLINT", "TINYINT"))
+DATE = Kind("a date", pa.date32(), ("DATE", "TIMESTAMP", "VARCHAR"), "date")
+TIMESTAMP = Kind("a timestamp", UTC_TIMESTAMP, ("TIMESTAMP", "VARCHAR"), "timestamptz")
+BOOLEAN = Kind("a boolean", pa.bool_(), ("BOOLEAN",), "boolean")
+WHOLE_NUMBER = Kind(
+    "a whole number", pa.int32(), ("INTEGER", "BIGINT", "SMALLINT", "TINYINT"), "integer"
+)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ _CYCLE_FOLDER = re.compile(r"^billing_cycle=(\d{4}-(0[1-9]|1[0-2]))$")
 PARQUET_FILES = sql_runner.sql_file("sources/parquet_files.sql")
 BILLING_CYCLE_FILES = sql_runner.sql_file("sources/billing_cycle_files.sql")
 BILLING_RECORD_FILES = sql_runner.sql_file("sources/billing_record_files.sql")
+EMPTY_INPUT = sql_runner.sql_file("sources/empty_input.sql")
 ELIGIBLE_PRODUCTS_CSV = sql_runner.sql_file("sources/eligible_products_csv.sql")
 
 
@@ -93,6 +94,10 @@ def check_columns(con, path: Path, contract: contracts.InputContract) -> set[str
 def register(con, contract: contracts.InputContract, paths: list[Path]) -> None:
     """Check every file, then create the raw relation raw_<input> over them: the contract's
     columns (an optional column no file holds reads as null) and each row's provenance."""
+    if not paths:  # an optional input delivered with no file: typed, no rows
+        columns = [f"cast(null as {c.kind.empty}) as {c.name}" for c in contract.columns]
+        sql_runner.create_source(con, EMPTY_INPUT, contract.relation, [], columns)
+        return
     present: set[str] = set()
     for path in paths:
         present |= check_columns(con, path, contract)
