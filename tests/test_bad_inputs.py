@@ -60,21 +60,28 @@ QUARANTINE = {
 }
 
 
+def _april(published_march, tmp_path, capsys, command, kind, max_rejected=None):
+    """`creditflow COMMAND --month 2025-04` on the kind's data, over a copy of the ledger
+    with March published; returns (out, exit code, stderr)."""
+    out = tmp_path / "out"
+    shutil.copytree(published_march, out)
+    capsys.readouterr()
+    args = [command, "--month", "2025-04", "--data", str(CORPUS / kind / "data"), "--out", str(out)]
+    if max_rejected is not None:
+        args += ["--max-rejected", max_rejected]
+    code, _, err = run_cli(args, capsys)
+    return out, code, err
+
+
 @pytest.mark.flow
 @pytest.mark.parametrize("kind", KINDS)
 def test_bad_input_is_refused_with_one_line_and_nothing_is_published(
     published_march, tmp_path, capsys, kind
 ):
     expected = json.loads((CORPUS / kind / "expected.json").read_text())
-    out = tmp_path / "out"
-    shutil.copytree(published_march, out)
-    ledger_before = _ledger(out)
-    capsys.readouterr()
     command = expected["command"]
-    code, _, err = run_cli(
-        [command, "--month", "2025-04", "--data", str(CORPUS / kind / "data"), "--out", str(out)],
-        capsys,
-    )
+    ledger_before = _ledger(published_march)
+    out, code, err = _april(published_march, tmp_path, capsys, command, kind)
     error_lines = [line for line in err.splitlines() if line.startswith("creditflow: error:")]
     assert code == expected["exit_code"], err
     assert len(error_lines) == 1, err
@@ -98,23 +105,7 @@ def test_bad_input_is_refused_with_one_line_and_nothing_is_published(
 def test_operator_can_accept_rejected_rows_and_the_manifest_records_them(
     published_march, tmp_path, capsys
 ):
-    out = tmp_path / "out"
-    shutil.copytree(published_march, out)
-    data = CORPUS / "non_usd_currency" / "data"
-    code, _, err = run_cli(
-        [
-            "settle",
-            "--month",
-            "2025-04",
-            "--data",
-            str(data),
-            "--out",
-            str(out),
-            "--max-rejected",
-            "1",
-        ],
-        capsys,
-    )
+    out, code, err = _april(published_march, tmp_path, capsys, "settle", "non_usd_currency", "1")
     assert code == 0, err
     manifest = json.loads((out / "batches" / "2025-04" / "manifest.json").read_text())
     assert manifest["rejected_rows_accepted"] == 1
@@ -132,11 +123,9 @@ def test_operator_can_accept_rejected_rows_and_the_manifest_records_them(
 def test_operator_can_accept_rejected_instrument_rows_and_the_month_records_them(
     published_march, tmp_path, capsys
 ):
-    out = tmp_path / "out"
-    shutil.copytree(published_march, out)
-    data = CORPUS / "coupon_usage_zero_amount" / "data"
-    args = ["instruments", "--month", "2025-04", "--data", str(data), "--out", str(out)]
-    code, _, err = run_cli([*args, "--max-rejected", "1"], capsys)
+    out, code, err = _april(
+        published_march, tmp_path, capsys, "instruments", "coupon_usage_zero_amount", "1"
+    )
     assert code == 0, err
     with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
         accepted, digest = con.execute(
