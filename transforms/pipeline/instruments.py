@@ -69,7 +69,7 @@ def open_run(month: str, options: RunOptions) -> Run:
         "instrument_month": month,
         "previous_month": months.previous_month(month),
         "cutoff_date": months.cutoff_date(month),
-        # events are read from the day after the last published instrument month's cutoff
+        # events dated on or before it that no month listed yet arrive late (int_instrument_events)
         "previous_instrument_cutoff_date": previous_cutoff,
         **contracts.allowed_values(),
     }
