@@ -1,20 +1,31 @@
 """The creditflow command line: what schedulers and operators call.
 
 Exit codes: 0 success, 2 usage error, 3 invalid or missing input, 4 state conflict
-(gap, changed published month, concurrent run), 5 an output invariant failed.
+(gap, changed published month, concurrent run), 5 an output invariant failed, 6 the
+orchestrator (Prefect) is unavailable, 7 internal error (traceback in OUT/logs/).
 """
 
 import argparse
+import gc
 import logging
 import os
 import sys
+import tempfile
 import time
+import traceback
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from transforms import months
-from transforms.errors import CreditflowError, StageFailed, UsageError
+from transforms.errors import (
+    INTERNAL_ERROR_EXIT_CODE,
+    CreditflowError,
+    OrchestratorUnavailable,
+    StageFailed,
+    UsageError,
+)
 from transforms.pipeline.options import RunOptions
 from transforms.summary import progress
 
@@ -24,6 +35,15 @@ def _environment_defaults() -> None:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+    # the ephemeral API takes 6-11 s to start on an idle 2-core machine, and Prefect's 20 s
+    # default is exceeded when several runs start at once (docs/operations.md)
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+
+
+# how often, and after how long, a run whose orchestrator did not answer is started again
+ORCHESTRATOR_RETRY_DELAYS_S = (5, 20)
+# where a run writes the traceback of an internal error (set once --out is known)
+_out_dir: Path | None = None
 
 
 def _month(text: str) -> str:
@@ -108,6 +128,7 @@ def run(argv: list[str]) -> int:
     options = _options(args)
     if args.command == "instruments":
         return _run_instruments(args, options, started)
+    _check_out_dir(args.out)
     from flows import settlement  # imported late: Prefect is slow to import
     from transforms.coupon_codes import key_from_environment
     from transforms.summary import DEVELOPMENT_KEY_WARNING, format_run
@@ -120,11 +141,82 @@ def run(argv: list[str]) -> int:
     if key.is_development:
         progress(DEVELOPMENT_KEY_WARNING)
     if args.command == "settle":
-        outcomes = [settlement.monthly_settlement(args.month, options)]
+        outcomes = [_orchestrated(settlement.monthly_settlement, args.month, options)]
     else:
-        outcomes = settlement.backfill(args.first, args.last, options)
+        outcomes = _orchestrated(settlement.backfill, args.first, args.last, options)
     print(format_run(outcomes, time.perf_counter() - started, key.kind))
     return 0
+
+
+def _check_out_dir(out: Path) -> None:
+    """--out must be a directory this process can write (created when missing); checked
+    once every other option is known to be valid, so a usage error creates nothing."""
+    global _out_dir
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"usage: --out {out} is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"usage: --out {out} cannot be created: {error.strerror}") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise UsageError(f"usage: --out {out} is not writable")
+    _out_dir = out
+
+
+def _is_orchestrator_failure(error: BaseException) -> bool:
+    """Prefect's API did not start or answer (not a failure of the run's own work)."""
+    import httpx
+
+    # Prefect's own words: "Timed out while attempting to connect to ephemeral Prefect API
+    # server." (the ephemeral API did not start), "Failed to reach API at URL" (a server)
+    said = str(error)
+    if isinstance(error, RuntimeError) and (
+        "Prefect API server" in said or "Failed to reach API at" in said
+    ):
+        return True
+    return isinstance(error, httpx.TransportError)
+
+
+def _orchestrated(flow, *args):
+    """Call a flow; when Prefect itself does not answer, start it again after a pause.
+
+    Safe by design: a month is published in one transaction and a rerun of a published
+    month changes nothing, so a run cut short by the orchestrator can simply run again."""
+    for delay_s in (*ORCHESTRATOR_RETRY_DELAYS_S, None):
+        try:
+            return flow(*args)
+        except Exception as error:
+            if not _is_orchestrator_failure(error):
+                raise
+            reason = str(error).splitlines()[0][:200]
+            if delay_s is None:
+                raise OrchestratorUnavailable(
+                    f"the orchestrator is unavailable (Prefect did not start or answer after "
+                    f"{len(ORCHESTRATOR_RETRY_DELAYS_S) + 1} tries: {reason}); nothing was "
+                    "run, the same command can be run again"
+                ) from None
+            progress(f"Prefect did not answer ({reason}); trying again in {delay_s} s")
+            time.sleep(delay_s)
+    raise AssertionError("unreachable")
+
+
+def _internal_error(error: BaseException) -> int:
+    """An unexpected failure: the traceback goes to a log file, stderr gets one line."""
+    folder = (_out_dir or Path(tempfile.gettempdir())) / "logs"
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        log = folder / f"creditflow-{stamp}-{os.getpid()}.log"
+        log.write_text("".join(traceback.format_exception(error)))
+        where = f"the traceback is in {log}"
+    except OSError:
+        where = "the traceback could not be written"
+    print(
+        f"creditflow: error: internal error ({type(error).__name__}); {where}; please report it",
+        file=sys.stderr,
+    )
+    return INTERNAL_ERROR_EXIT_CODE
 
 
 def _options(args) -> RunOptions:
@@ -151,14 +243,15 @@ def _run_instruments(args, options: RunOptions, started: float) -> int:
         raise UsageError("usage: --from needs --to")
     if args.first and args.first > args.last:
         raise UsageError(f"usage: --from {args.first} is after --to {args.last}")
+    _check_out_dir(args.out)
     from flows import instruments
     from transforms.summary import format_instruments
 
     _quiet_prefect(args.verbose)
     if args.month:
-        outcomes = [instruments.monthly_instruments(args.month, options)]
+        outcomes = [_orchestrated(instruments.monthly_instruments, args.month, options)]
     else:
-        outcomes = instruments.instruments_range(args.first, args.last, options)
+        outcomes = _orchestrated(instruments.instruments_range, args.first, args.last, options)
     print(format_instruments(outcomes, time.perf_counter() - started))
     return 0
 
@@ -170,6 +263,12 @@ def main(argv: list[str] | None = None) -> int:
         error = raised.error if isinstance(raised, StageFailed) else raised
         print(f"creditflow: error: {error}", file=sys.stderr)
         code = error.exit_code
+    except Exception as error:  # a defect: never a traceback on the terminal
+        code = _internal_error(error)
+        del error
+    # the failure's frames hold DuckDB objects; freed here, not at interpreter teardown,
+    # where DuckDB's bindings report every one of them as leaked
+    gc.collect()
     sys.exit(code)
 
 

@@ -154,6 +154,91 @@ def test_flow_failures_exit_with_their_code_and_one_line(
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    ("below_a_file", "message"),
+    [("", "is not a directory"), ("out", "cannot be created")],
+)
+def test_an_out_that_is_not_a_writable_directory_is_a_usage_error(
+    tmp_path, capsys, below_a_file, message
+):
+    (tmp_path / "a-file").write_text("")
+    out = tmp_path / "a-file" / below_a_file if below_a_file else tmp_path / "a-file"
+    code, _, err = run_cli(
+        ["settle", "--month", "2025-11", "--data", str(SAMPLE), "--out", str(out)], capsys
+    )
+    assert code == 2 and err.count("creditflow: error:") == 1 and message in err, err
+    assert "Traceback" not in err
+
+
+def test_an_orchestrator_that_does_not_answer_is_retried_then_exit_6(tmp_path):
+    """A Prefect API that never answers (here: a URL nobody listens on): tried again after a
+    pause, then one line and exit 6; no traceback and no binding-leak noise."""
+    script = (
+        "import flows.cli as c; c.ORCHESTRATOR_RETRY_DELAYS_S = (0,); "
+        f"c.main(['settle', '--month', '2025-11', '--data', {str(SAMPLE)!r}, "
+        f"'--out', {str(tmp_path / 'out')!r}])"
+    )
+    env = dict(
+        os.environ, PREFECT_API_URL="http://127.0.0.1:9/api", PREFECT_HOME=str(tmp_path / "ph")
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 6, result.stderr
+    errors = [line for line in result.stderr.splitlines() if "creditflow: error:" in line]
+    assert len(errors) == 1 and "the orchestrator is unavailable" in errors[0]
+    assert "trying again" in result.stderr
+    assert "Traceback" not in result.stderr and "leaked" not in result.stderr
+    assert not (tmp_path / "out" / "batches").exists()
+
+
+def test_orchestrated_retries_only_orchestrator_failures(monkeypatch):
+    monkeypatch.setattr(cli, "ORCHESTRATOR_RETRY_DELAYS_S", (0, 0))
+    calls = []
+
+    def flaky(month):
+        calls.append(month)
+        if len(calls) < 3:
+            raise RuntimeError(
+                "Timed out while attempting to connect to ephemeral Prefect API server."
+            )
+        return month
+
+    assert cli._orchestrated(flaky, "2026-01") == "2026-01" and len(calls) == 3
+
+    def broken(month):
+        calls.append(month)
+        raise KeyError(month)  # the run's own failure: never run again
+
+    calls.clear()
+    with pytest.raises(KeyError):
+        cli._orchestrated(broken, "2026-01")
+    assert len(calls) == 1
+
+
+@pytest.mark.flow
+def test_an_internal_error_is_exit_7_with_the_traceback_in_out_logs(
+    prefect_harness, tmp_path, capsys, monkeypatch
+):
+    from transforms.pipeline import inputs
+
+    def defect(*_):
+        raise ZeroDivisionError("a defect in a stage")
+
+    monkeypatch.setattr(inputs, "require_data_dir", defect)
+    out = tmp_path / "out"
+    code, _, err = run_cli(
+        ["settle", "--month", "2025-11", "--data", str(SAMPLE), "--out", str(out)], capsys
+    )
+    assert code == 7, err
+    errors = [line for line in err.splitlines() if line.startswith("creditflow: error:")]
+    assert len(errors) == 1 and "internal error (ZeroDivisionError)" in errors[0]
+    assert "Traceback" not in err
+    (log,) = (out / "logs").glob("creditflow-*.log")
+    assert str(log) in errors[0]
+    assert "Traceback" in log.read_text() and "a defect in a stage" in log.read_text()
+
+
 def test_installed_command_runs_end_to_end_in_a_fresh_process(tmp_path, world):
     """The console script as a scheduler calls it: real process, real Prefect ephemeral mode."""
     # distinctive ids: Prefect names runs with random words ("friendly-…"), so a bare

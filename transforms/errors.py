@@ -29,6 +29,17 @@ class ValidationFailure(CreditflowError):
     exit_code = 5
 
 
+class OrchestratorUnavailable(CreditflowError):
+    """Prefect (the ephemeral API or the server at PREFECT_API_URL) did not start or answer,
+    after retries: nothing was run; running the same command again is safe."""
+
+    exit_code = 6
+
+
+# an unexpected failure (a defect): one line on stderr, the traceback in OUT/logs/
+INTERNAL_ERROR_EXIT_CODE = 7
+
+
 class StageFailed(Exception):
     """Carries an expected failure out of a Prefect task or flow.
 

@@ -12,6 +12,7 @@ import csv
 import hashlib
 import io
 import json
+import logging
 import os
 import shutil
 from dataclasses import dataclass
@@ -101,6 +102,12 @@ def _gx():
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
     from great_expectations.expectations.registry import get_expectation_impl
+
+    # GX announces every ephemeral context at INFO ("Created temporary directory ... for
+    # ephemeral docs site"): noise in an operator's log, once per month. That module sets
+    # its own logger to INFO on import, so it is quieted by name, after the import.
+    for name in ("great_expectations", "great_expectations.data_context.types.base"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
     return gx, ProgressBarsConfig, get_expectation_impl
 
