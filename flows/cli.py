@@ -12,16 +12,14 @@ import os
 import sys
 import tempfile
 import time
-import traceback
-from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from transforms import months
 from transforms.errors import (
-    INTERNAL_ERROR_EXIT_CODE,
     CreditflowError,
+    InternalError,
     OrchestratorUnavailable,
     StageFailed,
     UsageError,
@@ -202,21 +200,13 @@ def _orchestrated(flow, *args):
 
 
 def _internal_error(error: BaseException) -> int:
-    """An unexpected failure: the traceback goes to a log file, stderr gets one line."""
-    folder = (_out_dir or Path(tempfile.gettempdir())) / "logs"
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        log = folder / f"creditflow-{stamp}-{os.getpid()}.log"
-        log.write_text("".join(traceback.format_exception(error)))
-        where = f"the traceback is in {log}"
-    except OSError:
-        where = "the traceback could not be written"
-    print(
-        f"creditflow: error: internal error ({type(error).__name__}); {where}; please report it",
-        file=sys.stderr,
-    )
-    return INTERNAL_ERROR_EXIT_CODE
+    """An unexpected failure outside a stage: the traceback to a log file, one line out."""
+    from transforms.pipeline.files import write_traceback
+
+    logs = _out_dir / "logs" if _out_dir else Path(tempfile.gettempdir()) / "creditflow-logs"
+    failure = InternalError.of(error, write_traceback(logs, error))
+    print(f"creditflow: error: {failure}", file=sys.stderr)
+    return failure.exit_code
 
 
 def _options(args) -> RunOptions:

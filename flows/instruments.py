@@ -6,6 +6,7 @@ from prefect import flow
 from flows.tasks import as_task, redacted
 from transforms import months
 from transforms.pipeline import instruments
+from transforms.pipeline.layout import OutputLayout
 from transforms.pipeline.options import RunOptions
 from transforms.pipeline.runner import run_pipeline
 
@@ -13,7 +14,8 @@ from transforms.pipeline.runner import run_pipeline
 @flow(name="monthly-instruments", persist_result=False)
 def monthly_instruments(month: str, options: RunOptions) -> instruments.InstrumentsOutcome:
     """Apply one month's voucher events and coupon usage, expire, roll forward, publish."""
-    return redacted(run_pipeline, instruments.PIPELINE, month, options, as_task)
+    logs = OutputLayout(options.out_dir).logs_dir
+    return redacted(logs, run_pipeline, instruments.PIPELINE, month, options, as_task)
 
 
 @flow(name="instruments-range", persist_result=False)

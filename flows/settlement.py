@@ -6,6 +6,7 @@ from prefect import flow
 from flows.tasks import as_task, redacted
 from transforms import months
 from transforms.pipeline import settlement
+from transforms.pipeline.layout import OutputLayout
 from transforms.pipeline.options import RunOptions
 from transforms.pipeline.runner import run_pipeline
 from transforms.summary import progress
@@ -14,7 +15,8 @@ from transforms.summary import progress
 @flow(name="monthly-settlement", persist_result=False)
 def monthly_settlement(month: str, options: RunOptions) -> settlement.Outcome:
     """Settle one month: register inputs, stage, compute, validate invariants, publish."""
-    return redacted(run_pipeline, settlement.PIPELINE, month, options, as_task)
+    logs = OutputLayout(options.out_dir).logs_dir
+    return redacted(logs, run_pipeline, settlement.PIPELINE, month, options, as_task)
 
 
 @flow(name="backfill", persist_result=False)

@@ -5,27 +5,38 @@ failure leaves Prefect redacted, and no coupon code passes through a parameter, 
 or a log (codes exist only in the rendered batch file).
 """
 
+from pathlib import Path
+
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from transforms.errors import CreditflowError, StageFailed
+from transforms.errors import CreditflowError, InternalError, StageFailed
+from transforms.pipeline.files import write_traceback
 from transforms.pipeline.runner import Stage
 from transforms.summary import progress
 
 
-def redacted(function, *arguments):
-    """Call a pipeline function; an expected failure needs no traceback: dropping it (and its
-    cause) releases the DuckDB connection its frames hold, since Prefect keeps failed states
-    until exit. It leaves Prefect redacted (StageFailed), because Prefect persists it."""
+def redacted(logs: Path, function, *arguments):
+    """Call a pipeline function. An expected failure needs no traceback; an unexpected one
+    (a defect) has its traceback written under logs (OUT/logs/) and becomes an
+    InternalError (exit 7). Either way the frames are dropped before leaving: they hold the
+    DuckDB connection, and Prefect keeps failed states until exit. What leaves is redacted
+    (StageFailed), because Prefect persists it."""
     try:
         return function(*arguments)
     except CreditflowError as error:
-        raise StageFailed(error.with_traceback(None)) from None
+        failure = error.with_traceback(None)
+    except StageFailed:
+        raise  # a stage's failure, already redacted, on its way out of the flow
+    except Exception as error:
+        failure = InternalError.of(error, write_traceback(logs, error))
+    # raised outside the except clauses, so the failure carries no context (no frames)
+    raise StageFailed(failure) from None
 
 
 @task(cache_policy=NO_CACHE, persist_result=False)
 def stage_task(stage: Stage, run, previous):
-    return redacted(stage, run, previous)
+    return redacted(run.layout.logs_dir, stage, run, previous)
 
 
 def as_task(stage: Stage, run, previous):

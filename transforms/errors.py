@@ -36,8 +36,16 @@ class OrchestratorUnavailable(CreditflowError):
     exit_code = 6
 
 
-# an unexpected failure (a defect): one line on stderr, the traceback in OUT/logs/
-INTERNAL_ERROR_EXIT_CODE = 7
+class InternalError(CreditflowError):
+    """An unexpected failure (a defect): one line naming the exception and the log file
+    under OUT/logs/ that holds the traceback; nothing is half-published."""
+
+    exit_code = 7
+
+    @classmethod
+    def of(cls, error: BaseException, log) -> "InternalError":
+        where = f"the traceback is in {log}" if log else "the traceback could not be written"
+        return cls(f"internal error ({type(error).__name__}); {where}; please report it")
 
 
 class StageFailed(Exception):

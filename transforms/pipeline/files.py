@@ -3,6 +3,8 @@
 import hashlib
 import os
 import tempfile
+import traceback
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -58,3 +60,16 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> bool:
     finally:
         os.close(folder)
     return True
+
+
+def write_traceback(folder: Path, error: BaseException) -> Path | None:
+    """Keep an unexpected failure's traceback in folder (OUT/logs/); None when it cannot
+    be written (the one-line error then says so)."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        log = folder / f"creditflow-{stamp}-{os.getpid()}.log"
+        log.write_text("".join(traceback.format_exception(error)))
+    except OSError:
+        return None
+    return log

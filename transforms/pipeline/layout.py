@@ -16,6 +16,11 @@ class OutputLayout:
     def duckdb_temp(self) -> Path:
         return self.root / ".duckdb_tmp"
 
+    @property
+    def logs_dir(self) -> Path:
+        """Tracebacks of internal errors (exit 7), one file per failure."""
+        return self.root / "logs"
+
     def batch_dir(self, month: str) -> Path:
         """coupons.csv and manifest.json of a published month (owner-only: secret codes)."""
         return self.root / "batches" / month
