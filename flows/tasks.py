@@ -26,6 +26,8 @@ def redacted(logs: Path, function, *arguments):
         return function(*arguments)
     except CreditflowError as error:
         failure = error.with_traceback(None)
+        # its cause (a DuckDB error, say) carries frames too
+        failure.__cause__ = failure.__context__ = None
     except StageFailed:
         raise  # a stage's failure, already redacted, on its way out of the flow
     except Exception as error:
