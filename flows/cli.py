@@ -181,6 +181,9 @@ def _orchestrated(flow, *args):
 
     Safe by design: a month is published in one transaction and a rerun of a published
     month changes nothing, so a run cut short by the orchestrator can simply run again."""
+    from flows.prefect_home import create_database_once
+
+    create_database_once()
     for delay_s in (*ORCHESTRATOR_RETRY_DELAYS_S, None):
         try:
             return flow(*args)

@@ -192,6 +192,36 @@ def test_an_orchestrator_that_does_not_answer_is_retried_then_exit_6(tmp_path):
     assert not (tmp_path / "out" / "batches").exists()
 
 
+def test_several_runs_at_once_each_finish_with_their_own_result(tmp_path):
+    """Five processes at once on one fresh Prefect home (the worst case: its database does
+    not exist yet): three on their own OUT all publish; two on one OUT give exactly one
+    success and one exit 4. No traceback anywhere."""
+    env = dict(os.environ, PREFECT_HOME=str(tmp_path / "prefect-home"))
+    env.pop("PREFECT_API_URL", None)
+    data = REPO / "tests" / "bad_inputs" / "base"
+    command = [str(Path(sys.executable).parent / "creditflow"), "settle", "--month", "2025-03"]
+    outs = ["a", "b", "c", "shared", "shared"]
+    runs = [
+        subprocess.Popen(
+            [*command, "--data", str(data), "--out", str(tmp_path / out)],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for out in outs
+    ]
+    # all five run side by side; communicate() drains each one's pipes until it ends
+    errors = [run.communicate(timeout=600)[1] for run in runs]
+    results = list(zip([run.returncode for run in runs], errors, strict=True))
+    codes = [code for code, _ in results]
+    assert codes[:3] == [0, 0, 0], results
+    assert sorted(codes[3:]) == [0, 4], results
+    for _, err in results:
+        assert "Traceback" not in err and "leaked" not in err, err
+
+
 def test_orchestrated_retries_only_orchestrator_failures(monkeypatch):
     monkeypatch.setattr(cli, "ORCHESTRATOR_RETRY_DELAYS_S", (0, 0))
     calls = []

@@ -1,0 +1,34 @@
+"""Where Prefect keeps a run's state, made safe to share (docs/operations.md#where-prefect-keeps-its-state).
+
+Without PREFECT_API_URL, every creditflow process starts its own ephemeral Prefect API over
+one SQLite database in PREFECT_HOME. On a fresh home, several first runs at once race to
+create its tables (alembic: "Online migration expected to match one row"), and the losers'
+servers restart with a traceback on stderr. So the first run creates them here, under a
+file lock; the others wait for it, then find the tables there.
+"""
+
+import asyncio
+import fcntl
+from pathlib import Path
+
+SQLITE_PREFIX = "sqlite+aiosqlite:///"
+
+
+def create_database_once() -> None:
+    """Create the ephemeral API's database before any server starts, one process at a time.
+    Nothing to do with a real server (PREFECT_API_URL) or a database that is not SQLite."""
+    from prefect.settings import get_current_settings
+
+    settings = get_current_settings()
+    url = settings.server.database.connection_url.get_secret_value()
+    if settings.api.url or not url.startswith(SQLITE_PREFIX):
+        return
+    database = Path(url.removeprefix(SQLITE_PREFIX))
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with open(database.parent / "creditflow-database.lock", "w") as lock:
+        # uncontended, this costs nothing; contended, a later run waits for the first
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not database.exists():
+            from prefect.server.database import provide_database_interface
+
+            asyncio.run(provide_database_interface().create_db())
