@@ -162,40 +162,26 @@ def _check_out_dir(out: Path) -> None:
     _out_dir = out
 
 
-def _is_orchestrator_failure(error: BaseException) -> bool:
-    """Prefect's API did not start or answer (not a failure of the run's own work)."""
-    import httpx
-
-    # Prefect's own words: "Timed out while attempting to connect to ephemeral Prefect API
-    # server." (the ephemeral API did not start), "Failed to reach API at URL" (a server)
-    said = str(error)
-    if isinstance(error, RuntimeError) and (
-        "Prefect API server" in said or "Failed to reach API at" in said
-    ):
-        return True
-    return isinstance(error, httpx.TransportError)
-
-
 def _orchestrated(flow, *args):
     """Call a flow; when Prefect itself does not answer, start it again after a pause.
 
     Safe by design: a month is published in one transaction and a rerun of a published
     month changes nothing, so a run cut short by the orchestrator can simply run again."""
-    from flows.prefect_home import create_database_once
+    from flows.prefect_home import create_database_once, is_orchestrator_failure
 
     create_database_once()
     for delay_s in (*ORCHESTRATOR_RETRY_DELAYS_S, None):
         try:
             return flow(*args)
         except Exception as error:
-            if not _is_orchestrator_failure(error):
+            if not is_orchestrator_failure(error):
                 raise
             reason = str(error).splitlines()[0][:200]
             if delay_s is None:
                 raise OrchestratorUnavailable(
                     f"the orchestrator is unavailable (Prefect did not start or answer after "
-                    f"{len(ORCHESTRATOR_RETRY_DELAYS_S) + 1} tries: {reason}); nothing was "
-                    "run, the same command can be run again"
+                    f"{len(ORCHESTRATOR_RETRY_DELAYS_S) + 1} tries: {reason}); run the same "
+                    "command again: what was published stays, nothing is half-published"
                 ) from None
             progress(f"Prefect did not answer ({reason}); trying again in {delay_s} s")
             time.sleep(delay_s)
@@ -205,8 +191,13 @@ def _orchestrated(flow, *args):
 def _internal_error(error: BaseException) -> int:
     """An unexpected failure outside a stage: the traceback to a log file, one line out."""
     from transforms.pipeline.files import write_traceback
+    from transforms.pipeline.layout import OutputLayout
 
-    logs = _out_dir / "logs" if _out_dir else Path(tempfile.gettempdir()) / "creditflow-logs"
+    logs = (
+        OutputLayout(_out_dir).logs_dir
+        if _out_dir
+        else Path(tempfile.gettempdir()) / "creditflow-logs"
+    )
     failure = InternalError.of(error, write_traceback(logs, error))
     print(f"creditflow: error: {failure}", file=sys.stderr)
     return failure.exit_code

@@ -1,4 +1,5 @@
-"""Where Prefect keeps a run's state, made safe to share (docs/operations.md#where-prefect-keeps-its-state).
+"""Where Prefect keeps a run's state, made safe to share, and how to tell that Prefect
+itself failed (docs/operations.md#where-prefect-keeps-its-state).
 
 Without PREFECT_API_URL, every creditflow process starts its own ephemeral Prefect API over
 one SQLite database in PREFECT_HOME. On a fresh home, several first runs at once race to
@@ -32,3 +33,17 @@ def create_database_once() -> None:
             from prefect.server.database import provide_database_interface
 
             asyncio.run(provide_database_interface().create_db())
+
+
+def is_orchestrator_failure(error: BaseException) -> bool:
+    """Prefect's API did not start or answer: not a failure of the run's own work."""
+    import httpx
+
+    # Prefect's own words: "Timed out while attempting to connect to ephemeral Prefect API
+    # server." (the ephemeral API did not start), "Failed to reach API at URL" (a server)
+    said = str(error)
+    if isinstance(error, RuntimeError) and (
+        "Prefect API server" in said or "Failed to reach API at" in said
+    ):
+        return True
+    return isinstance(error, httpx.TransportError)

@@ -10,6 +10,7 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from flows.prefect_home import is_orchestrator_failure
 from transforms.errors import CreditflowError, InternalError, StageFailed
 from transforms.pipeline.files import write_traceback
 from transforms.pipeline.runner import Stage
@@ -31,6 +32,8 @@ def redacted(logs: Path, function, *arguments):
     except StageFailed:
         raise  # a stage's failure, already redacted, on its way out of the flow
     except Exception as error:
+        if is_orchestrator_failure(error):
+            raise  # Prefect itself did not answer: the CLI tries again, then exit 6
         failure = InternalError.of(error, write_traceback(logs, error))
     # raised outside the except clauses, so the failure carries no context (no frames)
     raise StageFailed(failure) from None
