@@ -12,6 +12,7 @@ import os
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -46,7 +47,7 @@ _out_dir: Path | None = None
 
 def _month(text: str) -> str:
     try:
-        return months.parse_month(text)
+        return months.resolve_month(text, datetime.now(UTC).date())
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from error
 

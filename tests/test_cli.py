@@ -44,6 +44,20 @@ def test_usage_errors_exit_2_with_one_line(args, capsys):
     assert err.startswith("creditflow: error: usage:")
 
 
+def test_month_previous_is_taken_by_every_command():
+    parser = cli.build_parser()
+    expected = cli.months.previous_month(f"{cli.datetime.now(cli.UTC):%Y-%m}")
+    for args in (
+        ["settle", "--month", "previous", "--data", "d", "--out", "o"],
+        ["instruments", "--month", "previous", "--data", "d", "--out", "o"],
+    ):
+        assert parser.parse_args(args).month == expected
+    backfill = parser.parse_args(
+        ["backfill", "--from", "2025-11", "--to", "previous", "--data", "d", "--out", "o"]
+    )
+    assert backfill.last == expected
+
+
 @pytest.mark.flow
 def test_backfill_flow_publishes_and_summarises(prefect_harness, tmp_path, capsys):
     out = tmp_path / "out"

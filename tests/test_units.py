@@ -53,6 +53,15 @@ def test_month_dates_derive_cutoff_previous_month_and_issue_day():
         months.coupon_issue_date("2025-01", 30)  # February has no 30th
 
 
+def test_previous_is_the_month_before_today_in_utc():
+    # the schedule runs on the 4th: it settles the month before, across a year end too
+    assert months.resolve_month("previous", date(2026, 4, 4)) == "2026-03"
+    assert months.resolve_month("previous", date(2026, 1, 4)) == "2025-12"
+    assert months.resolve_month("2025-07", date(2026, 1, 4)) == "2025-07"
+    with pytest.raises(ValueError):
+        months.resolve_month("last", date(2026, 1, 4))
+
+
 # --- rules ----------------------------------------------------------------------------
 
 

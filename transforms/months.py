@@ -15,6 +15,14 @@ def parse_month(text: str) -> str:
     return text
 
 
+def resolve_month(text: str, today: date) -> str:
+    """A month as the command line takes it: 'YYYY-MM', or 'previous' for the month before
+    today's (UTC): what a schedule on the 4th of each month settles."""
+    if text == "previous":
+        return previous_month(f"{today:%Y-%m}")
+    return parse_month(text)
+
+
 def _year_month(month: str) -> tuple[int, int]:
     year, mon = parse_month(month).split("-")
     return int(year), int(mon)
