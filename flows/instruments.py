@@ -3,6 +3,7 @@ sequence: the stages are declared once in transforms/pipeline/instruments.py."""
 
 from prefect import flow
 
+from flows.run_record import month_tags, record_instruments, send_progress_to_runs
 from flows.tasks import as_task, redacted
 from transforms import months
 from transforms.pipeline import instruments
@@ -10,19 +11,33 @@ from transforms.pipeline.layout import OutputLayout
 from transforms.pipeline.options import RunOptions
 from transforms.pipeline.runner import run_pipeline
 
+send_progress_to_runs()
 
-@flow(name="monthly-instruments", persist_result=False)
+
+@flow(name="monthly-instruments", flow_run_name="instruments-{month}", persist_result=False)
 def monthly_instruments(month: str, options: RunOptions) -> instruments.InstrumentsOutcome:
     """Apply one month's voucher events and coupon usage, expire, roll forward, publish."""
     logs = OutputLayout(options.out_dir).logs_dir
-    return redacted(logs, run_pipeline, instruments.PIPELINE, month, options, as_task)
+    outcome = redacted(logs, month, run_pipeline, instruments.PIPELINE, month, options, as_task)
+    record_instruments(outcome, options.out_dir)
+    return outcome
 
 
-@flow(name="instruments-range", persist_result=False)
+def run_instruments(month: str, options: RunOptions) -> instruments.InstrumentsOutcome:
+    """One instrument month's run, tagged with its month."""
+    with month_tags("instruments", month):
+        return monthly_instruments(month, options)
+
+
+@flow(
+    name="instruments-range",
+    flow_run_name="instruments-{first_month}..{last_month}",
+    persist_result=False,
+)
 def instruments_range(
     first_month: str, last_month: str, options: RunOptions
 ) -> list[instruments.InstrumentsOutcome]:
     """Run instrument months in order; stop at the first failure."""
     return [
-        monthly_instruments(month, options) for month in months.month_range(first_month, last_month)
+        run_instruments(month, options) for month in months.month_range(first_month, last_month)
     ]

@@ -3,6 +3,7 @@ the stages are declared once in transforms/pipeline/settlement.py."""
 
 from prefect import flow
 
+from flows.run_record import month_tags, record_settlement, send_progress_to_runs
 from flows.tasks import as_task, redacted
 from transforms import months
 from transforms.pipeline import settlement
@@ -11,20 +12,30 @@ from transforms.pipeline.options import RunOptions
 from transforms.pipeline.runner import run_pipeline
 from transforms.summary import progress
 
+send_progress_to_runs()
 
-@flow(name="monthly-settlement", persist_result=False)
+
+@flow(name="monthly-settlement", flow_run_name="settle-{month}", persist_result=False)
 def monthly_settlement(month: str, options: RunOptions) -> settlement.Outcome:
     """Settle one month: register inputs, stage, compute, validate invariants, publish."""
     logs = OutputLayout(options.out_dir).logs_dir
-    return redacted(logs, run_pipeline, settlement.PIPELINE, month, options, as_task)
+    outcome = redacted(logs, month, run_pipeline, settlement.PIPELINE, month, options, as_task)
+    record_settlement(outcome, options.out_dir)
+    return outcome
 
 
-@flow(name="backfill", persist_result=False)
+def settle(month: str, options: RunOptions) -> settlement.Outcome:
+    """One month's settlement run, tagged with its month."""
+    with month_tags("settlement", month):
+        return monthly_settlement(month, options)
+
+
+@flow(name="backfill", flow_run_name="backfill-{first_month}..{last_month}", persist_result=False)
 def backfill(first_month: str, last_month: str, options: RunOptions) -> list[settlement.Outcome]:
     """Settle every month from first to last in order; stop at the first failure."""
     selected = months.month_range(first_month, last_month)
     outcomes = []
     for number, month in enumerate(selected, start=1):
         progress(f"backfill month {number}/{len(selected)}")
-        outcomes.append(monthly_settlement(month, options))
+        outcomes.append(settle(month, options))
     return outcomes

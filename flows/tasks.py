@@ -17,7 +17,7 @@ from transforms.pipeline.runner import Stage
 from transforms.summary import progress
 
 
-def redacted(logs: Path, function, *arguments):
+def redacted(logs: Path, month: str, function, *arguments):
     """Call a pipeline function. An expected failure needs no traceback; an unexpected one
     (a defect) has its traceback written under logs (OUT/logs/) and becomes an
     InternalError (exit 7). Either way the frames are dropped before leaving: they hold the
@@ -36,15 +36,16 @@ def redacted(logs: Path, function, *arguments):
             raise  # Prefect itself did not answer: the CLI tries again, then exit 6
         failure = InternalError.of(error, write_traceback(logs, error))
     # raised outside the except clauses, so the failure carries no context (no frames)
-    raise StageFailed(failure) from None
+    raise StageFailed(failure, month) from None
 
 
 @task(cache_policy=NO_CACHE, persist_result=False)
 def stage_task(stage: Stage, run, previous):
-    return redacted(run.layout.logs_dir, stage, run, previous)
+    return redacted(run.layout.logs_dir, run.month, stage, run, previous)
 
 
 def as_task(stage: Stage, run, previous):
     """Run one stage as a Prefect task named after it, with a progress line."""
     progress(f"{run.month}: {stage.name}")
-    return stage_task.with_options(name=stage.name)(stage, run, previous)
+    run_name = f"{stage.name.replace(' ', '-')}-{run.month}"  # e.g. publish-2026-03
+    return stage_task.with_options(name=stage.name, task_run_name=run_name)(stage, run, previous)

@@ -56,9 +56,10 @@ class StageFailed(Exception):
     in-process caller (the CLI) still gets the full error in `.error`.
     """
 
-    def __init__(self, error: CreditflowError):
+    def __init__(self, error: CreditflowError, month: str | None = None):
         super().__init__(f"{type(error).__name__} (details were reported on stderr)")
         self.error = error
+        self.month = month  # the month whose run failed (a backfill's alert names it)
 
     def __reduce__(self):
         return (_redacted, (type(self.error).__name__, self.error.exit_code))

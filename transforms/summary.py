@@ -1,14 +1,21 @@
 """What a person reads: the progress lines of a run and the short summary it ends with."""
 
+import logging
 import sys
 from decimal import Decimal
+from pathlib import Path
 
 from transforms.money import format_usd
 
 
 def progress(message: str) -> None:
-    """One progress line on stderr (stdout carries the summary)."""
+    """One progress line on stderr (stdout carries the summary), and the same line as a log
+    record: inside a Prefect run, flows/run_record.py sends it to the run's logs."""
     print(f"creditflow: {message}", file=sys.stderr, flush=True)
+    PROGRESS_LOG.info(message)
+
+
+PROGRESS_LOG = logging.getLogger("creditflow.progress")
 
 
 def _usd(amount: Decimal) -> str:
@@ -78,3 +85,91 @@ def format_instruments(outcomes, seconds: float) -> str:
             )
     lines.append(f"done: {len(outcomes)} instrument month(s) in {seconds:.1f} s")
     return "\n".join(lines)
+
+
+def _link(label: str, path: Path) -> str:
+    # an absolute file URI: the Prefect UI renders it as a link an operator can copy
+    return f"[{label}]({Path(path).resolve().as_uri()})"
+
+
+def settlement_markdown(outcome, quarantine: Path | None) -> str:
+    """The month's summary as the Prefect run's markdown artifact (no account ids, no codes)."""
+    links = [_link("coupon batch", outcome.batch_dir / "coupons.csv")]
+    if outcome.report_index:
+        links.append(_link("validation report", outcome.report_index))
+    if quarantine is not None:
+        links.append(_link("quarantine", quarantine))
+    return "\n".join(
+        [
+            f"# Settlement {outcome.month}: {outcome.action}",
+            "",
+            "| measure | value |",
+            "|---|---|",
+            f"| coupons | {outcome.coupon_count} |",
+            f"| coupon total | USD {_usd(outcome.coupon_total_usd)} |",
+            f"| ledger deltas | USD {_usd(outcome.ledger_delta_total_usd)} |",
+            f"| carried forward | USD {_usd(outcome.carry_out_total_usd)} |",
+            f"| coupon key | {outcome.coupon_key_kind} |",
+            "",
+            # the liability this month adds: the batch is owed from the issue date (the 5th
+            # of the next month), and negative carries are recovered from later credits
+            f"**Liability**: settled, not yet issued USD {_usd(outcome.coupon_total_usd)}; "
+            f"carried forward USD {_usd(outcome.carry_out_total_usd)}.",
+            "",
+            " · ".join(links),
+        ]
+    )
+
+
+def status_table(outcome) -> list[dict]:
+    """Referrals of the month by status (the run's table artifact)."""
+    total = sum(outcome.reason_counts.values())
+    return [
+        {"status": code, "referrals": count, "share": f"{count / total:.1%}"}
+        for code, count in sorted(outcome.reason_counts.items())
+    ]
+
+
+def instruments_markdown(outcome, quarantine: Path | None) -> str:
+    """The instrument month's roll-forward as the Prefect run's markdown artifact."""
+    rows = [
+        f"| {row['instrument_kind']} | {_usd(row['opening_outstanding_usd'])} "
+        f"| {_usd(row['issued_usd'])} | {_usd(row['redeemed_or_used_usd'])} "
+        f"| {_usd(row['expired_usd'])} | {_usd(row['closing_outstanding_usd'])} |"
+        for row in outcome.rollforward
+    ]
+    closing = sum((row["closing_outstanding_usd"] for row in outcome.rollforward), Decimal(0))
+    links = [_link("instrument month", outcome.folder)]
+    if quarantine is not None:
+        links.append(_link("quarantine", quarantine))
+    return "\n".join(
+        [
+            f"# Instruments {outcome.month}: {outcome.action}",
+            "",
+            f"{outcome.event_count} event(s), {outcome.rejected_event_count} rejected; "
+            f"breakage USD {_usd(outcome.breakage_usd)}.",
+            "",
+            "| kind | opening | issued | used | expired | closing |",
+            "|---|---|---|---|---|---|",
+            *rows,
+            "",
+            f"**Liability**: outstanding instruments USD {_usd(closing)} at the month's end.",
+            "",
+            " · ".join(links),
+        ]
+    )
+
+
+def rollforward_table(outcome) -> list[dict]:
+    """The roll-forward by kind (the instrument run's table artifact); amounts as text."""
+    columns = (
+        "opening_outstanding_usd",
+        "issued_usd",
+        "redeemed_or_used_usd",
+        "expired_usd",
+        "closing_outstanding_usd",
+    )
+    return [
+        {"instrument_kind": row["instrument_kind"]} | {c: _usd(row[c]) for c in columns}
+        for row in outcome.rollforward
+    ]
