@@ -43,6 +43,8 @@ def _environment_defaults() -> None:
 ORCHESTRATOR_RETRY_DELAYS_S = (5, 20)
 # where a run writes the traceback of an internal error (set once --out is known)
 _out_dir: Path | None = None
+# whom a failed run alerts: (url, command, months asked for), set once the arguments parse
+_alert_to: tuple[str, str, str] | None = None
 
 
 def _month(text: str) -> str:
@@ -89,6 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
             help="scan every billing cycle instead of only new or changed ones",
         )
         sub.add_argument("--verbose", action="store_true", help="show Prefect's own logs")
+        notify(sub)
+
+    def notify(sub):
+        sub.add_argument(
+            "--notify",
+            metavar="URL",
+            help="POST a JSON alert to this webhook when the run fails (docs/operations.md#alerts)",
+        )
 
     settle = commands.add_parser("settle", help="settle one month")
     settle.add_argument("--month", required=True, type=_month)
@@ -104,10 +114,23 @@ def build_parser() -> argparse.ArgumentParser:
     instruments.add_argument("--out", required=True, type=Path, help="output directory")
     config_and_rejections(instruments)
     instruments.add_argument("--verbose", action="store_true", help="show Prefect's own logs")
+    notify(instruments)
     backfill = commands.add_parser("backfill", help="settle a range of months in order")
     backfill.add_argument("--from", dest="first", required=True, type=_month)
     backfill.add_argument("--to", dest="last", required=True, type=_month)
     common(backfill)
+    serve = commands.add_parser(
+        "serve",
+        help="register the deployment creditflow-monthly (the 4th, 06:00 UTC) and run its "
+        "scheduled and triggered runs; needs a Prefect server (PREFECT_API_URL)",
+    )
+    serve.add_argument("--data", required=True, type=Path, help="input data directory")
+    serve.add_argument("--out", required=True, type=Path, help="output directory")
+    serve.add_argument(
+        "--eligible-products", type=Path, help="eligible products CSV (default: shipped)"
+    )
+    config_and_rejections(serve)
+    notify(serve)
     return parser
 
 
@@ -119,12 +142,17 @@ def _quiet_prefect(verbose: bool) -> None:
 
 
 def run(argv: list[str]) -> int:
+    global _out_dir
+    _out_dir = None
     _environment_defaults()
     started = time.perf_counter()
     args = build_parser().parse_args(argv)
+    _remember_alert(args)
     if args.command == "backfill" and args.first > args.last:
         raise UsageError(f"usage: --from {args.first} is after --to {args.last}")
     options = _options(args)
+    if args.command == "serve":
+        return _serve(args)
     if args.command == "instruments":
         return _run_instruments(args, options, started)
     _check_out_dir(args.out)
@@ -140,11 +168,64 @@ def run(argv: list[str]) -> int:
     if key.is_development:
         progress(DEVELOPMENT_KEY_WARNING)
     if args.command == "settle":
-        outcomes = [_orchestrated(settlement.monthly_settlement, args.month, options)]
+        outcomes = [_orchestrated(settlement.settle, args.month, options)]
     else:
         outcomes = _orchestrated(settlement.backfill, args.first, args.last, options)
     print(format_run(outcomes, time.perf_counter() - started, key.kind))
     return 0
+
+
+def _serve(args) -> int:
+    """Register the deployment and run its flow runs until stopped (Ctrl-C or SIGTERM
+    pauses the schedule, Prefect's default; the next `serve` resumes it)."""
+    from prefect.settings import get_current_settings
+
+    if not get_current_settings().api.url:
+        raise UsageError(
+            "usage: creditflow serve needs a Prefect server: start one (prefect server start) "
+            "and set PREFECT_API_URL (docs/operations.md#production-setup)"
+        )
+    _check_out_dir(args.out)
+    from prefect import serve
+
+    from flows.monthly_close import deployment
+
+    parameters = {
+        "data_dir": str(args.data.resolve()),
+        "out_dir": str(args.out.resolve()),
+        "config": str(args.config.resolve()) if args.config else None,
+        "eligible_products": (
+            str(args.eligible_products.resolve()) if args.eligible_products else None
+        ),
+        "max_rejected": args.max_rejected,
+        "notify_url": args.notify,
+    }
+    serve(deployment({name: value for name, value in parameters.items() if value is not None}))
+    return 0
+
+
+def _remember_alert(args) -> None:
+    global _alert_to
+    _alert_to = None
+    if getattr(args, "notify", None):
+        if getattr(args, "month", None):
+            asked = args.month
+        elif getattr(args, "first", None):
+            asked = f"{args.first}..{args.last}"
+        else:
+            asked = "-"  # serve: no month of its own (its runs alert by month)
+        _alert_to = (args.notify, args.command, asked)
+
+
+def _alert(exit_code: int, reason: str, month: str | None) -> None:
+    """A failed run tells the --notify webhook; whatever happens there, the exit code stays."""
+    if _alert_to is None:
+        return
+    from flows.alerts import alert_message, notify
+
+    url, command, asked = _alert_to
+    out = _out_dir if _out_dir is not None else "OUT"
+    notify(url, alert_message(command, month or asked, exit_code, reason, out))
 
 
 def _check_out_dir(out: Path) -> None:
@@ -189,7 +270,7 @@ def _orchestrated(flow, *args):
     raise AssertionError("unreachable")
 
 
-def _internal_error(error: BaseException) -> int:
+def _internal_error(error: BaseException) -> tuple[int, str]:
     """An unexpected failure outside a stage: the traceback to a log file, one line out."""
     from transforms.pipeline.files import write_traceback
     from transforms.pipeline.layout import OutputLayout
@@ -201,7 +282,7 @@ def _internal_error(error: BaseException) -> int:
     )
     failure = InternalError.of(error, write_traceback(logs, error))
     print(f"creditflow: error: {failure}", file=sys.stderr)
-    return failure.exit_code
+    return failure.exit_code, str(failure)
 
 
 def _options(args) -> RunOptions:
@@ -234,7 +315,7 @@ def _run_instruments(args, options: RunOptions, started: float) -> int:
 
     _quiet_prefect(args.verbose)
     if args.month:
-        outcomes = [_orchestrated(instruments.monthly_instruments, args.month, options)]
+        outcomes = [_orchestrated(instruments.run_instruments, args.month, options)]
     else:
         outcomes = _orchestrated(instruments.instruments_range, args.first, args.last, options)
     print(format_instruments(outcomes, time.perf_counter() - started))
@@ -248,9 +329,12 @@ def main(argv: list[str] | None = None) -> int:
         error = raised.error if isinstance(raised, StageFailed) else raised
         print(f"creditflow: error: {error}", file=sys.stderr)
         code = error.exit_code
+        _alert(code, str(error), getattr(raised, "month", None))
+        del raised, error
     except Exception as error:  # a defect: never a traceback on the terminal
-        code = _internal_error(error)
+        code, reason = _internal_error(error)
         del error
+        _alert(code, reason, None)
     # the failure's frames hold DuckDB objects; freed here, not at interpreter teardown,
     # where DuckDB's bindings report every one of them as leaked
     gc.collect()

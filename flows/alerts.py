@@ -1,0 +1,101 @@
+"""Alerts: a failed or conflicted month POSTs one JSON message to a webhook
+(docs/operations.md#alerts).
+
+The message says which month failed, with which exit code and why, and where to look; it
+never holds a coupon code or the coupon key (both are scrubbed from the reason, which never
+should contain them anyway). Sending is bounded (a timeout per try, one retry) and never
+changes the run's own outcome: a failure to notify is one line on stderr.
+"""
+
+import json
+import os
+import re
+import socket
+import time
+import urllib.error
+import urllib.request
+
+from transforms.coupon_codes import KEY_ENVIRONMENT_VARIABLE
+from transforms.summary import progress
+
+TIMEOUT_S = 5
+RETRY_DELAYS_S = (2,)  # one retry, 2 s after the first try
+
+OUTCOMES = {
+    1: "failed",
+    2: "usage error",
+    3: "invalid or missing input",
+    4: "state conflict",
+    5: "an output invariant failed",
+    6: "the orchestrator is unavailable",
+    7: "internal error",
+}
+
+# where an operator looks first, by exit code (docs/operations.md#exit-codes)
+WHERE_TO_LOOK = {
+    2: "the command line, the rules file and CREDITFLOW_COUPON_KEY",
+    3: "{out}/quarantine/{month}/ (rejected rows with their rule)",
+    4: "{out}/batches/ (published months) and any other run on {out}",
+    5: "{out}/reports/{month}/index.html",
+    6: "the Prefect server at PREFECT_API_URL, or the machine's load",
+    7: "{out}/logs/ (the traceback named in the reason)",
+}
+
+_COUPON_CODE = re.compile(r"\b(?:RAF|DEV)-[A-Z2-7]{4}(?:-[A-Z2-7]{1,4})+\b")
+
+
+def scrub(text: str, environ=None) -> str:
+    """The text without anything that looks like a coupon code or is the coupon key."""
+    environ = os.environ if environ is None else environ
+    text = _COUPON_CODE.sub("[coupon code]", text)
+    key = environ.get(KEY_ENVIRONMENT_VARIABLE, "")
+    return text.replace(key, "[coupon key]") if key else text
+
+
+def alert_message(
+    command: str, month: str, exit_code: int, reason: str, out_dir, environ=None
+) -> dict:
+    """The JSON body of an alert. `text` makes it a valid Slack or Teams incoming-webhook
+    message as it is; the other keys are for relays and automations that route on them."""
+    outcome = OUTCOMES.get(exit_code, "failed")
+    where = WHERE_TO_LOOK.get(exit_code, "{out}/logs/").format(out=out_dir, month=month)
+    reason = scrub(reason, environ)
+    host = socket.gethostname()
+    return {
+        "source": "creditflow",
+        "command": command,
+        "month": month,
+        "exit_code": exit_code,
+        "outcome": outcome,
+        "reason": reason,
+        "where_to_look": where,
+        "runbook": "docs/operations.md#exit-codes",
+        "host": host,
+        "text": (
+            f"creditflow {command} {month} on {host}: exit {exit_code} ({outcome}). "
+            f"{reason} Look at: {where}."
+        ),
+    }
+
+
+def notify(url: str, message: dict) -> bool:
+    """POST the message; True when the webhook accepted it (2xx). Never raises."""
+    body = json.dumps(message, sort_keys=True).encode()
+    problem = "not sent"
+    for delay_s in (*RETRY_DELAYS_S, None):
+        request = urllib.request.Request(
+            url, data=body, method="POST", headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+                if 200 <= response.status < 300:
+                    return True
+                problem = f"HTTP {response.status}"
+        except urllib.error.HTTPError as error:
+            problem = f"HTTP {error.code}"
+        except (OSError, ValueError) as error:  # refused, timed out, unresolvable, bad URL
+            problem = str(getattr(error, "reason", error))
+        if delay_s is not None:
+            time.sleep(delay_s)
+    progress(f"the alert could not be delivered to the --notify webhook ({problem})")
+    return False
