@@ -32,6 +32,19 @@ def published_march(prefect_harness, tmp_path_factory):
     return out
 
 
+@pytest.fixture(scope="module")
+def starting_ledgers(published_march, tmp_path_factory):
+    """What each command starts from: a settlement of April starts from March published; an
+    instrument month April also needs April settled (its friends' welcome rewards)."""
+    settled_april = tmp_path_factory.mktemp("april") / "out"
+    shutil.copytree(published_march, settled_april)
+    code = _settle(
+        ["--month", "2025-04", "--data", str(CORPUS / "base"), "--out", str(settled_april)]
+    )
+    assert code == 0
+    return {"settle": published_march, "instruments": settled_april}
+
+
 def _settle(args):
     try:
         from flows import cli
@@ -60,11 +73,11 @@ QUARANTINE = {
 }
 
 
-def _april(published_march, tmp_path, capsys, command, kind, max_rejected=None):
+def _april(starting_ledgers, tmp_path, capsys, command, kind, max_rejected=None):
     """`creditflow COMMAND --month 2025-04` on the kind's data, over a copy of the ledger
-    with March published; returns (out, exit code, stderr)."""
+    the command starts from; returns (out, exit code, stderr)."""
     out = tmp_path / "out"
-    shutil.copytree(published_march, out)
+    shutil.copytree(starting_ledgers[command], out)
     capsys.readouterr()
     args = [command, "--month", "2025-04", "--data", str(CORPUS / kind / "data"), "--out", str(out)]
     if max_rejected is not None:
@@ -76,12 +89,12 @@ def _april(published_march, tmp_path, capsys, command, kind, max_rejected=None):
 @pytest.mark.flow
 @pytest.mark.parametrize("kind", KINDS)
 def test_bad_input_is_refused_with_one_line_and_nothing_is_published(
-    published_march, tmp_path, capsys, kind
+    starting_ledgers, tmp_path, capsys, kind
 ):
     expected = json.loads((CORPUS / kind / "expected.json").read_text())
     command = expected["command"]
-    ledger_before = _ledger(published_march)
-    out, code, err = _april(published_march, tmp_path, capsys, command, kind)
+    ledger_before = _ledger(starting_ledgers[command])
+    out, code, err = _april(starting_ledgers, tmp_path, capsys, command, kind)
     error_lines = [line for line in err.splitlines() if line.startswith("creditflow: error:")]
     assert code == expected["exit_code"], err
     assert len(error_lines) == 1, err
@@ -103,9 +116,9 @@ def test_bad_input_is_refused_with_one_line_and_nothing_is_published(
 
 @pytest.mark.flow
 def test_operator_can_accept_rejected_rows_and_the_manifest_records_them(
-    published_march, tmp_path, capsys
+    starting_ledgers, tmp_path, capsys
 ):
-    out, code, err = _april(published_march, tmp_path, capsys, "settle", "non_usd_currency", "1")
+    out, code, err = _april(starting_ledgers, tmp_path, capsys, "settle", "non_usd_currency", "1")
     assert code == 0, err
     manifest = json.loads((out / "batches" / "2025-04" / "manifest.json").read_text())
     assert manifest["rejected_rows_accepted"] == 1
@@ -121,10 +134,10 @@ def test_operator_can_accept_rejected_rows_and_the_manifest_records_them(
 
 @pytest.mark.flow
 def test_operator_can_accept_rejected_instrument_rows_and_the_month_records_them(
-    published_march, tmp_path, capsys
+    starting_ledgers, tmp_path, capsys
 ):
     out, code, err = _april(
-        published_march, tmp_path, capsys, "instruments", "coupon_usage_zero_amount", "1"
+        starting_ledgers, tmp_path, capsys, "instruments", "coupon_usage_zero_amount", "1"
     )
     assert code == 0, err
     with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:

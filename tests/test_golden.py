@@ -45,6 +45,7 @@ def sample_out(tmp_path_factory) -> Path:
 def test_sample_backfill_matches_the_golden_batch(sample_out, month):
     produced, expected = sample_out / "batches" / month, GOLDEN / month
     assert (produced / "coupons.csv").read_bytes() == (expected / "coupons.csv").read_bytes()
+    assert (produced / "welcome.csv").read_bytes() == (expected / "welcome.csv").read_bytes()
     assert comparable_manifest((produced / "manifest.json").read_bytes()) == comparable_manifest(
         (expected / "manifest.json").read_bytes()
     )
@@ -136,12 +137,19 @@ def test_sample_instrument_year_rolls_forward_every_month(sample_out):
                         cast(this.instrument_month || '-01' as date) - interval 1 month, '%Y-%m')
                where previous.closing_outstanding_usd <> this.opening_outstanding_usd"""
         ).fetchone()[0]
-    assert len(rows) == 2 * len(SAMPLE_MONTHS)
+    # vouchers, referral coupons, welcome credits and welcome discounts, every month
+    assert len(rows) == 4 * len(SAMPLE_MONTHS)
     for month, kind, opening, issued, used, expired, closing in rows:
         assert opening + issued - used - expired == closing, (month, kind)
     assert chained == 0
     assert {"not_owner", "not_transferable", "already_redeemed", "not_refundable"} <= reasons
     assert {"excluded_product", "exceeds_balance", None} <= reasons
+    assert {"product_not_eligible", "below_minimum_order", "partial_discount"} <= reasons
+    welcome = [row for row in rows if row[1].startswith("welcome")]
+    # friends register in every month of the sample but its last
+    assert {month for month, _, _, issued, *_ in welcome if issued > 0} == set(SAMPLE_MONTHS[:-1])
+    assert sum(used for *_, used, _, _ in welcome) > 0
+    assert sum(expired for *_, expired, _ in welcome) > 0
 
 
 def test_every_delivered_event_is_listed_in_exactly_one_month(sample_out):
@@ -158,8 +166,10 @@ def test_every_delivered_event_is_listed_in_exactly_one_month(sample_out):
                 from read_parquet('{data}/vouchers/events/*.parquet')
                 where cast(occurred_at as date) <= $cutoff
                 union all
-                select distinct 'referral_coupon', usage_id, cast(used_at as timestamp)
-                from read_parquet('{data}/coupon_usage/*.parquet')
+                select distinct
+                    coalesce(instrument_kind, 'referral_coupon'), usage_id,
+                    cast(used_at as timestamp)
+                from read_parquet('{data}/coupon_usage/*.parquet', union_by_name = true)
                 where cast(used_at as date) <= $cutoff""",
             {"cutoff": cutoff},
         ).fetchall()

@@ -248,12 +248,13 @@ def test_a_month_whose_event_and_usage_folders_hold_no_file_runs(world):
 # --- referral coupons ----------------------------------------------------------------
 
 
-def _coupon_world(world):
-    """referrer-1 gets a 20.00 coupon for settlement month 2025-04, issued 2025-05-05."""
+def _coupon_world(world, settled_through="2025-05"):
+    """referrer-1 gets a 20.00 coupon for settlement month 2025-04, issued 2025-05-05; the
+    months through `settled_through` are settled (instrument month M needs M-1 and M)."""
     world.refer("friend", "referrer-1", date(2025, 3, 1))
     world.spend("friend", date(2025, 3, 2), "20.00")
     world.account("other")
-    world.settle("2025-04")
+    world.settle("2025-04", settled_through)
     return world
 
 
@@ -298,7 +299,7 @@ def test_partial_use_then_expiry_of_the_rest(world):
     _coupon_world(world)
     world.use_coupon("u1", "referrer-1", "2025-04", "12.50", date(2025, 5, 10))
     world.use_coupon("u2", "referrer-1", "2025-04", "1.00", date(2026, 5, 5))  # valid_to 2026-05-04
-    world.settle("2025-05", "2026-04")  # each instrument month needs the month before settled
+    world.settle("2025-06", "2026-05")  # instrument month M needs settlements M-1 and M
     world.run_instruments("2025-05", "2026-05")
     assert _state(world, "2025-05", "referrer-1:2025-04")["status"] == "partially_used"
     final = _state(world, "2026-05", "referrer-1:2025-04")
@@ -307,8 +308,7 @@ def test_partial_use_then_expiry_of_the_rest(world):
 
 
 def test_a_coupon_usage_delivered_again_with_a_later_timestamp_is_not_spent_twice(world):
-    _coupon_world(world)
-    world.settle("2025-05")
+    _coupon_world(world, settled_through="2025-06")
     world.use_coupon("u1", "referrer-1", "2025-04", "5.00", date(2025, 5, 10))
     world.run_instruments("2025-05")
     world.use_coupon("u1", "referrer-1", "2025-04", "5.00", date(2025, 6, 10))
@@ -326,14 +326,15 @@ def test_rollforward_balances_every_month_and_reruns_are_identical(world):
     _voucher_world(world)
     world.voucher_event("e1", "V1", "redeem", "alice", date(2025, 5, 3))
     world.use_coupon("u1", "referrer-1", "2025-04", "3.00", date(2025, 6, 1))
-    world.settle("2025-05", "2025-06")
+    world.settle("2025-06", "2025-07")
     world.run_instruments("2025-03", "2025-07")
     before = {p: p.read_bytes() for p in (world.out / "instruments").rglob("*") if p.is_file()}
     rows = world.query(
         "select instrument_month, instrument_kind, opening_outstanding_usd + issued_usd"
         " - redeemed_or_used_usd - expired_usd - closing_outstanding_usd from instrument_rollforward"
     )
-    assert len(rows) == 10 and all(imbalance == 0 for *_, imbalance in rows)
+    # five months, four kinds (vouchers, referral coupons, welcome credit and discount)
+    assert len(rows) == 20 and all(imbalance == 0 for *_, imbalance in rows)
     outcomes = world.run_instruments("2025-05")
     assert outcomes[0].action == "already published"
     after = {p: p.read_bytes() for p in (world.out / "instruments").rglob("*") if p.is_file()}
@@ -351,6 +352,13 @@ def test_instrument_months_run_in_order_and_changed_inputs_conflict(world):
 
 
 def test_instruments_wait_for_the_settlement_that_issues_the_coupons(world):
-    _coupon_world(world)
-    with pytest.raises(StateConflict, match="settle 2025-05 first"):
+    _coupon_world(world, settled_through="2025-04")
+    with pytest.raises(StateConflict, match="settle 2025-05 first: its coupons"):
+        world.run_instruments("2025-06")
+
+
+def test_instruments_wait_for_the_settlement_that_issues_the_welcome_rewards(world):
+    _coupon_world(world, settled_through="2025-05")
+    world.run_instruments("2025-05")
+    with pytest.raises(StateConflict, match="settle 2025-06 first: the welcome rewards"):
         world.run_instruments("2025-06")

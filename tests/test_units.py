@@ -247,7 +247,12 @@ def test_run_month_expires_after_valid_to_and_rolls_forward():
     issued = [_voucher(instrument_id="v2", valid_to=date(2025, 6, 30))]
     result = engine.run_month(opening, issued, [], frozenset(), date(2025, 5, 31))
     assert result.expired_usd == {"v1": Decimal("100.00")}
-    (voucher_row, coupon_row) = engine.rollforward(opening, issued, result)
+    # one row per kind, in engine.KINDS order, whether or not the month saw any of it
+    (voucher_row, coupon_row, credit_row, discount_row) = engine.rollforward(
+        opening, issued, result
+    )
+    assert credit_row["instrument_kind"] == "welcome_credit" and credit_row["issued_usd"] == 0
+    assert discount_row["instrument_kind"] == "welcome_discount"
     assert voucher_row == {
         "instrument_kind": "voucher",
         "opening_outstanding_usd": Decimal("100.00"),

@@ -151,7 +151,20 @@ class World:
             }
         )
 
-    def use_coupon(self, usage_id, account, coupon_month, amount, when, product="ecs", owner=None):
+    def use_coupon(
+        self,
+        usage_id,
+        account,
+        coupon_month,
+        amount,
+        when,
+        product="ecs",
+        owner=None,
+        kind=None,
+        order=None,
+    ):
+        """A usage row; `kind` names a welcome reward (then coupon_month is None) and
+        `order` the order's amount (optional columns instrument_kind, order_amount)."""
         self.usage.append(
             {
                 "usage_id": usage_id,
@@ -161,6 +174,8 @@ class World:
                 "used_at": _utc(when),
                 "product_code": product,
                 "coupon_owner_account_id": owner,
+                "instrument_kind": kind,
+                "order_amount": None if order is None else Decimal(order),
             }
         )
 

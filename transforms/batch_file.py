@@ -56,12 +56,54 @@ def render_coupons_csv(rows: Iterable[Mapping], key: CouponKey) -> bytes:
     return buffer.getvalue().encode()
 
 
+WELCOME_COLUMNS = (
+    "referee_account_id",
+    "referrer_account_id",
+    "instrument_kind",
+    "amount",
+    "currency",
+    "valid_from",
+    "valid_to",
+    "min_order_usd",
+    "settlement_month",
+)
+
+
+def render_welcome_csv(rows: Iterable[Mapping]) -> bytes:
+    """welcome.csv: the friends' welcome rewards of the month, sorted by referee and kind.
+    No secret: a welcome reward is named by its friend's account and its kind."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(WELCOME_COLUMNS)
+    for row in sorted(rows, key=lambda r: (r["referee_account_id"], r["instrument_kind"])):
+        amount, minimum = row["amount_usd"], row["min_order_usd"]
+        if not isinstance(amount, Decimal) or amount <= 0:
+            raise ValueError(f"welcome reward for {row['referee_account_id']} has {amount!r}")
+        writer.writerow(
+            (
+                row["referee_account_id"],
+                row["referrer_account_id"],
+                row["instrument_kind"],
+                format_usd(amount),
+                row["currency"],
+                row["valid_from"].isoformat(),
+                row["valid_to"].isoformat(),
+                "" if minimum is None else format_usd(minimum),
+                row["settlement_month"],
+            )
+        )
+    return buffer.getvalue().encode()
+
+
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def render_manifest(settlement: Mapping, coupons_csv: bytes, rules_json: str) -> bytes:
-    """manifest.json: what was published, on which inputs and rules, by which code."""
+def render_manifest(
+    settlement: Mapping, coupons_csv: bytes, rules_json: str, welcome: Mapping | None = None
+) -> bytes:
+    """manifest.json: what was published, on which inputs and rules, by which code; with
+    `welcome` (count, total, csv bytes, products), the month's welcome.csv as well."""
     manifest = {
         "settlement_month": settlement["settlement_month"],
         "cutoff_date": settlement["cutoff_date"].isoformat(),
@@ -78,6 +120,11 @@ def render_manifest(settlement: Mapping, coupons_csv: bytes, rules_json: str) ->
         "rejected_rows_accepted": settlement["rejected_rows_accepted"],
         "quarantine_sha256": settlement["quarantine_sha256"],
     }
+    if welcome is not None:
+        manifest["welcome_count"] = welcome["count"]
+        manifest["welcome_total_usd"] = format_usd(welcome["total_usd"])
+        manifest["welcome_csv_sha256"] = sha256_hex(welcome["csv"])
+        manifest["welcome_products"] = welcome["products"]
     if settlement["coupon_key_kind"] == "development":
         manifest["warning"] = (
             "DEVELOPMENT coupon key: these coupons are not real and must not be issued"

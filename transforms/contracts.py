@@ -197,6 +197,21 @@ COUPON_USAGE = InputContract(
             "coupons do not transfer); null means the using account",
             optional=True,
         ),
+        Column(
+            "instrument_kind",
+            TEXT,
+            "what was used; null means `referral_coupon`. A welcome reward is named by its "
+            "friend's account (`account_id`) and its kind, and leaves `coupon_month` null",
+            ("referral_coupon", "welcome_credit", "welcome_discount"),
+            optional=True,
+        ),
+        Column(
+            "order_amount",
+            AMOUNT,
+            "the order's amount (USD) before the instrument; required by `welcome_discount` "
+            "(at least its minimum order, USD 20.00)",
+            optional=True,
+        ),
     ),
 )
 ALL = (BILLING, REFERRALS, ACCOUNTS, VOUCHER_CATALOG, VOUCHER_EVENTS, COUPON_USAGE)

@@ -1,4 +1,5 @@
-"""One lifecycle engine for both prepaid instruments: redemption vouchers and referral coupons.
+"""One lifecycle engine for every prepaid instrument: redemption vouchers, referral coupons and
+the referred friends' welcome rewards (a credit and a discount).
 
 An instrument has an owner, a remaining balance, a validity period and transfer rules. Events
 apply in (occurred_at, event_id) order; each is accepted or rejected with a reason code, and
@@ -17,6 +18,9 @@ from decimal import Decimal
 
 VOUCHER = "voucher"
 REFERRAL_COUPON = "referral_coupon"
+WELCOME_CREDIT = "welcome_credit"  # USD 10 off select products, partial use allowed
+WELCOME_DISCOUNT = "welcome_discount"  # USD 10 off one order of at least USD 20, used whole
+KINDS = (VOUCHER, REFERRAL_COUPON, WELCOME_CREDIT, WELCOME_DISCOUNT)
 
 # statuses
 ACTIVE, PARTIALLY_USED, REDEEMED, EXPIRED = "active", "partially_used", "redeemed", "expired"
@@ -39,6 +43,9 @@ EXCLUDED_PRODUCT = "excluded_product"
 EXCEEDS_BALANCE = "exceeds_balance"
 INVALID_AMOUNT = "invalid_amount"
 UNKNOWN_EVENT_TYPE = "unknown_event_type"
+PRODUCT_NOT_ELIGIBLE = "product_not_eligible"
+BELOW_MINIMUM_ORDER = "below_minimum_order"
+PARTIAL_DISCOUNT = "partial_discount"
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,10 @@ class Instrument:
     transfers_used: int = 0
     earlier_owners: tuple[str, ...] = ()
     excluded_products: tuple[str, ...] = ()
+    # the only products it may pay for (welcome rewards); None: any but the excluded ones
+    allowed_products: tuple[str, ...] | None = None
+    # the smallest order it applies to (the welcome discount); None: no minimum
+    min_order_usd: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +82,8 @@ class Event:
     to_account_id: str | None = None
     amount_usd: Decimal | None = None
     product_code: str | None = None
+    # the order the instrument paid towards (a usage's optional order_amount)
+    order_amount_usd: Decimal | None = None
     # dated in a month already published: applied in the first unpublished one, against
     # the state there (docs/instruments.md); the engine judges it like any other event
     late: bool = False
@@ -154,10 +167,22 @@ def _use(instrument, event):
     amount = event.amount_usd
     if amount is None or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
         return instrument, _reject(event, INVALID_AMOUNT)
+    order = event.order_amount_usd
+    if order is not None and amount > order:
+        return instrument, _reject(event, INVALID_AMOUNT)  # pays more than the order cost
     if event.product_code in instrument.excluded_products:
         return instrument, _reject(event, EXCLUDED_PRODUCT)
+    allowed = instrument.allowed_products
+    if allowed is not None and event.product_code not in allowed:
+        return instrument, _reject(event, PRODUCT_NOT_ELIGIBLE)
+    minimum = instrument.min_order_usd
+    if minimum is not None and (order is None or order < minimum):
+        return instrument, _reject(event, BELOW_MINIMUM_ORDER)
     if amount > instrument.remaining_balance_usd:
         return instrument, _reject(event, EXCEEDS_BALANCE)
+    if instrument.kind == WELCOME_DISCOUNT and amount != instrument.remaining_balance_usd:
+        # "$10 OFF $20": one order takes the whole discount, nothing is left for another
+        return instrument, _reject(event, PARTIAL_DISCOUNT)
     balance = instrument.remaining_balance_usd - amount
     used = replace(
         instrument,
@@ -217,7 +242,7 @@ def rollforward(
 ) -> list[dict]:
     """Per kind: opening outstanding + issued - redeemed/used - expired = closing outstanding."""
     rows = []
-    for kind in (VOUCHER, REFERRAL_COUPON):
+    for kind in KINDS:
         opening_usd = outstanding_usd(opening.values(), kind)
         issued_usd = sum((i.face_value_usd for i in issued if i.kind == kind), Decimal("0.00"))
         used_usd = sum(

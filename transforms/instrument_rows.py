@@ -26,7 +26,13 @@ def instrument(row: Mapping) -> engine.Instrument:
         transfers_used=row.get("transfers_used", 0),
         earlier_owners=tuple(row.get("earlier_owners", ())),
         excluded_products=tuple(row["excluded_products"]),
+        allowed_products=_optional_tuple(row.get("allowed_products")),
+        min_order_usd=row.get("min_order_usd"),
     )
+
+
+def _optional_tuple(values) -> tuple[str, ...] | None:
+    return None if values is None else tuple(values)
 
 
 def event(row: Mapping) -> engine.Event:
@@ -41,6 +47,7 @@ def event(row: Mapping) -> engine.Event:
         to_account_id=row["to_account_id"],
         amount_usd=row["amount_usd"],
         product_code=row["product_code"],
+        order_amount_usd=row.get("order_amount_usd"),
         late=row["late"],
     )
 
@@ -62,6 +69,8 @@ def state_rows(month: str, result: engine.MonthResult) -> list[dict]:
             "is_transferable": i.is_transferable,
             "earlier_owners": list(i.earlier_owners),
             "excluded_products": list(i.excluded_products),
+            "allowed_products": None if i.allowed_products is None else list(i.allowed_products),
+            "min_order_usd": i.min_order_usd,
             "issued_on": i.issued_on,
             "valid_from": i.valid_from,
             "valid_to": i.valid_to,
@@ -85,6 +94,7 @@ def event_rows(month: str, outcomes: list[engine.Outcome]) -> list[dict]:
             "occurred_at": o.event.occurred_at,
             "amount_usd": o.event.amount_usd,
             "product_code": o.event.product_code,
+            "order_amount_usd": o.event.order_amount_usd,
             "accepted": o.accepted,
             "reason": o.reason,
             "amount_applied_usd": o.amount_applied_usd,

@@ -25,6 +25,9 @@ _AMOUNT_KEYS = (
     "bonus_threshold_usd",
     "cap_per_referee_usd",
     "max_abs_line_amount_usd",
+    "welcome_credit_usd",
+    "welcome_discount_usd",
+    "welcome_discount_min_order_usd",
 )
 _DAY_KEYS = (
     "qualification_window_days",
@@ -32,6 +35,7 @@ _DAY_KEYS = (
     "bonus_window_days",
     "coupon_issue_day_of_month",
     "coupon_validity_days",
+    "welcome_validity_days",
 )
 
 
@@ -51,6 +55,11 @@ class Rules:
     coupon_validity_days: int
     coupon_transferable: bool
     coupon_excluded_products: tuple[str, ...]
+    welcome_credit_usd: Decimal
+    welcome_discount_usd: Decimal
+    welcome_discount_min_order_usd: Decimal
+    welcome_validity_days: int
+    welcome_products: tuple[str, ...]  # empty: the eligible products in effect at the cutoff
 
     def canonical_json(self) -> str:
         """Stable text of the rules (sorted keys, amounts as strings) for recording and hashing."""
@@ -59,6 +68,7 @@ class Rules:
             for key, value in asdict(self).items()
         }
         data["coupon_excluded_products"] = list(self.coupon_excluded_products)
+        data["welcome_products"] = list(self.welcome_products)
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     def sha256(self) -> str:
@@ -88,6 +98,11 @@ class Rules:
             "coupon_validity_days": self.coupon_validity_days,
             "coupon_transferable": self.coupon_transferable,
             "coupon_excluded_products": list(self.coupon_excluded_products),
+            "welcome_credit_usd": self.welcome_credit_usd,
+            "welcome_discount_usd": self.welcome_discount_usd,
+            "welcome_discount_min_order_usd": self.welcome_discount_min_order_usd,
+            "welcome_validity_days": self.welcome_validity_days,
+            "welcome_products": list(self.welcome_products),
             **contracts.allowed_values(),
         }
 
@@ -119,5 +134,8 @@ def load_rules(path: Path | None = None) -> Rules:
             raise RulesError(f"{path}: {key} must be a whole number of days >= 0")
     if not isinstance(raw["coupon_transferable"], bool):
         raise RulesError(f"{path}: coupon_transferable must be true or false")
-    values["coupon_excluded_products"] = tuple(raw["coupon_excluded_products"])
+    for key in ("coupon_excluded_products", "welcome_products"):
+        if not isinstance(raw[key], list) or not all(isinstance(v, str) for v in raw[key]):
+            raise RulesError(f"{path}: {key} must be a list of product codes")
+        values[key] = tuple(raw[key])
     return Rules(**values)

@@ -34,6 +34,8 @@ def format_outcome(outcome) -> str:
         f"USD {_usd(outcome.coupon_total_usd)} -> {outcome.batch_dir / 'coupons.csv'}",
         f"  ledger deltas USD {_usd(outcome.ledger_delta_total_usd)}, "
         f"carried forward USD {_usd(outcome.carry_out_total_usd)}",
+        f"  welcome rewards: {outcome.welcome_count}, USD {_usd(outcome.welcome_total_usd)} "
+        f"-> {outcome.batch_dir / 'welcome.csv'}",
         f"  referrals by status: {reasons}",
     ]
     if outcome.scanned_cycles:
@@ -83,8 +85,26 @@ def format_instruments(outcomes, seconds: float) -> str:
                 f"+ issued {_usd(row['issued_usd'])} - used {_usd(row['redeemed_or_used_usd'])} "
                 f"- expired {_usd(row['expired_usd'])} = closing {_usd(row['closing_outstanding_usd'])}"
             )
+        lines.append("  " + program_cost_line(o))
     lines.append(f"done: {len(outcomes)} instrument month(s) in {seconds:.1f} s")
     return "\n".join(lines)
+
+
+def program_cost_line(outcome) -> str:
+    """What the program cost in the instrument month: the referral coupons and the welcome
+    rewards that entered the ledger, and the breakage (issued value that expired unused)."""
+    issued = {row["instrument_kind"]: row["issued_usd"] for row in outcome.rollforward}
+    coupons = issued.get("referral_coupon", Decimal(0))
+    welcome = issued.get("welcome_credit", Decimal(0)) + issued.get("welcome_discount", Decimal(0))
+    program_breakage = sum(
+        (r["expired_usd"] for r in outcome.rollforward if r["instrument_kind"] != "voucher"),
+        Decimal(0),
+    )
+    return (
+        f"program cost: referral coupons USD {_usd(coupons)} + welcome rewards "
+        f"USD {_usd(welcome)} = USD {_usd(coupons + welcome)} issued; "
+        f"program breakage USD {_usd(program_breakage)}"
+    )
 
 
 def _link(label: str, path: Path) -> str:
@@ -107,6 +127,7 @@ def settlement_markdown(outcome, quarantine: Path | None) -> str:
             "|---|---|",
             f"| coupons | {outcome.coupon_count} |",
             f"| coupon total | USD {_usd(outcome.coupon_total_usd)} |",
+            f"| welcome rewards | {outcome.welcome_count}, USD {_usd(outcome.welcome_total_usd)} |",
             f"| ledger deltas | USD {_usd(outcome.ledger_delta_total_usd)} |",
             f"| carried forward | USD {_usd(outcome.carry_out_total_usd)} |",
             f"| coupon key | {outcome.coupon_key_kind} |",
@@ -148,6 +169,8 @@ def instruments_markdown(outcome, quarantine: Path | None) -> str:
             "",
             f"{outcome.event_count} event(s), {outcome.rejected_event_count} rejected; "
             f"breakage USD {_usd(outcome.breakage_usd)}.",
+            "",
+            program_cost_line(outcome) + ".",
             "",
             "| kind | opening | issued | used | expired | closing |",
             "|---|---|---|---|---|---|",

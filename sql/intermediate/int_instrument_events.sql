@@ -6,7 +6,8 @@
             - an event dated in a month already published arrives late: it is listed and
               applied in this month, the first unpublished one (late = true), against the
               state at this point; published months are never reopened;
-            - ids are unique for all time, per kind: a row an earlier month listed (the same
+            - ids are unique for all time, per source (voucher events; coupon usage, which
+              names referral coupons and welcome rewards): a row an earlier month listed (the same
               id and the same content) is the same event and is not listed again; a row
               whose id an earlier month listed with other content, or that repeats an id of
               this month with other content, is a duplicate (is_duplicate): listed and
@@ -29,7 +30,8 @@ with voucher_events as (
         to_account_id,
         occurred_at,
         cast(null as decimal(18, 2)) as amount_usd,
-        cast(null as varchar) as product_code
+        cast(null as varchar) as product_code,
+        cast(null as decimal(18, 2)) as order_amount_usd
     from stg_voucher_events as events
     anti join rejected_rows
         on
@@ -40,16 +42,24 @@ with voucher_events as (
 coupon_usage as (
     select distinct
         usage_id as event_id,
-        'referral_coupon' as instrument_kind,
-        -- the coupon's owner; null means the using account
-        coupon_instrument_id(coalesce(coupon_owner_account_id, account_id), coupon_month)
-            as instrument_id,
+        instrument_kind,
+        -- the owner (null means the using account): a referral coupon is the owner's coupon
+        -- of coupon_month, a welcome reward is the friend's own (one per kind, ever)
+        case
+            when instrument_kind = 'referral_coupon'
+                then
+                    coupon_instrument_id(
+                        coalesce(coupon_owner_account_id, account_id), coupon_month
+                    )
+            else welcome_instrument_id(coalesce(coupon_owner_account_id, account_id), instrument_kind)
+        end as instrument_id,
         'use' as event_type,
         account_id as actor_account_id,
         cast(null as varchar) as to_account_id,
         used_at as occurred_at,
         used_amount_usd as amount_usd,
-        product_code
+        product_code,
+        order_amount_usd
     from stg_coupon_usage as usage
     anti join rejected_rows
         on
@@ -76,7 +86,8 @@ listed_before as (
         to_account_id,
         occurred_at,
         amount_usd,
-        product_code
+        product_code,
+        order_amount_usd
     from warehouse.instrument_events
 ),
 
@@ -95,6 +106,7 @@ not_listed as (
             and delivered.occurred_at = listed.occurred_at
             and delivered.amount_usd is not distinct from listed.amount_usd
             and delivered.product_code is not distinct from listed.product_code
+            and delivered.order_amount_usd is not distinct from listed.order_amount_usd
 ),
 
 final as (
@@ -103,15 +115,15 @@ final as (
         $previous_instrument_cutoff_date is not null
         and cast(occurred_at as date) <= $previous_instrument_cutoff_date as late,
         row_number() over (
-            partition by instrument_kind, event_id
+            partition by event_source(instrument_kind), event_id
             order by
-                occurred_at, instrument_id, event_type, actor_account_id, to_account_id,
-                amount_usd, product_code
+                occurred_at, instrument_kind, instrument_id, event_type, actor_account_id,
+                to_account_id, amount_usd, product_code, order_amount_usd
         ) > 1
         or exists (
             select 1 from listed_before as listed
             where
-                listed.instrument_kind = not_listed.instrument_kind
+                event_source(listed.instrument_kind) = event_source(not_listed.instrument_kind)
                 and listed.event_id = not_listed.event_id
         ) as is_duplicate
     from not_listed

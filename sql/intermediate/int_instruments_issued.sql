@@ -1,15 +1,18 @@
 /* int_instruments_issued
    kind: model
    purpose: the instruments that enter the instrument ledger this month, not yet in it:
-            vouchers purchased on or before the cutoff, and referral coupons issued on or
-            before it. A voucher is transferable only when it was bought at full price
+            vouchers purchased on or before the cutoff, referral coupons issued on or
+            before it, and the friends' welcome rewards valid from a day on or before it
+            (the settlement of their registration month issued them). A voucher is transferable only when it was bought at full price
             outside the special channel with max_transfers > 0 (seed: "pickup vouchers
             purchased through special channels or at a discounted price cannot be
-            transferred"); coupons never transfer.
+            transferred"); coupons and welcome rewards never transfer. A welcome reward
+            pays only for its select products (allowed_products) and the discount only for
+            an order of at least its minimum (min_order_usd); the others leave both null.
    grain: one row per (instrument_kind, instrument_id) per distinct catalog row
    parameters: $cutoff_date
    inputs: stg_voucher_catalog, int_coupons_issued, warehouse.instrument_state,
-           rejected_rows (control) */
+           warehouse.welcome_rewards, rejected_rows (control) */
 with in_ledger as (
     select distinct
         instrument_kind,
@@ -49,7 +52,9 @@ issued_vouchers as (
         max_transfers,
         not is_discounted and purchase_channel <> 'special' and max_transfers > 0
             as is_transferable,
-        cast([] as varchar[]) as excluded_products
+        cast([] as varchar[]) as excluded_products,
+        cast(null as varchar[]) as allowed_products,
+        cast(null as decimal(18, 2)) as min_order_usd
     from vouchers
     where purchased_date <= $cutoff_date
 ),
@@ -66,14 +71,42 @@ issued_coupons as (
         issued_on,
         0 as max_transfers,
         is_transferable,
-        excluded_products
+        excluded_products,
+        cast(null as varchar[]) as allowed_products,
+        cast(null as decimal(18, 2)) as min_order_usd
     from int_coupons_issued
+),
+
+issued_welcome as (
+    -- named by the friend and the kind: one of each per friend, ever (welcome_rewards.sql)
+    select
+        instrument_kind,
+        welcome_instrument_id(referee_account_id, instrument_kind) as instrument_id,
+        referee_account_id as owner_account_id,
+        referee_account_id as invoice_account_id,
+        amount_usd as face_value_usd,
+        valid_from,
+        valid_to,
+        valid_from as issued_on,
+        0 as max_transfers,
+        is_transferable,
+        cast([] as varchar[]) as excluded_products,
+        -- the terms travel with the reward: the products recorded when it was issued
+        case
+            when allowed_products = '' then cast([] as varchar[])
+            else string_split(allowed_products, '|')
+        end as allowed_products,
+        min_order_usd
+    from warehouse.welcome_rewards
+    where valid_from <= $cutoff_date
 ),
 
 final as (
     select * from issued_vouchers
     union all
     select * from issued_coupons
+    union all
+    select * from issued_welcome
 )
 
 select final.*

@@ -15,6 +15,7 @@ select
     occurred_at,
     amount_usd,
     product_code,
+    order_amount_usd,
     accepted,
     reason,
     late

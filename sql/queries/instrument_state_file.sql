@@ -15,7 +15,9 @@ select
     invoice_account_id as invoice_account,
     valid_from,
     valid_to,
-    expired_this_month_usd
+    expired_this_month_usd,
+    allowed_products,
+    min_order_usd
 from warehouse.instrument_state
 where instrument_month = $instrument_month
 order by instrument_kind, instrument_id

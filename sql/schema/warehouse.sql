@@ -108,6 +108,27 @@ alter table warehouse.referee_status add column if not exists unplaceable_refund
 alter table warehouse.referee_status add column if not exists linked_refunds_usd decimal(18, 4);
 alter table warehouse.referee_status add column if not exists referrer_verified_at timestamp;
 
+-- one row per welcome reward issued to a referred friend (issue 13): two per friend, once
+alter table warehouse.settlements add column if not exists welcome_count integer;
+alter table warehouse.settlements add column if not exists welcome_total_usd decimal(18, 2);
+alter table warehouse.settlements add column if not exists welcome_csv_sha256 varchar;
+
+create table if not exists warehouse.welcome_rewards (
+    settlement_month varchar not null,
+    referee_account_id varchar not null,
+    referrer_account_id varchar not null,
+    instrument_kind varchar not null,
+    amount_usd decimal(18, 2) not null,
+    currency varchar not null,
+    registered_date date not null,
+    valid_from date not null,
+    valid_to date not null,
+    min_order_usd decimal(18, 2),
+    is_transferable boolean not null,
+    allowed_products varchar not null,
+    primary key (referee_account_id, instrument_kind)
+);
+
 -- instruments (vouchers and referral coupons): one row per instrument per month, at month end
 create table if not exists warehouse.instrument_state (
     instrument_month varchar not null,
@@ -148,6 +169,12 @@ create table if not exists warehouse.instrument_events (
     -- dated in a month already published: applied in the first unpublished month
     late boolean not null default false
 );
+
+-- welcome rewards in the instrument ledger (issue 13): the products an instrument may pay
+-- for (null: any but its excluded ones), a discount's minimum order, a usage's order amount
+alter table warehouse.instrument_state add column if not exists allowed_products varchar[];
+alter table warehouse.instrument_state add column if not exists min_order_usd decimal(18, 2);
+alter table warehouse.instrument_events add column if not exists order_amount_usd decimal(18, 2);
 -- late (issue 13) came after the table's first columns: a warehouse written before gains it
 alter table warehouse.instrument_events add column if not exists late boolean default false;
 

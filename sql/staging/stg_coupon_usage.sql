@@ -18,6 +18,9 @@ renamed as (
         cast(used_at as timestamp) as used_at,
         cast(product_code as varchar) as product_code,
         cast(coupon_owner_account_id as varchar) as coupon_owner_account_id,
+        -- optional columns: a file without them uses referral coupons and names no order
+        cast(coalesce(instrument_kind, 'referral_coupon') as varchar) as instrument_kind,
+        cast(order_amount as decimal(18, 2)) as order_amount_usd,
         source_file,
         file_row_number
     from source

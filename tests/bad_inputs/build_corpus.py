@@ -386,6 +386,18 @@ INSTRUMENT_KINDS = {
         3,
         "account_id is not a known account",
     ),
+    "coupon_usage_unknown_kind": (
+        _bad_usage(instrument_kind="gift_card"),
+        3,
+        "instrument_kind is not one of referral_coupon, welcome_credit, welcome_discount",
+    ),
+    "welcome_usage_zero_order": (
+        _bad_usage(
+            instrument_kind="welcome_discount", coupon_month=None, order_amount=Decimal("0")
+        ),
+        3,
+        "order_amount is not positive",
+    ),
 }
 
 

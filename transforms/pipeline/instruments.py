@@ -104,6 +104,13 @@ def register_inputs(run: Run, _previous=None) -> RegisteredInstruments:
         "files": [[str(p.relative_to(run.options.data_dir)), sha256_file(p)] for p in paths],
         "coupons": [[referrer, month_, str(amount)] for referrer, month_, amount in coupons],
     }
+    welcome = con.execute(
+        "select referee_account_id, instrument_kind, settlement_month, amount_usd "
+        "from warehouse.welcome_rewards where valid_from <= $cutoff order by all",
+        {"cutoff": run.parameters["cutoff_date"]},
+    ).fetchall()
+    if welcome:  # absent when none: months fingerprinted before welcome rewards keep theirs
+        document["welcome"] = [[*row[:3], str(row[3])] for row in welcome]
     fingerprint = hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
     if already_published:
         # same fingerprint: re-rendered from the ledger; its inputs were audited when published
@@ -121,11 +128,18 @@ def register_inputs(run: Run, _previous=None) -> RegisteredInstruments:
 
 
 def _check_settled_before(con, month: str) -> None:
+    """Once this OUT settles, an instrument month needs the settlements that feed it: M-1
+    (its coupons are issued on the 5th of M) and M (its friends' welcome rewards)."""
     settled = warehouse.published_months(con)
     previous = months.previous_month(month)
     if settled and settled[0] <= previous and previous not in settled:
         raise StateConflict(
             f"{month}: settle {previous} first: its coupons are issued in {month} and enter "
+            "this month's instrument ledger"
+        )
+    if settled and settled[0] <= month and month not in settled:
+        raise StateConflict(
+            f"{month}: settle {month} first: the welcome rewards of its referred friends enter "
             "this month's instrument ledger"
         )
 

@@ -6,7 +6,12 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from transforms.batch_file import render_coupons_csv, render_manifest, sha256_hex
+from transforms.batch_file import (
+    render_coupons_csv,
+    render_manifest,
+    render_welcome_csv,
+    sha256_hex,
+)
 from transforms.errors import StateConflict
 from transforms.pipeline import sql_runner, warehouse
 from transforms.pipeline.faults import crash_point
@@ -18,7 +23,13 @@ from transforms.pipeline.settlement_run import (
     ValidatedMonth,
 )
 
-PUBLISHED_TABLES = ("ledger_entries", "referrer_balances", "coupons", "referee_status")
+PUBLISHED_TABLES = (
+    "ledger_entries",
+    "referrer_balances",
+    "coupons",
+    "referee_status",
+    "welcome_rewards",
+)
 
 
 def coupon_rows(run: SettlementRun, relation: str) -> list[dict]:
@@ -28,6 +39,26 @@ def coupon_rows(run: SettlementRun, relation: str) -> list[dict]:
         f"select * from {relation} where settlement_month = $m order by referrer_account_id",
         {"m": run.month},
     )
+
+
+def welcome_rows(run: SettlementRun, relation: str) -> list[dict]:
+    """The month's welcome rewards from the computed relation or the warehouse."""
+    return warehouse.fetch_dicts(
+        run.con,
+        f"select * from {relation} where settlement_month = $m "
+        "order by referee_account_id, instrument_kind",
+        {"m": run.month},
+    )
+
+
+def welcome_summary(rows: list[dict], record: dict) -> dict:
+    """What the manifest says of welcome.csv: count, total, SHA-256 and the select products."""
+    return {
+        "count": record["welcome_count"],
+        "total_usd": record["welcome_total_usd"],
+        "csv": render_welcome_csv(rows),
+        "products": rows[0]["allowed_products"].split("|") if rows else [],
+    }
 
 
 def _settlement_record(run: SettlementRun, month: ValidatedMonth) -> dict:
@@ -43,6 +74,7 @@ def _settlement_record(run: SettlementRun, month: ValidatedMonth) -> dict:
             for name, value in totals.items()
         },
         "coupons_csv_sha256": sha256_hex(month.coupons_csv),
+        "welcome_csv_sha256": sha256_hex(render_welcome_csv(welcome_rows(run, "welcome_rewards"))),
         "input_fingerprint": registered.fingerprint,
         "rules_sha256": run.rules.sha256(),
         "rules_json": run.rules.canonical_json(),
@@ -59,7 +91,7 @@ def publish(run: SettlementRun, month: ValidatedMonth) -> Outcome:
     (a dry run writes the preview instead and touches no ledger)."""
     record = _settlement_record(run, month)
     if run.options.dry_run:
-        folder = _write_preview(run, record, month.coupons_csv)
+        folder = _write_preview(run, record, month.coupons_csv, "welcome_rewards")
         staged = run.con.execute("select reason_code, count(*) from referee_status group by all")
         return _outcome(run, "dry run", record, folder, dict(staged.fetchall()), month)
     with warehouse.transaction(run.con):
@@ -91,22 +123,26 @@ def republish(run: SettlementRun, registered: RegisteredInputs) -> Outcome:
         )
     if run.options.dry_run:
         coupons_csv = render_coupons_csv(coupon_rows(run, "warehouse.coupons"), run.key)
-        folder = _write_preview(run, record, coupons_csv)
+        folder = _write_preview(run, record, coupons_csv, "warehouse.welcome_rewards")
         return _published_outcome(run, "dry run", folder, registered)
     return _published_outcome(run, "already published", write_batch_files(run), registered)
 
 
-def _write_preview(run: SettlementRun, record: dict, coupons_csv: bytes) -> Path:
+def _write_preview(run: SettlementRun, record: dict, coupons_csv: bytes, welcome: str) -> Path:
     folder = make_private_dir(run.layout.preview_dir(run.month))
+    welcome_file = welcome_summary(welcome_rows(run, welcome), record)
     atomic_write(folder / "coupons.csv", coupons_csv)
+    atomic_write(folder / "welcome.csv", welcome_file["csv"])
     atomic_write(
-        folder / "manifest.json", render_manifest(record, coupons_csv, record["rules_json"])
+        folder / "manifest.json",
+        render_manifest(record, coupons_csv, record["rules_json"], welcome_file),
     )
     return folder
 
 
 def write_batch_files(run: SettlementRun) -> Path:
-    """Render coupons.csv and manifest.json from the committed month and publish them atomically.
+    """Render coupons.csv, welcome.csv and manifest.json from the committed month and publish
+    them atomically.
 
     Safe to repeat: identical bytes are not rewritten, and a mismatch with the recorded
     SHA-256 (a different key or tampered rows) refuses to write.
@@ -118,11 +154,19 @@ def write_batch_files(run: SettlementRun) -> Path:
             f"{run.month}: re-rendered coupons.csv does not match the published SHA-256 (was the "
             "coupon key changed?); nothing was written"
         )
+    welcome = welcome_summary(welcome_rows(run, "warehouse.welcome_rewards"), record)
+    if sha256_hex(welcome["csv"]) != record["welcome_csv_sha256"]:
+        raise StateConflict(
+            f"{run.month}: re-rendered welcome.csv does not match the published SHA-256; "
+            "nothing was written"
+        )
     folder = make_private_dir(run.layout.batch_dir(run.month))
     atomic_write(folder / "coupons.csv", coupons_csv)
     crash_point("after_coupons_file")
+    atomic_write(folder / "welcome.csv", welcome["csv"])
     atomic_write(
-        folder / "manifest.json", render_manifest(record, coupons_csv, record["rules_json"])
+        folder / "manifest.json",
+        render_manifest(record, coupons_csv, record["rules_json"], welcome),
     )
     return folder
 
@@ -152,4 +196,6 @@ def _outcome(run, action, record, folder, reason_counts, month) -> Outcome:
         report_index=month.report_index if isinstance(month, ValidatedMonth) else None,
         scanned_cycles=registered.scanned_cycles,
         visible_cycles=registered.visible_cycles,
+        welcome_count=record["welcome_count"] or 0,
+        welcome_total_usd=record["welcome_total_usd"] or Decimal("0.00"),
     )

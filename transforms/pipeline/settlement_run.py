@@ -56,6 +56,8 @@ class Outcome:
     report_index: Path | None = None
     scanned_cycles: tuple[str, ...] = ()
     visible_cycles: int = 0
+    welcome_count: int = 0  # welcome rewards issued to the month's friends (two per friend)
+    welcome_total_usd: Decimal = Decimal("0.00")
 
 
 def open_run(month: str, options: RunOptions) -> SettlementRun:

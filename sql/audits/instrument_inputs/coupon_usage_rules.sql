@@ -1,10 +1,11 @@
 /* coupon_usage_rules
    kind: audit
-   purpose: a coupon usage the ledger cannot judge is rejected: a null key, a coupon_month
-            that is not YYYY-MM, a used_amount that is not positive or not whole cents, or
-            a using account that is not known.
+   purpose: a coupon usage the ledger cannot judge is rejected: a null key, an unknown
+            instrument_kind, a referral coupon's coupon_month that is not YYYY-MM, a
+            used_amount or order_amount that is not positive or not whole cents, or a using
+            account that is not known. A welcome reward's usage names no coupon_month.
    grain: one row per rejected usage row
-   parameters: none
+   parameters: $coupon_usage_instrument_kind_values
    inputs: raw_coupon_usage, raw_accounts
    returns: source_file, file_row_number, row_key, broken_rule (zero rows = pass) */
 with accounts as (
@@ -22,13 +23,29 @@ checked as (
             when usage.used_at is null then 'used_at is null'
             when usage.used_amount is null then 'used_amount is null'
             when
-                usage.coupon_month is null
-                or not regexp_full_match(usage.coupon_month, '[0-9]{4}-(0[1-9]|1[0-2])')
+                usage.instrument_kind is not null
+                and not list_contains($coupon_usage_instrument_kind_values, usage.instrument_kind)
+                then
+                    'instrument_kind is not one of '
+                    || array_to_string($coupon_usage_instrument_kind_values, ', ')
+            when
+                coalesce(usage.instrument_kind, 'referral_coupon') = 'referral_coupon'
+                and (
+                    usage.coupon_month is null
+                    or not regexp_full_match(usage.coupon_month, '[0-9]{4}-(0[1-9]|1[0-2])')
+                )
                 then 'coupon_month is not YYYY-MM'
             when usage.used_amount <= 0 then 'used_amount is not positive'
             -- checked on the delivered value, before staging types it to cents
             when usage.used_amount <> round(usage.used_amount, 2)
                 then 'used_amount is not a whole number of cents'
+            -- optional: read as text when no file holds it, so compared through one type
+            when cast(usage.order_amount as decimal(38, 6)) <= 0
+                then 'order_amount is not positive'
+            when
+                cast(usage.order_amount as decimal(38, 6))
+                <> round(cast(usage.order_amount as decimal(38, 6)), 2)
+                then 'order_amount is not a whole number of cents'
             when accounts.account_id is null then 'account_id is not a known account'
         end as broken_rule
     from raw_coupon_usage as usage
