@@ -2,6 +2,7 @@
 bought through the store with their events, and usage of referral coupons. Deterministic:
 it draws from the sample world's random generator, after the bill lines."""
 
+import random
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -106,3 +107,51 @@ def write_instruments(world, out: Path, first_day: date, last_day: date) -> None
             out / f"vouchers/events/events-{number}.parquet",
         )
     pq.write_table(pa.Table.from_pylist(usage, usage_schema), out / "coupon_usage/usage.parquet")
+    pq.write_table(
+        pa.Table.from_pylist(
+            welcome_usage(world, last_day), contracts.COUPON_USAGE.arrow_schema(with_optional=True)
+        ),
+        out / "coupon_usage/welcome.parquet",
+    )
+
+
+def welcome_usage(world, last_day: date) -> list[dict]:
+    """Friends using their welcome rewards (the optional columns instrument_kind and
+    order_amount): mostly valid, some on a product outside the select list, a discount on
+    too small an order or not used whole, some after the 60 days. Drawn from a generator of
+    its own, so that the rest of the sample stays as it was."""
+    rng = random.Random(13)
+    known = {a["account_id"] for a in world.accounts}
+    friends = sorted(
+        (r for r in world.referrals if r["referee_account_id"] in known),
+        key=lambda r: r["referee_account_id"],
+    )
+    rows = []
+    for n, friend in enumerate(rng.sample(friends, 160)):
+        registered = friend["registered_at"]
+        kind = "welcome_credit" if n % 2 == 0 else "welcome_discount"
+        used_at = registered + timedelta(days=rng.randint(0, 70), seconds=rng.randint(0, 3600))
+        if used_at.date() > last_day:
+            continue
+        order = Decimal(rng.choice(["12.00", "20.00", "35.50", "80.00", "150.00"]))
+        used = (
+            Decimal("10.00")
+            if kind == "welcome_discount"
+            else Decimal(rng.randint(100, 1000)) / 100
+        )
+        if kind == "welcome_discount" and rng.random() < 0.1:
+            used = Decimal("5.00")  # a discount taken in part: rejected
+        rows.append(
+            {
+                "usage_id": f"W{n:05d}",
+                "account_id": friend["referee_account_id"],
+                "coupon_month": None,
+                "used_amount": min(used, order),
+                "used_at": used_at.replace(tzinfo=UTC),
+                "product_code": rng.choice(["ecs", "ecs", "rds", "oss", "nas", "swas"]),
+                "coupon_owner_account_id": None,
+                "instrument_kind": kind,
+                "order_amount": order,
+            }
+        )
+    return rows
