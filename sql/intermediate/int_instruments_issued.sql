@@ -2,8 +2,8 @@
    kind: model
    purpose: the instruments that enter the instrument ledger this month, not yet in it:
             vouchers purchased on or before the cutoff, referral coupons issued on or
-            before it, and the friends' welcome rewards valid from a day on or before it
-            (the settlement of their registration month issued them). A voucher is transferable only when it was bought at full price
+            before it, and the friends' welcome rewards issued by the settlement of this
+            month or an earlier one (valid from the registration day). A voucher is transferable only when it was bought at full price
             outside the special channel with max_transfers > 0 (seed: "pickup vouchers
             purchased through special channels or at a discounted price cannot be
             transferred"); coupons and welcome rewards never transfer. A welcome reward
@@ -98,7 +98,9 @@ issued_welcome as (
         end as allowed_products,
         min_order_usd
     from warehouse.welcome_rewards
-    where valid_from <= $cutoff_date
+    -- by the month that issued them, not by valid_from: a friend rewarded late (valid from
+    -- an earlier month) enters in the issuing month whatever order the ledgers ran in
+    where settlement_month <= strftime($cutoff_date, '%Y-%m')
 ),
 
 final as (

@@ -106,8 +106,8 @@ def register_inputs(run: Run, _previous=None) -> RegisteredInstruments:
     }
     welcome = con.execute(
         "select referee_account_id, instrument_kind, settlement_month, amount_usd "
-        "from warehouse.welcome_rewards where valid_from <= $cutoff order by all",
-        {"cutoff": run.parameters["cutoff_date"]},
+        "from warehouse.welcome_rewards where settlement_month <= $month order by all",
+        {"month": month},
     ).fetchall()
     if welcome:  # absent when none: months fingerprinted before welcome rewards keep theirs
         document["welcome"] = [[*row[:3], str(row[3])] for row in welcome]
