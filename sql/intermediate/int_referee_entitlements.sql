@@ -14,7 +14,13 @@
    Rule 3 (bonus): once the base is earned and the bonus window's end + hold <= cutoff,
      bonus_rate x max(0, S90 - threshold), rounded half-up to cents.
    Rule 4 (cap): base + bonus is capped per referee; the cap eats the bonus first.
-   earned_*: by rules 2 and 3; capped_*: after rule 4. */
+   earned_*: by rules 2 and 3; capped_*: after rule 4.
+   Accrual (issue 14): what is earned but not yet payable, if nothing changes. The base is
+     pending while on hold (payable at the first cutoff on or after Q + hold); the bonus
+     is pending while the base is on hold or earned and the bonus is not yet payable:
+     bonus_rate x max(0, S90 so far - threshold), half-up (payable at the first cutoff on
+     or after the bonus window's end + hold). Before the cap and the freeze, which
+     referee_status applies. */
 with referees as (
     select * from int_referees
 ),
@@ -75,7 +81,18 @@ earned as (
                     * greatest(spend_first_90_days_usd - cast($bonus_threshold_usd as decimal(18, 2)), 0)
                 )
             else 0
-        end as earned_bonus_usd
+        end as earned_bonus_usd,
+        case
+            when base_status = 'on_hold' then cast($base_credit_usd as decimal(18, 2)) else 0
+        end as accruing_base_usd,
+        case
+            when base_status in ('on_hold', 'earned') and bonus_status <> 'earned'
+                then round_half_up_cents(
+                    cast($bonus_rate as decimal(9, 4))
+                    * greatest(spend_first_90_days_usd - cast($bonus_threshold_usd as decimal(18, 2)), 0)
+                )
+            else 0
+        end as accruing_bonus_usd
     from with_bonus
 ),
 
@@ -108,7 +125,16 @@ final as (
             least(earned_bonus_usd, cast($cap_per_referee_usd as decimal(18, 2)) - capped_base_usd)
             as decimal(18, 2)
         ) as capped_bonus_usd,
-        earned_base_usd + earned_bonus_usd > cast($cap_per_referee_usd as decimal(18, 2)) as is_capped
+        earned_base_usd + earned_bonus_usd > cast($cap_per_referee_usd as decimal(18, 2)) as is_capped,
+        cast(accruing_base_usd as decimal(18, 2)) as accruing_base_usd,
+        cast(accruing_bonus_usd as decimal(18, 2)) as accruing_bonus_usd,
+        -- cutoffs are month ends: the first one on or after the day the hold ends
+        case
+            when accruing_base_usd > 0 then last_day(qualified_date + $hold_days)
+        end as base_payable_on,
+        case
+            when accruing_bonus_usd > 0 then last_day(bonus_window_end_date + $hold_days)
+        end as bonus_payable_on
     from capped
 )
 

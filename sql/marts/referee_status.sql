@@ -3,12 +3,17 @@
             spend measures, what the rules entitle it to, and what is credited.
    kind: model
    grain: one row per referral per settlement_month
-   parameters: $settlement_month
+   parameters: $settlement_month, $cap_per_referee_usd
    inputs: int_referral_reasons, int_referee_entitlements, warehouse.ledger_entries
    Freeze (rule 5): a referral whose reason_code is not 'ok' earns nothing more and
    loses nothing already credited, so its entitlement is held at what it was credited.
    Money columns are zero on duplicate listings (referee_listing_rank > 1) so that
-   summing a column never counts a referee twice. */
+   summing a column never counts a referee twice.
+   Accrual (issue 14, docs/outputs.md#booking-the-liability): pending_base_usd and
+   pending_bonus_usd are earned but not yet payable (on hold), for 'ok' referrals only,
+   limited so that credited + pending stays within the cap (the base first);
+   payable_on is the first cutoff at which any of it becomes payable if nothing changes,
+   pending_bonus_payable_on the bonus's. */
 with referrals as (
     select * from int_referral_reasons
 ),
@@ -41,6 +46,10 @@ joined as (
         entitlements.base_status,
         entitlements.bonus_status,
         entitlements.is_capped,
+        coalesce(entitlements.accruing_base_usd, 0) as accruing_base_usd,
+        coalesce(entitlements.accruing_bonus_usd, 0) as accruing_bonus_usd,
+        entitlements.base_payable_on,
+        entitlements.bonus_payable_on,
         referrals.referee_listing_rank = 1 as is_winning_listing,
         referrals.reason_code <> 'ok' as is_frozen,
         coalesce(entitlements.capped_base_usd, 0) as capped_base_usd,
@@ -64,6 +73,39 @@ applied as (
         case when is_frozen then credited_base_before_usd else capped_base_usd end as entitled_base_usd,
         case when is_frozen then credited_bonus_before_usd else capped_bonus_usd end as entitled_bonus_usd
     from joined
+),
+
+pending as (
+    select
+        *,
+        case
+            when is_frozen or not is_winning_listing then 0
+            else greatest(
+                0,
+                least(
+                    accruing_base_usd,
+                    cast($cap_per_referee_usd as decimal(18, 2)) - entitled_base_usd - entitled_bonus_usd
+                )
+            )
+        end as pending_base_usd
+    from applied
+),
+
+accrued as (
+    select
+        *,
+        case
+            when is_frozen or not is_winning_listing then 0
+            else greatest(
+                0,
+                least(
+                    accruing_bonus_usd,
+                    cast($cap_per_referee_usd as decimal(18, 2))
+                    - entitled_base_usd - entitled_bonus_usd - pending_base_usd
+                )
+            )
+        end as pending_bonus_usd
+    from pending
 ),
 
 final as (
@@ -108,8 +150,22 @@ final as (
         is_final,
         unplaceable_refunds_usd,
         linked_refunds_usd,
-        referrer_verified_at
-    from applied
+        referrer_verified_at,
+        -- accrual (issue 14), appended likewise
+        cast(pending_base_usd as decimal(18, 2)) as pending_base_usd,
+        cast(pending_bonus_usd as decimal(18, 2)) as pending_bonus_usd,
+        case
+            when pending_base_usd > 0 then base_payable_on
+            when pending_bonus_usd > 0 then bonus_payable_on
+        end as payable_on,
+        -- a bonus waits for its own hold and for the base it needs
+        case
+            when pending_bonus_usd > 0
+                then greatest(
+                    bonus_payable_on, case when pending_base_usd > 0 then base_payable_on end
+                )
+        end as pending_bonus_payable_on
+    from accrued
 )
 
 select * from final

@@ -107,6 +107,11 @@ alter table warehouse.referee_status add column if not exists is_final boolean;
 alter table warehouse.referee_status add column if not exists unplaceable_refunds_usd decimal(18, 4);
 alter table warehouse.referee_status add column if not exists linked_refunds_usd decimal(18, 4);
 alter table warehouse.referee_status add column if not exists referrer_verified_at timestamp;
+-- accrual (issue 14): earned but not yet payable; null on months published before
+alter table warehouse.referee_status add column if not exists pending_base_usd decimal(18, 2);
+alter table warehouse.referee_status add column if not exists pending_bonus_usd decimal(18, 2);
+alter table warehouse.referee_status add column if not exists payable_on date;
+alter table warehouse.referee_status add column if not exists pending_bonus_payable_on date;
 
 -- one row per welcome reward issued to a referred friend (issue 13): two per friend, once
 alter table warehouse.settlements add column if not exists welcome_count integer;
