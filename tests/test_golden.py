@@ -181,6 +181,83 @@ def test_every_delivered_event_is_listed_in_exactly_one_month(sample_out):
     assert sorted(listed) == sorted(delivered)
 
 
+def test_sample_liability_ties_out_every_month(sample_out):
+    """liability_by_month over the sample year: the total is its parts (carries subtracting);
+    the coupons the instrument ledger issues in M are the batch settled in M-1; the welcome
+    rewards it issues in M are those settled in M; the outstanding columns are the
+    roll-forward's closing balances; the accrual is referee_status summed."""
+    options = RunOptions(data_dir=REPO / "sample_data", out_dir=sample_out)
+    for month in SAMPLE_MONTHS:
+        instruments.run_month(month, options)
+    with duckdb.connect(str(sample_out / "warehouse.duckdb"), read_only=True) as con:
+        liability = {
+            row[0]: row[1:]
+            for row in con.execute(
+                """select settlement_month, on_hold_base_usd, accrued_bonus_usd,
+                          settled_not_issued_usd, outstanding_referral_coupons_usd,
+                          outstanding_welcome_usd, outstanding_vouchers_usd,
+                          negative_carries_usd, total_liability_usd
+                   from liability_by_month order by 1"""
+            ).fetchall()
+        }
+        issued = dict(
+            con.execute(
+                "select instrument_month || ':' || instrument_kind, issued_usd "
+                "from instrument_rollforward"
+            ).fetchall()
+        )
+        closing = dict(
+            con.execute(
+                "select instrument_month || ':' || instrument_kind, closing_outstanding_usd "
+                "from instrument_rollforward"
+            ).fetchall()
+        )
+        settled = {
+            m: (coupons, welcome)
+            for m, coupons, welcome in con.execute(
+                "select settlement_month, coupon_total_usd, welcome_total_usd from settlements"
+            ).fetchall()
+        }
+        accrual = dict(
+            (m, (base, bonus))
+            for m, base, bonus in con.execute(
+                "select settlement_month, sum(pending_base_usd), sum(pending_bonus_usd) "
+                "from referee_status group by 1"
+            ).fetchall()
+        )
+        carries = dict(
+            con.execute(
+                "select settlement_month, -sum(least(carry_out_usd, 0)) from referrer_balances "
+                "group by 1"
+            ).fetchall()
+        )
+    assert list(liability) == SAMPLE_MONTHS
+    for month, (
+        base,
+        bonus,
+        batch,
+        coupons,
+        welcome,
+        vouchers,
+        negative,
+        total,
+    ) in liability.items():
+        assert total == base + bonus + batch + coupons + welcome + vouchers - negative, month
+        assert (base, bonus) == accrual[month], month
+        assert batch == settled[month][0], month
+        assert negative == carries.get(month, 0) >= 0, month  # no balances: no carries
+        assert coupons == closing[f"{month}:referral_coupon"], month
+        assert vouchers == closing[f"{month}:voucher"], month
+        assert welcome == closing[f"{month}:welcome_credit"] + closing[f"{month}:welcome_discount"]
+        welcome_issued = issued[f"{month}:welcome_credit"] + issued[f"{month}:welcome_discount"]
+        assert welcome_issued == settled[month][1], month
+        if month != FIRST:
+            previous = months.previous_month(month)
+            assert issued[f"{month}:referral_coupon"] == settled[previous][0], month
+    assert all(row[0] > 0 and row[1] > 0 for row in liability.values())  # holds every month
+    assert any(row[6] > 0 for row in liability.values())  # the sample has negative carries
+
+
 def _ledger(out: Path):
     with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
         return con.execute("select * from ledger_entries order by all").fetchall()

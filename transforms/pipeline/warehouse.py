@@ -66,6 +66,7 @@ def connect(
     if not read_only:
         _upgrade(con)
         sql_runner.script(con, sql_runner.sql_file("schema/warehouse.sql"))
+        sql_runner.script(con, sql_runner.sql_file("schema/liability_by_month.sql"))
     sql_runner.run_macros(con)
     _sandbox(con, layout.root, readable)
     return con
