@@ -172,6 +172,7 @@ def run(argv: list[str]) -> int:
     else:
         outcomes = _orchestrated(settlement.backfill, args.first, args.last, options)
     print(format_run(outcomes, time.perf_counter() - started, key.kind))
+    _point_to_catalog(args.out)
     return 0
 
 
@@ -226,6 +227,14 @@ def _alert(exit_code: int, reason: str, month: str | None) -> None:
     url, command, asked = _alert_to
     out = _out_dir if _out_dir is not None else "OUT"
     notify(url, alert_message(command, month or asked, exit_code, reason, out))
+
+
+def _point_to_catalog(out: Path) -> None:
+    catalog = out / "catalog.duckdb"
+    if catalog.is_file():
+        print(
+            f"analysts: duckdb -readonly {catalog} (any time, also during a run; docs/outputs.md)"
+        )
 
 
 def _check_out_dir(out: Path) -> None:
@@ -319,6 +328,7 @@ def _run_instruments(args, options: RunOptions, started: float) -> int:
     else:
         outcomes = _orchestrated(instruments.instruments_range, args.first, args.last, options)
     print(format_instruments(outcomes, time.perf_counter() - started))
+    _point_to_catalog(args.out)
     return 0
 
 

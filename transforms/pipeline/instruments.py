@@ -20,7 +20,7 @@ from transforms import contracts, instrument_rows, months
 from transforms import instrument_lifecycle as engine
 from transforms.errors import StateConflict, UsageError, ValidationFailure
 from transforms.money import format_usd
-from transforms.pipeline import inputs, sql_runner, warehouse
+from transforms.pipeline import catalog, inputs, sql_runner, warehouse
 from transforms.pipeline.files import atomic_write, parquet_bytes, sha256_file
 from transforms.pipeline.layout import OutputLayout
 from transforms.pipeline.options import RunOptions
@@ -213,7 +213,9 @@ def publish(run: Run, registered: RegisteredInstruments) -> InstrumentsOutcome:
     }
     with warehouse.transaction(con):
         warehouse.append(con, PUBLISHED_TABLES, "instrument_months", record)
-    return _outcome(run, "published", write_files(run))
+    folder = write_files(run)
+    catalog.refresh(con, run.layout)
+    return _outcome(run, "published", folder)
 
 
 def republish(run: Run, registered: RegisteredInstruments) -> InstrumentsOutcome:
@@ -223,7 +225,9 @@ def republish(run: Run, registered: RegisteredInstruments) -> InstrumentsOutcome
             f"{run.month}: instrument month already published and its inputs changed since; "
             "nothing was changed"
         )
-    return _outcome(run, "already published", write_files(run))
+    folder = write_files(run)
+    catalog.refresh(run.con, run.layout)
+    return _outcome(run, "already published", folder)
 
 
 def write_files(run: Run) -> Path:

@@ -21,6 +21,17 @@ class OutputLayout:
         """Tracebacks of internal errors (exit 7), one file per failure."""
         return self.root / "logs"
 
+    @property
+    def catalog(self) -> Path:
+        """The analysts' catalog: a small DuckDB file of views over catalog_dir, replaced
+        whole after each publish; open it read-only at any time (docs/outputs.md)."""
+        return self.root / "catalog.duckdb"
+
+    @property
+    def catalog_dir(self) -> Path:
+        """Parquet snapshots of the published tables, one immutable file per table and month."""
+        return self.root / "catalog"
+
     def batch_dir(self, month: str) -> Path:
         """coupons.csv and manifest.json of a published month (owner-only: secret codes)."""
         return self.root / "batches" / month

@@ -13,7 +13,7 @@ from transforms.batch_file import (
     sha256_hex,
 )
 from transforms.errors import StateConflict
-from transforms.pipeline import sql_runner, warehouse
+from transforms.pipeline import catalog, sql_runner, warehouse
 from transforms.pipeline.faults import crash_point
 from transforms.pipeline.files import atomic_write, make_private_dir
 from transforms.pipeline.settlement_run import (
@@ -100,6 +100,7 @@ def publish(run: SettlementRun, month: ValidatedMonth) -> Outcome:
         sql_runner.script(run.con, sql_runner.sql_file("schema/update_incremental_state.sql"))
     crash_point("after_commit")
     folder = write_batch_files(run)
+    catalog.refresh(run.con, run.layout)
     return _published_outcome(run, "published", folder, month)
 
 
@@ -125,7 +126,9 @@ def republish(run: SettlementRun, registered: RegisteredInputs) -> Outcome:
         coupons_csv = render_coupons_csv(coupon_rows(run, "warehouse.coupons"), run.key)
         folder = _write_preview(run, record, coupons_csv, "warehouse.welcome_rewards")
         return _published_outcome(run, "dry run", folder, registered)
-    return _published_outcome(run, "already published", write_batch_files(run), registered)
+    folder = write_batch_files(run)
+    catalog.refresh(run.con, run.layout)  # (re)built when missing; published months unchanged
+    return _published_outcome(run, "already published", folder, registered)
 
 
 def _write_preview(run: SettlementRun, record: dict, coupons_csv: bytes, welcome: str) -> Path:

@@ -6,6 +6,7 @@ its month record; nothing published is ever updated or deleted. DuckDB's file lo
 second concurrent writer fail fast.
 """
 
+import re
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -58,18 +59,27 @@ def connect(
         except duckdb.IOException as error:
             con.close()
             if "lock" in str(error).lower():
-                raise StateConflict(
-                    f"{path}: another creditflow run is using this OUT directory; wait for it "
-                    "to finish (nothing was changed)"
-                ) from error
+                raise StateConflict(lock_message(path, str(error))) from error
             raise
     if not read_only:
         _upgrade(con)
         sql_runner.script(con, sql_runner.sql_file("schema/warehouse.sql"))
-        sql_runner.script(con, sql_runner.sql_file("schema/liability_by_month.sql"))
+        liability = sql_runner.sql_file("queries/liability_by_month.sql").body
+        con.execute(f"create or replace view warehouse.liability_by_month as {liability}")
     sql_runner.run_macros(con)
     _sandbox(con, layout.root, readable)
     return con
+
+
+def lock_message(path: Path, error: str) -> str:
+    """Who holds the warehouse, from DuckDB's lock error: a run, or an analyst's session."""
+    holder = re.search(r"held in (.+?) \(PID (\d+)\)", error)
+    who = f"process {holder.group(2)} ({holder.group(1)})" if holder else "another process"
+    return (
+        f"{path}: locked by {who}: another creditflow run, or an interactive session (DuckDB "
+        "CLI, notebook) holding the warehouse open; analysts read OUT/catalog.duckdb instead. "
+        "Nothing was changed: rerun once it is released"
+    )
 
 
 def _upgrade(con) -> None:

@@ -1,8 +1,11 @@
 /* liability_by_month
-   kind: script
+   kind: query
    purpose: the program's liability at each settled month's cutoff, for finance to book
-            (docs/outputs.md#booking-the-liability): a view over the published tables, so
-            it is always what the ledgers say and is never written twice.
+            (docs/outputs.md#booking-the-liability). Every run (re)creates the view
+            warehouse.liability_by_month from this query, so it is always what the ledgers
+            say; runs and the catalog read the query itself, not the view: DuckDB stores a
+            view's tables without their catalog, and a run's own relations of the same
+            names (referee_status, ...) would shadow the warehouse's.
    grain: one row per settled month (settlement_month)
    parameters: none
    inputs: warehouse.settlements, warehouse.referee_status, warehouse.referrer_balances,
@@ -13,9 +16,7 @@
    coupons issued so far, welcome rewards, vouchers), null until that instrument month is
    published; negative_carries_usd: what referrers owe back, recovered from later credits
    (a positive amount, subtracted); total_liability_usd = the first six - the carries,
-   null until every part is known. The view names the tables in the `warehouse` catalog:
-   open OUT/warehouse.duckdb directly or attach it as `warehouse`. */
-create or replace view warehouse.liability_by_month as
+   null until every part is known. */
 with accrual as (
     select
         settlement_month,

@@ -1,0 +1,73 @@
+"""The analysts' catalog (docs/outputs.md#the-analysts-catalog): readable at any time, also
+while a run publishes, and equal to the warehouse it snapshots."""
+
+import subprocess
+import sys
+import textwrap
+from datetime import date
+
+import duckdb
+
+from transforms.pipeline import catalog
+
+READER = textwrap.dedent(
+    """
+    import sys, time, duckdb
+    path, last, stop = sys.argv[1], int(sys.argv[2]), time.monotonic() + 300
+    seen = set()
+    while last not in seen and time.monotonic() < stop:  # until the run's last month shows
+        with duckdb.connect(path, read_only=True) as con:  # a fresh session each time
+            seen.add(con.execute("select count(*) from settlements").fetchone()[0])
+            con.execute("select sum(delta_usd) from referee_status").fetchone()
+        time.sleep(0.05)
+    print(sorted(seen))
+    """
+)
+
+
+def _earning_world(world):
+    for number, month in enumerate((3, 4, 5), start=1):
+        world.refer(f"friend-{number}", "referrer", date(2025, month, 2))
+        world.spend(f"friend-{number}", date(2025, month, 3), "25.00")
+    return world
+
+
+def test_an_analyst_reads_the_catalog_while_a_run_publishes_and_neither_waits(world):
+    _earning_world(world).settle("2025-03")
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(world.out / "catalog.duckdb"), "4"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    outcomes = world.settle("2025-04", "2025-06")
+    out, err = reader.communicate(timeout=320)
+    assert reader.returncode == 0, err
+    assert [o.action for o in outcomes] == ["published"] * 3
+    # the reader saw whole catalogs only: one, then more published months, never an error
+    seen = [int(n) for n in out.strip().strip("[]").split(",")]
+    assert seen[0] >= 1 and seen[-1] == 4
+
+
+def test_the_catalog_holds_exactly_the_published_rows(world):
+    _earning_world(world).settle("2025-03", "2025-06")
+    world.run_instruments("2025-03", "2025-06")
+    with (
+        duckdb.connect(str(world.out / "warehouse.duckdb"), read_only=True) as ledger,
+        duckdb.connect(str(world.out / "catalog.duckdb"), read_only=True) as analysts,
+    ):
+        for table in (*catalog.MONTHLY_TABLES, *catalog.WHOLE_RELATIONS):
+            query = f"select * from {table} order by all"
+            assert analysts.execute(query).fetchall() == ledger.execute(query).fetchall(), table
+        # the coupons have no codes: they are never stored
+        columns = {row[0] for row in analysts.execute("describe coupons").fetchall()}
+        assert "coupon_code" not in columns
+        assert analysts.execute("select count(*) from quarantine_rows").fetchone() == (0,)
+
+
+def test_a_rerun_rewrites_no_catalog_file(world):
+    _earning_world(world).settle("2025-03", "2025-04")
+    files = {p: p.read_bytes() for p in (world.out / "catalog").rglob("*.parquet")}
+    assert files
+    world.settle("2025-03", "2025-04")
+    assert {p: p.read_bytes() for p in (world.out / "catalog").rglob("*.parquet")} == files

@@ -1,0 +1,128 @@
+"""The analysts' catalog (OUT/catalog.duckdb): never blocks a run and is never blocked by one.
+
+The working warehouse is private to runs (DuckDB lets one writer hold a file, and refuses
+readers meanwhile). After each publish, the published tables are snapshotted as Parquet,
+one immutable file per table and month (the ledger is append-only, so a month's rows never
+change), and a small DuckDB file of views over exactly those files replaces
+OUT/catalog.duckdb in one rename. An analyst's read-only session keeps the catalog it
+opened; the next session sees the next one; a run never waits for either.
+"""
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import duckdb
+
+from transforms.pipeline import sql_runner
+from transforms.pipeline.files import atomic_write, parquet_bytes
+from transforms.pipeline.layout import OutputLayout
+
+# table -> the column naming its month; every table is snapshotted per published month
+MONTHLY_TABLES = {
+    "settlements": "settlement_month",
+    "ledger_entries": "settlement_month",
+    "referrer_balances": "settlement_month",
+    "coupons": "settlement_month",  # no codes: they are never stored
+    "referee_status": "settlement_month",
+    "welcome_rewards": "settlement_month",
+    "instrument_months": "instrument_month",
+    "instrument_state": "instrument_month",
+    "instrument_events": "instrument_month",
+    "instrument_rollforward": "instrument_month",
+}
+# small relations that change after their month (the liability's instrument columns fill
+# in when the instrument month is published): snapshotted whole, named by their content
+WHOLE_RELATIONS = ("liability_by_month",)
+QUARANTINES = {
+    "quarantine_rows": "rejected_rows.parquet",
+    "instrument_quarantine_rows": "instrument_rejected_rows.parquet",
+}
+KEEP_WHOLE_SNAPSHOTS = 20  # older content-named snapshots are removed (a reader that old
+# reopens the catalog)
+
+
+def refresh(con: duckdb.DuckDBPyConnection, layout: OutputLayout) -> Path:
+    """Snapshot what is published and not yet in the catalog, then replace the catalog."""
+    views: dict[str, list[Path]] = {}
+    for table, month_column in MONTHLY_TABLES.items():
+        folder = layout.catalog_dir / table
+        folder.mkdir(parents=True, exist_ok=True)
+        files = []
+        for (month,) in con.execute(
+            f"select distinct {month_column} from warehouse.{table} order by 1"
+        ).fetchall():
+            path = folder / f"{month}.parquet"
+            if not path.exists():
+                rows = con.sql(
+                    f"select * from warehouse.{table} where {month_column} = $m order by all",
+                    params={"m": month},
+                ).to_arrow_table()
+                atomic_write(path, parquet_bytes(rows), mode=0o644)
+            files.append(path)
+        views[table] = files
+    for relation in WHOLE_RELATIONS:
+        # the query, not the warehouse's view: a run's relations would shadow its tables
+        query = sql_runner.sql_file(f"queries/{relation}.sql")
+        data = parquet_bytes(con.sql(f"select * from ({query.body}) order by all").to_arrow_table())
+        folder = layout.catalog_dir / relation
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{hashlib.sha256(data).hexdigest()[:16]}.parquet"
+        atomic_write(path, data, mode=0o644)
+        os.utime(path)  # the newest snapshots are kept by time
+        views[relation] = [path]
+        _prune(folder)
+    for view, name in QUARANTINES.items():
+        views[view] = sorted((layout.root / "quarantine").glob(f"*/{name}"))
+    _replace(layout, views, _schemas(con))
+    return layout.catalog
+
+
+def _schemas(con) -> dict[str, str]:
+    """Each relation's column list, to type an empty view (a table nothing published yet)."""
+    schemas = {}
+    for relation in (*MONTHLY_TABLES, *WHOLE_RELATIONS):
+        columns = con.execute(f"describe warehouse.{relation}").fetchall()
+        schemas[relation] = ", ".join(
+            f'cast(null as {kind}) as "{name}"' for name, kind, *_ in columns
+        )
+    return schemas
+
+
+def _replace(layout: OutputLayout, views: dict[str, list[Path]], schemas: dict[str, str]) -> None:
+    descriptor, temp_name = tempfile.mkstemp(
+        dir=layout.root, prefix=".catalog.", suffix=".duckdb.tmp"
+    )
+    os.close(descriptor)
+    os.unlink(temp_name)  # DuckDB creates the file itself
+    try:
+        with duckdb.connect(temp_name) as catalog:
+            for view, files in views.items():
+                if files:
+                    listed = ", ".join(_quoted(str(p.resolve())) for p in files)
+                    body = f"select * from read_parquet([{listed}])"
+                elif view in schemas:
+                    body = f"select {schemas[view]} where false"
+                else:  # no quarantine yet: the quarantine's columns, no rows
+                    body = (
+                        "select cast(null as varchar) as audit, cast(null as varchar) as "
+                        "source_file, cast(null as bigint) as file_row_number, cast(null as "
+                        "varchar) as row_key, cast(null as varchar) as broken_rule where false"
+                    )
+                catalog.execute(f'create view "{view}" as {body}')
+        os.chmod(temp_name, 0o644)
+        os.replace(temp_name, layout.catalog)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _prune(folder: Path) -> None:
+    snapshots = sorted(folder.glob("*.parquet"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in snapshots[KEEP_WHOLE_SNAPSHOTS:]:
+        old.unlink(missing_ok=True)
