@@ -1,6 +1,8 @@
 """Prefect flows of the settlement: one month, and a backfill of several. They only sequence:
 the stages are declared once in transforms/pipeline/settlement.py."""
 
+import time
+
 from prefect import flow
 
 from flows.run_record import month_tags, record_settlement, send_progress_to_runs
@@ -10,7 +12,7 @@ from transforms.pipeline import settlement
 from transforms.pipeline.layout import OutputLayout
 from transforms.pipeline.options import RunOptions
 from transforms.pipeline.runner import run_pipeline
-from transforms.summary import progress
+from transforms.summary import progress, range_line
 
 send_progress_to_runs()
 
@@ -34,8 +36,8 @@ def settle(month: str, options: RunOptions) -> settlement.Outcome:
 def backfill(first_month: str, last_month: str, options: RunOptions) -> list[settlement.Outcome]:
     """Settle every month from first to last in order; stop at the first failure."""
     selected = months.month_range(first_month, last_month)
-    outcomes = []
+    outcomes, started = [], time.perf_counter()
     for number, month in enumerate(selected, start=1):
-        progress(f"backfill month {number}/{len(selected)}")
+        progress(range_line("backfill", number, len(selected), time.perf_counter() - started))
         outcomes.append(settle(month, options))
     return outcomes

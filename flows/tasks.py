@@ -5,6 +5,7 @@ failure leaves Prefect redacted, and no coupon code passes through a parameter, 
 or a log (codes exist only in the rendered batch file).
 """
 
+import time
 from pathlib import Path
 
 from prefect import task
@@ -14,7 +15,7 @@ from flows.prefect_home import is_orchestrator_failure
 from transforms.errors import CreditflowError, InternalError, StageFailed
 from transforms.pipeline.files import write_traceback
 from transforms.pipeline.runner import Stage
-from transforms.summary import progress
+from transforms.summary import SLOW_STAGE_S, is_terminal, progress, stage_line
 
 
 def redacted(logs: Path, month: str, function, *arguments):
@@ -45,7 +46,14 @@ def stage_task(stage: Stage, run, previous):
 
 
 def as_task(stage: Stage, run, previous):
-    """Run one stage as a Prefect task named after it, with a progress line."""
-    progress(f"{run.month}: {stage.name}")
+    """Run one stage as a Prefect task named after it, with a progress line that says what it
+    does; on a terminal, a slow stage also says how long it took (a scheduler's log keeps
+    one line per stage)."""
+    progress(stage_line(run.month, stage.name, stage.doing))
     run_name = f"{stage.name.replace(' ', '-')}-{run.month}"  # e.g. publish-2026-03
-    return stage_task.with_options(name=stage.name, task_run_name=run_name)(stage, run, previous)
+    started = time.perf_counter()
+    result = stage_task.with_options(name=stage.name, task_run_name=run_name)(stage, run, previous)
+    took_s = time.perf_counter() - started
+    if took_s > SLOW_STAGE_S and is_terminal():
+        progress(f"{run.month}: {stage.name} took {took_s:.1f} s")
+    return result

@@ -329,7 +329,9 @@ def test_a_triggered_run_settles_then_runs_the_ledger_under_readable_names(serve
         for stage in ("register-inputs", "stage", "compute", "validate-invariants", "publish")
     }
     logs = _api(api, "/logs/filter", {"logs": {"flow_run_id": {"any_": [settle["id"]]}}})
-    assert "2025-03: publish" in {log["message"] for log in logs}
+    assert "2025-03: publish (one ledger transaction, then the batch files)" in {
+        log["message"] for log in logs
+    }
     artifacts = _api(api, "/artifacts/filter", {})
     keys = {artifact["key"]: artifact for artifact in artifacts}
     assert {"settlement-2025-03", "settlement-2025-03-table", "instruments-2025-03"} <= set(keys)

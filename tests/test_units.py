@@ -331,3 +331,19 @@ def test_runner_closes_the_run_when_a_stage_fails():
     with pytest.raises(RuntimeError):
         run_pipeline(pipeline, "2025-04", None)
     assert runs[0].closed
+
+
+def test_a_range_run_says_where_it_stands_and_the_time_left():
+    from transforms.summary import range_line, stage_line
+
+    assert range_line("backfill", 1, 12, 0.4) == "backfill month 1/12"
+    # 3 months done in 90 s: 30 s a month, 9 to go
+    assert range_line("backfill", 4, 12, 90.0) == (
+        "backfill month 4/12, 3 done in 1 min 30 s, about 4 min 30 s left"
+    )
+    assert range_line("instruments", 2, 2, 3.2) == (
+        "instruments month 2/2, 1 done in 3 s, about 3 s left"
+    )
+    assert range_line("backfill", 121, 241, 3630.0).endswith("about 1 h 01 min left")
+    assert stage_line("2026-03", "compute", "windows") == "2026-03: compute (windows)"
+    assert stage_line("2026-03", "compute", "") == "2026-03: compute"

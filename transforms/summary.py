@@ -16,6 +16,38 @@ def progress(message: str) -> None:
 
 
 PROGRESS_LOG = logging.getLogger("creditflow.progress")
+SLOW_STAGE_S = 5.0  # a stage slower than this says how long it took (on a terminal)
+
+
+def stage_line(month: str, name: str, doing: str) -> str:
+    """The line a stage starts with: which month, which stage, and what it is doing."""
+    return f"{month}: {name}" + (f" ({doing})" if doing else "")
+
+
+def range_line(kind: str, number: int, total: int, elapsed_s: float) -> str:
+    """Where a range run stands before its month `number` of `total`, with an estimate of the
+    time left from the months done so far (none before the first is done)."""
+    line = f"{kind} month {number}/{total}"
+    done = number - 1
+    if done and elapsed_s > 0:
+        left_s = elapsed_s / done * (total - done)
+        line += f", {done} done in {_duration(elapsed_s)}, about {_duration(left_s)} left"
+    return line
+
+
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def is_terminal() -> bool:
+    return sys.stderr.isatty()
 
 
 def _usd(amount: Decimal) -> str:

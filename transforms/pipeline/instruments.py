@@ -272,12 +272,12 @@ PIPELINE = Pipeline(
     name="instruments",
     open=open_run,
     stages=(
-        Stage("register inputs", register_inputs),
-        Stage("compute", compute),
-        Stage("validate roll-forward", validate),
-        Stage("publish", publish),
+        Stage("register inputs", register_inputs, "checking and auditing the instrument inputs"),
+        Stage("compute", compute, "applying the month's events to every instrument"),
+        Stage("validate roll-forward", validate, "the roll-forward identity per kind"),
+        Stage("publish", publish, "one ledger transaction, then the month's files"),
     ),
-    republish=Stage("republish", republish),
+    republish=Stage("republish", republish, "rendering the published files again"),
 )
 
 

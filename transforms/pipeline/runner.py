@@ -40,6 +40,7 @@ class Run:
 class Stage:
     name: str
     function: Callable[[Any, Any], Any]
+    doing: str = ""  # what the stage is doing, for the progress line a person reads
 
     def __call__(self, run, previous):
         return self.function(run, previous)

@@ -80,13 +80,13 @@ PIPELINE = Pipeline(
     name="settlement",
     open=open_run,
     stages=(
-        Stage("register inputs", register_inputs),
-        Stage("stage", stage),
-        Stage("compute", compute),
-        Stage("validate invariants", validate),
-        Stage("publish", publish),
+        Stage("register inputs", register_inputs, "checking and fingerprinting the input files"),
+        Stage("stage", stage, "reading the inputs"),
+        Stage("compute", compute, "windows, entitlements, ledger deltas, coupons"),
+        Stage("validate invariants", validate, "SQL invariants and the coupon file's checks"),
+        Stage("publish", publish, "one ledger transaction, then the batch files"),
     ),
-    republish=Stage("republish", republish),
+    republish=Stage("republish", republish, "rendering the published files again"),
 )
 
 
