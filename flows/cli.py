@@ -119,6 +119,17 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--from", dest="first", required=True, type=_month)
     backfill.add_argument("--to", dest="last", required=True, type=_month)
     common(backfill)
+    export = commands.add_parser(
+        "export",
+        help="one settled month as a workbook or CSV files for finance, from OUT/catalog.duckdb "
+        "(sheets Summary, Coupons without codes, Statements, Pending, Rejections, Liability)",
+    )
+    export.add_argument("--out", required=True, type=Path, help="the OUT directory to read")
+    export.add_argument("--month", required=True, type=_month)
+    export.add_argument("--format", choices=("xlsx", "csv"), default="xlsx")
+    export.add_argument(
+        "--to", required=True, type=Path, help="the workbook (xlsx) or the folder (csv) to write"
+    )
     serve = commands.add_parser(
         "serve",
         help="register the deployment creditflow-monthly (the 4th, 06:00 UTC) and run its "
@@ -148,6 +159,8 @@ def run(argv: list[str]) -> int:
     started = time.perf_counter()
     args = build_parser().parse_args(argv)
     _remember_alert(args)
+    if args.command == "export":
+        return _export(args)
     if args.command == "backfill" and args.first > args.last:
         raise UsageError(f"usage: --from {args.first} is after --to {args.last}")
     options = _options(args)
@@ -173,6 +186,22 @@ def run(argv: list[str]) -> int:
         outcomes = _orchestrated(settlement.backfill, args.first, args.last, options)
     print(format_run(outcomes, time.perf_counter() - started, key.kind))
     _point_to_catalog(args.out)
+    return 0
+
+
+def _export(args) -> int:
+    """Read-only: never waits for a run, never makes one wait."""
+    from transforms.pipeline import export
+
+    sheets = export.month_sheets(args.out, args.month)
+    target = args.to
+    if args.format == "xlsx":
+        target.parent.mkdir(parents=True, exist_ok=True)
+        export.write_xlsx(sheets, target)
+    else:
+        export.write_csv(sheets, target)
+    counts = ", ".join(f"{sheet.name} {len(sheet.rows)}" for sheet in sheets)
+    print(f"{args.month}: exported ({counts} rows) -> {target}")
     return 0
 
 

@@ -1,0 +1,15 @@
+/* export_referral_reasons
+   kind: query
+   purpose: the first half of the Rejections sheet of `creditflow export`: the month's
+            referrals by reason code (every code but ok is a referral that earns nothing).
+   grain: one row per reason_code
+   parameters: $settlement_month
+   inputs: warehouse.referee_status */
+select
+    'referral' as what,
+    reason_code as reason,
+    count(*) as row_count
+from warehouse.referee_status
+where settlement_month = $settlement_month
+group by reason_code
+order by reason_code

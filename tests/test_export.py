@@ -1,0 +1,100 @@
+"""`creditflow export` (docs/outputs.md#exports-for-finance): a workbook finance can open,
+whose totals are the settlement's, with money kept exact from DuckDB to the cell."""
+
+import csv
+import zipfile
+from datetime import date
+from decimal import Decimal
+
+import openpyxl
+import pytest
+
+from flows import cli
+from transforms.pipeline import export
+
+SHEETS = ["Summary", "Coupons", "Statements", "Pending", "Rejections", "Liability"]
+
+
+@pytest.fixture
+def settled(world):
+    # two friends: 30.05 and 96.26 of spend (bonus 10 % of 76.26 = 7.63, half-up)
+    world.refer("friend-1", "referrer", date(2025, 1, 2))
+    world.spend("friend-1", date(2025, 1, 3), "30.05")
+    world.refer("friend-2", "referrer", date(2025, 1, 5))
+    world.spend("friend-2", date(2025, 1, 6), "96.26")
+    world.refer("late", "referrer", date(2025, 4, 20))
+    world.spend("late", date(2025, 4, 22), "25.00")  # on hold at April's cutoff
+    world.settle("2025-03", "2025-05")
+    return world
+
+
+def _run(args, capsys):
+    with pytest.raises(SystemExit) as exited:
+        cli.main(args)
+    return exited.value.code, capsys.readouterr()
+
+
+def test_the_workbook_opens_and_its_totals_are_the_settlements(settled, tmp_path, capsys):
+    path = tmp_path / "2025-05.xlsx"
+    code, _ = _run(
+        ["export", "--out", str(settled.out), "--month", "2025-05", "--to", str(path)], capsys
+    )
+    assert code == 0
+    workbook = openpyxl.load_workbook(path)
+    assert workbook.sheetnames == SHEETS
+    summary = {row[0]: row[1] for row in workbook["Summary"].iter_rows(min_row=2, values_only=True)}
+    ((coupon_total, coupon_count),) = settled.query(
+        "select coupon_total_usd, coupon_count from settlements where settlement_month = '2025-05'"
+    )
+    assert Decimal(str(summary["coupon_total_usd"])) == coupon_total
+    assert summary["coupon_count"] == coupon_count
+    coupons = workbook["Coupons"]
+    assert coupons.freeze_panes == "A2"
+    assert (
+        coupons["B1"].value == "amount_usd" and coupons["B2"].number_format == export.MONEY_FORMAT
+    )
+    assert sum(Decimal(str(r[1])) for r in coupons.iter_rows(min_row=2, values_only=True)) == (
+        coupon_total
+    )
+    liability = list(workbook["Liability"].iter_rows(min_row=2, values_only=True))
+    assert [row[0] for row in liability] == ["2025-03", "2025-04", "2025-05"]
+
+
+def test_money_reaches_the_cell_as_its_own_digits_never_through_a_float(settled, tmp_path):
+    path = tmp_path / "march.xlsx"
+    export.write_xlsx(export.month_sheets(settled.out, "2025-03"), path)
+    with zipfile.ZipFile(path) as workbook:
+        statements = workbook.read("xl/worksheets/sheet3.xml").decode()
+    assert "<v>96.2600</v>" in statements  # a float would write 96.26000000000001
+    assert "0000000001" not in statements
+
+
+def test_the_same_month_exports_to_the_same_bytes(settled, tmp_path):
+    first, second = tmp_path / "a.xlsx", tmp_path / "b.xlsx"
+    export.write_xlsx(export.month_sheets(settled.out, "2025-04"), first)
+    export.write_xlsx(export.month_sheets(settled.out, "2025-04"), second)
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_csv_writes_one_file_per_sheet_with_two_decimal_money(settled, tmp_path, capsys):
+    folder = tmp_path / "april"
+    args = ["export", "--out", str(settled.out), "--month", "2025-04", "--format", "csv"]
+    code, _ = _run([*args, "--to", str(folder)], capsys)
+    assert code == 0
+    assert sorted(p.stem for p in folder.iterdir()) == sorted(SHEETS)
+    pending = list(csv.DictReader((folder / "Pending.csv").open()))
+    # bonuses on hold (10 % above 20.00, half-up) and the late friend's base on hold
+    assert [
+        (r["referee_account_id"], r["pending_base_usd"], r["pending_bonus_usd"], r["payable_on"])
+        for r in pending
+    ] == [
+        ("friend-1", "0.00", "1.01", "2025-05-31"),
+        ("friend-2", "0.00", "7.63", "2025-05-31"),
+        ("late", "20.00", "0.50", "2025-05-31"),
+    ]
+
+
+def test_a_month_not_settled_is_a_usage_error(settled, tmp_path, capsys):
+    args = ["export", "--out", str(settled.out), "--month", "2025-09", "--to", str(tmp_path / "x")]
+    code, captured = _run(args, capsys)
+    assert code == 2 and "2025-09 is not settled" in captured.err
