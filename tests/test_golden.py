@@ -258,6 +258,21 @@ def test_sample_liability_ties_out_every_month(sample_out):
     assert any(row[6] > 0 for row in liability.values())  # the sample has negative carries
 
 
+def test_the_analysts_ten_questions_run_on_the_sample_year(sample_out):
+    """docs/outputs.md's ten questions, as written, against the analysts' catalog: each
+    runs and answers with rows."""
+    options = RunOptions(data_dir=REPO / "sample_data", out_dir=sample_out)
+    for month in SAMPLE_MONTHS:
+        instruments.run_month(month, options)
+    guide = (REPO / "docs" / "outputs.md").read_text()
+    section = guide.split("## Ten questions analysts ask")[1].split("\n## ")[0]
+    queries = [block.split("```")[0] for block in section.split("```sql")[1:]]
+    assert len(queries) == 10
+    with duckdb.connect(str(sample_out / "catalog.duckdb"), read_only=True) as catalog:
+        for query in queries:
+            assert catalog.execute(query).fetchall(), query
+
+
 def _ledger(out: Path):
     with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
         return con.execute("select * from ledger_entries order by all").fetchall()
