@@ -69,7 +69,10 @@ def test_a_bad_coupon_file_names_each_expectation_and_offending_rows(tmp_path):
     }
     currency = next(f for f in failures if f.column == "currency")
     assert currency.examples == ["EUR"]
-    assert (tmp_path / "report" / "index.html").is_file()
+    # every check's outcome is recorded for the month report
+    recorded = json.loads((tmp_path / "report" / "validation.json").read_text())
+    assert recorded["rows"] == 2 and len(recorded["checks"]) == 8
+    assert not any(passed for _, _, passed, _ in recorded["checks"])
 
 
 def test_a_failed_expectation_publishes_nothing_and_leaves_the_ledger_unchanged(world, monkeypatch):

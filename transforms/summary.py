@@ -78,7 +78,7 @@ def format_outcome(outcome) -> str:
             else f"  scanned all {outcome.visible_cycles} billing cycle(s)"
         )
     if outcome.report_index:
-        lines.append(f"  validation report: {outcome.report_index}")
+        lines.append(f"  month report: {outcome.report_index}")
     lines.append(f"  took {outcome.seconds:.1f} s")
     return "\n".join(lines)
 
@@ -148,7 +148,7 @@ def settlement_markdown(outcome, quarantine: Path | None) -> str:
     """The month's summary as the Prefect run's markdown artifact (no account ids, no codes)."""
     links = [_link("coupon batch", outcome.batch_dir / "coupons.csv")]
     if outcome.report_index:
-        links.append(_link("validation report", outcome.report_index))
+        links.append(_link("month report", outcome.report_index))
     if quarantine is not None:
         links.append(_link("quarantine", quarantine))
     return "\n".join(

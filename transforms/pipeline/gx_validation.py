@@ -4,8 +4,8 @@ publish is validated with Great Expectations before anything is committed.
 The suite is a reviewable JSON file in expectations/ (versioned with the code); the
 currency, validity and transferability come in as run-time parameters, never hard-coded.
 GX checks the rendered file; the invariants of the large relations are SQL audits
-(sql/audits/), each checked in exactly one place. Results are written as Data Docs (HTML)
-under OUT/reports/YYYY-MM/.
+(sql/audits/), each checked in exactly one place. Every check's outcome is recorded in
+OUT/reports/YYYY-MM/validation.json, which the month report (index.html) shows.
 """
 
 import csv
@@ -14,7 +14,6 @@ import io
 import json
 import logging
 import os
-import shutil
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from transforms.pipeline.files import atomic_write
 from transforms.rules import REPO_ROOT, Rules
 
 EXPECTATIONS_ROOT = REPO_ROOT / "expectations"
@@ -112,24 +112,13 @@ def _gx():
     return gx, ProgressBarsConfig, get_expectation_impl
 
 
-def _context(report_dir: Path):
-    """A fresh ephemeral GX context whose Data Docs site is report_dir (one month each,
-    so a report never shows another month's results)."""
+def _context():
+    """A fresh ephemeral GX context with the coupon suite (one month each). No Data Docs:
+    they load their styles from CDNs and copy megabytes per month; the month report
+    (transforms/month_report.py) summarises the checks itself."""
     gx, progress_bars_config, get_expectation_impl = _gx()
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = progress_bars_config(globally=False)  # no bars in logs
-    context.add_data_docs_site(
-        site_name="report",
-        site_config={
-            "class_name": "SiteBuilder",
-            "store_backend": {
-                "class_name": "TupleFilesystemStoreBackend",
-                # GX needs an absolute path; OUT is often given relative (make run: --out out)
-                "base_directory": str(report_dir.resolve()),
-            },
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-        },
-    )
     definition = load_suite_definition()
     suite = context.suites.add(
         gx.ExpectationSuite(
@@ -148,30 +137,39 @@ def _context(report_dir: Path):
 
 
 def validate(frame: pd.DataFrame, parameters: dict, report_dir: Path) -> list[Failure]:
-    """Validate the coupon file's frame; write the Data Docs to report_dir; return the failures."""
-    if report_dir.exists():
-        shutil.rmtree(report_dir)
-    context, validation = _context(report_dir)
+    """Validate the coupon file's frame; record every check's outcome in
+    report_dir/validation.json (the month report shows it); return the failures."""
+    _, validation = _context()
     result = validation.run(
         batch_parameters={"dataframe": frame},
         expectation_parameters=parameters,
         result_format={"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES},
     )
-    failures = []
+    failures, checks = [], []
     for outcome in result.results:
+        kwargs = outcome.expectation_config.kwargs
+        column = kwargs.get("column") or f"{kwargs.get('column_A')},{kwargs.get('column_B')}"
+        expectation = outcome.expectation_config.type
+        unexpected = outcome.result.get("unexpected_count", 0) or 0
+        checks.append([expectation, column, bool(outcome.success), unexpected])
         if outcome.success:
             continue
-        kwargs = outcome.expectation_config.kwargs
         failures.append(
             Failure(
                 suite=SUITE,
-                expectation=outcome.expectation_config.type,
-                column=kwargs.get("column") or f"{kwargs.get('column_A')},{kwargs.get('column_B')}",
-                unexpected_count=outcome.result.get("unexpected_count", 0),
+                expectation=expectation,
+                column=column,
+                unexpected_count=unexpected,
                 examples=outcome.result.get("partial_unexpected_list", [])[:EXAMPLES],
             )
         )
-    context.build_data_docs(site_names=["report"])
+    report_dir.mkdir(parents=True, exist_ok=True)
+    record = {"suite": SUITE, "rows": len(frame), "checks": sorted(checks)}
+    atomic_write(
+        report_dir / "validation.json",
+        (json.dumps(record, indent=1, sort_keys=True) + "\n").encode(),
+        mode=0o644,
+    )
     return failures
 
 

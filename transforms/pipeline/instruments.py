@@ -20,7 +20,7 @@ from transforms import contracts, instrument_rows, months
 from transforms import instrument_lifecycle as engine
 from transforms.errors import StateConflict, UsageError, ValidationFailure
 from transforms.money import format_usd
-from transforms.pipeline import catalog, inputs, sql_runner, warehouse
+from transforms.pipeline import catalog, inputs, report, sql_runner, warehouse
 from transforms.pipeline.files import atomic_write, parquet_bytes, sha256_file
 from transforms.pipeline.layout import OutputLayout
 from transforms.pipeline.options import RunOptions
@@ -215,6 +215,7 @@ def publish(run: Run, registered: RegisteredInstruments) -> InstrumentsOutcome:
         warehouse.append(con, PUBLISHED_TABLES, "instrument_months", record)
     folder = write_files(run)
     catalog.refresh(con, run.layout)
+    report.refresh_if_settled(run.con, run.layout, run.month, run.parameters["cutoff_date"])
     return _outcome(run, "published", folder)
 
 
@@ -227,6 +228,7 @@ def republish(run: Run, registered: RegisteredInstruments) -> InstrumentsOutcome
         )
     folder = write_files(run)
     catalog.refresh(run.con, run.layout)
+    report.refresh_if_settled(run.con, run.layout, run.month, run.parameters["cutoff_date"])
     return _outcome(run, "already published", folder)
 
 

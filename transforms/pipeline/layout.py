@@ -49,7 +49,7 @@ class OutputLayout:
         return self.root / "quarantine" / month / "instrument_rejected_rows.parquet"
 
     def report_dir(self, month: str) -> Path:
-        """The validation report (Great Expectations Data Docs)."""
+        """The month report (index.html, self-contained) and the validation record."""
         return self.root / "reports" / month
 
     def instruments_dir(self, month: str) -> Path:

@@ -8,7 +8,7 @@ says which SQL runs when, and hands the next stage a value.
 
 from transforms.batch_file import render_coupons_csv
 from transforms.errors import ValidationFailure
-from transforms.pipeline import gx_validation, sql_runner
+from transforms.pipeline import gx_validation, report, sql_runner
 from transforms.pipeline.faults import crash_point
 from transforms.pipeline.options import RunOptions
 from transforms.pipeline.runner import Pipeline, Stage, run_pipeline
@@ -68,6 +68,7 @@ def validate(run: SettlementRun, registered: RegisteredInputs) -> ValidatedMonth
     ]
     report_index = report_dir / "index.html"
     if failures:
+        report.write(run.con, run.layout, run.month, run.dates.cutoff_date, failures)
         raise ValidationFailure(
             f"{run.month}: nothing published; "
             + " | ".join(failures)

@@ -13,7 +13,7 @@ from transforms.batch_file import (
     sha256_hex,
 )
 from transforms.errors import StateConflict
-from transforms.pipeline import catalog, sql_runner, warehouse
+from transforms.pipeline import catalog, report, sql_runner, warehouse
 from transforms.pipeline.faults import crash_point
 from transforms.pipeline.files import atomic_write, make_private_dir
 from transforms.pipeline.settlement_run import (
@@ -101,6 +101,7 @@ def publish(run: SettlementRun, month: ValidatedMonth) -> Outcome:
     crash_point("after_commit")
     folder = write_batch_files(run)
     catalog.refresh(run.con, run.layout)
+    report.write(run.con, run.layout, run.month, run.dates.cutoff_date)
     return _published_outcome(run, "published", folder, month)
 
 
@@ -128,6 +129,7 @@ def republish(run: SettlementRun, registered: RegisteredInputs) -> Outcome:
         return _published_outcome(run, "dry run", folder, registered)
     folder = write_batch_files(run)
     catalog.refresh(run.con, run.layout)  # (re)built when missing; published months unchanged
+    report.write(run.con, run.layout, run.month, run.dates.cutoff_date)
     return _published_outcome(run, "already published", folder, registered)
 
 

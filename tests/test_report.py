@@ -1,0 +1,69 @@
+"""The month report (OUT/reports/M/index.html): one self-contained page a controller reads
+offline, written after each publish and when validation stops a month."""
+
+import re
+import shutil
+import subprocess
+from datetime import date
+
+import pytest
+
+
+def _page(world, month):
+    return (world.out / "reports" / month / "index.html").read_text()
+
+
+def test_a_month_without_coupons_gets_a_self_contained_report(world):
+    world.refer("friend", "referrer", date(2025, 4, 20))  # no spend: no coupon
+    world.settle("2025-04")
+    page = _page(world, "2025-04")
+    assert "Refer a Friend — 2025-04" in page
+    assert re.search(r'class="k">coupons</div><div class="v">0<', page)
+    # offline by construction: no script, no stylesheet link, no external image or font
+    assert "<script" not in page and "<link" not in page
+    assert not re.search(r'(src|href)="https?://', page)
+    assert "all 8 checks passed" in page
+    # GX's static Data Docs site (CDN styles, megabytes a month) is no longer copied
+    assert sorted(p.name for p in (world.out / "reports" / "2025-04").iterdir()) == [
+        "index.html",
+        "validation.json",
+    ]
+
+
+def test_the_report_gains_the_instrument_bridge_and_reruns_render_the_same_bytes(world):
+    world.refer("friend", "referrer", date(2025, 4, 2))
+    world.spend("friend", date(2025, 4, 3), "25.00")
+    world.settle("2025-04")
+    assert "The instrument month is not published yet" in _page(world, "2025-04")
+    world.run_instruments("2025-04")
+    page = _page(world, "2025-04")
+    assert "Instrument bridge" in page and "welcome_credit" in page
+    assert "USD 20.00" in page  # the welcome pair outstanding
+    world.settle("2025-04")  # already published: rendered again
+    assert _page(world, "2025-04") == page
+
+
+@pytest.mark.skipif(
+    shutil.which("chromium") is None,
+    reason="no Chromium here (apt-get install -y chromium): the page is not checked in a browser",
+)
+def test_the_report_renders_in_a_headless_browser(world, tmp_path):
+    world.refer("friend", "referrer", date(2025, 4, 2))
+    world.spend("friend", date(2025, 4, 3), "25.00")
+    world.settle("2025-04")
+    shot = tmp_path / "report.png"
+    subprocess.run(
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--window-size=1280,900",
+            f"--screenshot={shot}",
+            (world.out / "reports" / "2025-04" / "index.html").resolve().as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    assert shot.stat().st_size > 20_000  # a drawn page, not a blank one

@@ -1,0 +1,73 @@
+"""The month report's edge: gather the month's facts from the warehouse, the validation
+record and the quarantine, and write OUT/reports/M/index.html (transforms/month_report.py
+renders it). Written when the validation fails (the checks only) and after each publish of
+the month (settlement or instruments), so it always shows what is published."""
+
+import json
+from pathlib import Path
+
+from transforms.month_report import render
+from transforms.pipeline import sql_runner
+from transforms.pipeline.files import atomic_write
+from transforms.pipeline.layout import OutputLayout
+
+
+def write(con, layout: OutputLayout, month: str, cutoff_date, invariant_failures=()) -> Path:
+    folder = layout.report_dir(month)
+    folder.mkdir(parents=True, exist_ok=True)
+    facts = gather(con, layout, month, cutoff_date, list(invariant_failures))
+    index = folder / "index.html"
+    atomic_write(index, render(facts).encode(), mode=0o644)
+    return index
+
+
+def refresh_if_settled(con, layout: OutputLayout, month: str, cutoff_date) -> None:
+    """After an instrument month: the month report gains its instrument bridge (only for a
+    month this OUT settled)."""
+    settled = con.execute(
+        "select count(*) from warehouse.settlements where settlement_month = $m", {"m": month}
+    ).fetchone()[0]
+    if settled:
+        write(con, layout, month, cutoff_date)
+
+
+def gather(con, layout: OutputLayout, month: str, cutoff_date, invariant_failures) -> dict:
+    parameters = {"settlement_month": month, "cutoff_date": cutoff_date}
+    facts: dict = {"month": month, "invariant_failures": invariant_failures}
+    validation = layout.report_dir(month) / "validation.json"
+    facts["validation"] = json.loads(validation.read_text()) if validation.is_file() else None
+    facts["quarantine"] = []
+    for quarantine in (layout.quarantine_file(month), layout.instrument_quarantine_file(month)):
+        if quarantine.is_file():
+            file = sql_runner.sql_file("queries/export_quarantine_counts.sql")
+            facts["quarantine"] += sql_runner.query(
+                con, file, {"quarantine_file": str(quarantine)}
+            ).fetchall()
+    settled = _dicts(con, "select * from warehouse.settlements where settlement_month = $m", month)
+    facts["settlement"] = settled[0] if settled else None
+    if facts["settlement"] is None:
+        return facts
+    liability = sql_runner.sql_file("queries/liability_by_month.sql").body
+    rows = _dicts(con, f"select * from ({liability}) where settlement_month = $m", month)
+    facts["liability"] = rows[0] if rows else None
+    facts["rollforward"] = _dicts(
+        con,
+        "select * from warehouse.instrument_rollforward where instrument_month = $m "
+        "order by instrument_kind",
+        month,
+    )
+    bands = sql_runner.sql_file("queries/report_coupon_bands.sql")
+    facts["coupon_bands"] = sql_runner.query(con, bands, parameters).fetchall()
+    hold = sql_runner.sql_file("queries/report_hold_pipeline.sql")
+    facts["hold_pipeline"] = sql_runner.query(con, hold, parameters).fetchall()
+    reasons = sql_runner.sql_file("queries/reason_counts.sql")
+    facts["reasons"] = sorted(
+        sql_runner.query(con, reasons, parameters).fetchall(), key=lambda r: (-r[1], r[0])
+    )
+    return facts
+
+
+def _dicts(con, sql: str, month: str) -> list[dict]:
+    cursor = con.execute(sql, {"m": month})
+    columns = [d[0] for d in cursor.description]
+    return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
