@@ -88,6 +88,23 @@ def test_rules_load_exact_amounts_and_bind_every_parameter():
         (("hold_days = 30", ""), "missing keys"),
         (('currency = "USD"', 'currency = "USD"\nsurprise = 1'), "unknown keys"),
         (("coupon_transferable = false", 'coupon_transferable = "no"'), "true or false"),
+        # values that would break the program's promises (issue 17): one line naming the key
+        (("coupon_validity_days = 365", "coupon_validity_days = 0"), "coupon_validity_days"),
+        (("coupon_issue_day_of_month = 5", "coupon_issue_day_of_month = 31"), "first week"),
+        (("coupon_issue_day_of_month = 5", "coupon_issue_day_of_month = 0"), "first week"),
+        (('base_credit_usd = "20.00"', 'base_credit_usd = "20.005"'), "whole cents"),
+        (('bonus_rate = "0.10"', 'bonus_rate = "0.12345"'), "at most 4 decimal places"),
+        (('cap_per_referee_usd = "300.00"', 'cap_per_referee_usd = "1e20"'), "larger than"),
+        (('cap_per_referee_usd = "300.00"', 'cap_per_referee_usd = "10.00"'), "at least"),
+        (("hold_days = 30", "hold_days = 100000000"), "more than 3660 days"),
+        (('currency = "USD"', 'currency = "usd"'), "three-letter"),
+        (
+            (
+                'coupon_excluded_products = ["swas", "webhosting", "domain", "alidns", "marketplace"]',
+                'coupon_excluded_products = "swas"',
+            ),
+            "must be a list of product codes",
+        ),
     ],
 )
 def test_rules_file_errors_name_the_key(tmp_path, edit, message):

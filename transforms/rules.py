@@ -138,4 +138,46 @@ def load_rules(path: Path | None = None) -> Rules:
         if not isinstance(raw[key], list) or not all(isinstance(v, str) for v in raw[key]):
             raise RulesError(f"{path}: {key} must be a list of product codes")
         values[key] = tuple(raw[key])
-    return Rules(**values)
+    rules = Rules(**values)
+    problem = broken_promise(rules)
+    if problem:
+        raise RulesError(f"{path}: {problem}")
+    return rules
+
+
+# the largest amount a rule may name: the ledger's columns are DECIMAL(18, 2)
+MAX_RULE_AMOUNT_USD = Decimal("1000000000.00")
+BONUS_RATE_PLACES = 4  # the rate is applied as DECIMAL(9, 4) (int_referee_entitlements)
+MAX_DAYS = 3660  # ten years: any longer period is a typo, and dates must stay in range
+
+
+def broken_promise(rules: Rules) -> str | None:
+    """The first rule value that would break what the program promises (seed bounds, exact
+    money, dates in range), as a sentence naming the key; None when every value keeps them."""
+    for key in _AMOUNT_KEYS:
+        amount = getattr(rules, key)
+        if amount > MAX_RULE_AMOUNT_USD:
+            return f"{key} = {amount} is larger than {MAX_RULE_AMOUNT_USD}"
+        places = 2 if key != "bonus_rate" else BONUS_RATE_PLACES
+        if amount != amount.quantize(Decimal(1).scaleb(-places)):
+            unit = "whole cents" if places == 2 else f"at most {places} decimal places"
+            return f"{key} = {amount} must be {unit} (it is applied at that precision)"
+    if rules.bonus_rate > 1:
+        return f"bonus_rate = {rules.bonus_rate} is more than 1 (100 % of the spend)"
+    if rules.cap_per_referee_usd < rules.base_credit_usd:
+        return "cap_per_referee_usd must be at least base_credit_usd"
+    for key in _DAY_KEYS:
+        if getattr(rules, key) > MAX_DAYS:
+            return f"{key} = {getattr(rules, key)} is more than {MAX_DAYS} days"
+    for key in ("qualification_window_days", "bonus_window_days", "coupon_validity_days"):
+        if getattr(rules, key) < 1:
+            return f"{key} must be at least 1 day"
+    if rules.welcome_validity_days < 1:
+        return "welcome_validity_days must be at least 1 day"
+    if rules.bonus_window_days > rules.qualification_window_days:
+        return "bonus_window_days must not be longer than qualification_window_days"
+    if not 1 <= rules.coupon_issue_day_of_month <= 7:
+        return "coupon_issue_day_of_month must be in the first week (1 to 7)"
+    if len(rules.currency) != 3 or not rules.currency.isalpha() or not rules.currency.isupper():
+        return f"currency = {rules.currency!r} must be a three-letter ISO code such as USD"
+    return None
