@@ -98,3 +98,25 @@ def test_a_month_not_settled_is_a_usage_error(settled, tmp_path, capsys):
     args = ["export", "--out", str(settled.out), "--month", "2025-09", "--to", str(tmp_path / "x")]
     code, captured = _run(args, capsys)
     assert code == 2 and "2025-09 is not settled" in captured.err
+
+
+def test_ids_a_spreadsheet_would_evaluate_stay_text_in_every_file(world, tmp_path):
+    # issue 17: ids copied verbatim into a CSV become formulas when a spreadsheet opens it
+    referrer, friend = "=1+1", "@SUM(1+1)"
+    world.refer(friend, referrer, date(2025, 3, 2))
+    world.spend(friend, date(2025, 3, 3), "25.00")
+    world.settle("2025-03", "2025-04")
+    batch = world.out / "batches" / "2025-04"
+    (coupon,) = list(csv.DictReader((batch / "coupons.csv").open()))
+    assert coupon["referrer_account_id"] == "'=1+1"
+    welcome = list(csv.DictReader((world.out / "batches" / "2025-03" / "welcome.csv").open()))
+    assert {(w["referee_account_id"], w["referrer_account_id"]) for w in welcome} == {
+        ("'@SUM(1+1)", "'=1+1")
+    }
+    path = tmp_path / "april.xlsx"
+    export.write_xlsx(export.month_sheets(world.out, "2025-04"), path)
+    # as a spreadsheet reads it: a string cell, not a formula
+    cell = openpyxl.load_workbook(path)["Coupons"]["A2"]
+    assert (cell.data_type, cell.value) == ("s", "'=1+1")
+    export.write_csv(export.month_sheets(world.out, "2025-04"), tmp_path / "april")
+    assert "'=1+1" in (tmp_path / "april" / "Coupons.csv").read_text()

@@ -14,6 +14,16 @@ from decimal import Decimal
 from transforms.coupon_codes import CouponKey, coupon_code
 from transforms.money import format_usd
 
+# a leading character a spreadsheet evaluates (formula injection, OWASP "CSV injection")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(text: str) -> str:
+    """Text as a spreadsheet shows it and never evaluates: a cell that would start a formula
+    gets a leading apostrophe (amounts are written by format_usd and never pass here)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 COUPON_COLUMNS = (
     "coupon_code",
     "referrer_account_id",
@@ -41,14 +51,14 @@ def render_coupons_csv(rows: Iterable[Mapping], key: CouponKey) -> bytes:
         writer.writerow(
             (
                 coupon_code(key, row["settlement_month"], row["referrer_account_id"]),
-                row["referrer_account_id"],
+                safe_cell(row["referrer_account_id"]),
                 format_usd(amount),
                 row["currency"],
                 row["issued_on"].isoformat(),
                 row["valid_from"].isoformat(),
                 row["valid_to"].isoformat(),
                 "true" if row["is_transferable"] else "false",
-                row["excluded_products"],
+                safe_cell(row["excluded_products"]),
                 row["referee_count"],
                 row["settlement_month"],
             )
@@ -81,8 +91,8 @@ def render_welcome_csv(rows: Iterable[Mapping]) -> bytes:
             raise ValueError(f"welcome reward for {row['referee_account_id']} has {amount!r}")
         writer.writerow(
             (
-                row["referee_account_id"],
-                row["referrer_account_id"],
+                safe_cell(row["referee_account_id"]),
+                safe_cell(row["referrer_account_id"]),
                 row["instrument_kind"],
                 format_usd(amount),
                 row["currency"],

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from transforms.batch_file import safe_cell
 from transforms.errors import UsageError
 from transforms.money import format_usd
 from transforms.pipeline import sql_runner
@@ -107,7 +108,8 @@ def write_xlsx(sheets: list[Sheet], path: Path) -> None:
         worksheet.freeze_panes = "A2"
         widths = [len(c) for c in sheet.columns]
         for row in sheet.rows:
-            worksheet.append(list(row))
+            # text that starts like a formula stays text (openpyxl would store "=..." as one)
+            worksheet.append([safe_cell(v) if isinstance(v, str) else v for v in row])
             cells = worksheet[worksheet.max_row]
             for index, (cell, value) in enumerate(zip(cells, row, strict=True)):
                 column = sheet.columns[index] if sheet.name != "Summary" else str(row[0])
@@ -173,6 +175,8 @@ def write_csv(sheets: list[Sheet], folder: Path) -> None:
 def _text(value) -> str:
     if value is None:
         return ""
+    if isinstance(value, str):
+        return safe_cell(value)
     if isinstance(value, Decimal):
         return format_usd(value) if value == value.quantize(Decimal("0.01")) else str(value)
     if isinstance(value, date | datetime):
