@@ -1,5 +1,6 @@
 """Rule 1: eligible spend. One tiny world per edge, settled by the real pipeline (see tests/rules/)."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -115,3 +116,53 @@ def test_record_ids_are_matched_within_their_billing_cycle(world):
     world.spend("friend", day(40), "15.00", record_id="monthly-line-1")  # 2025-04
     world.settle("2025-04")
     assert world.status("friend", "2025-04")["eligible_spend_to_date_usd"] == Decimal("30.00")
+
+
+HEADER = "product_code,subscription_type,product_name,effective_from,effective_to"
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("", "the header must be exactly"),
+        (HEADER, "no product rows"),
+        ("ecs,PayAsYouGo,ECS,2020-01-01,", "the header must be exactly"),  # no header row
+        (
+            "subscription_type,product_code,product_name,effective_from,effective_to\n"
+            "PayAsYouGo,ecs,ECS,2020-01-01,",
+            "the header must be exactly",
+        ),
+        (HEADER + "\n*,*,everything,2020-01-01,", "row 2: product_code '*'"),
+        (HEADER + "\n ecs,PayAsYouGo,ECS,2020-01-01,", "row 2: product_code ' ecs'"),
+        (HEADER + "\nECS,PayAsYouGo,ECS,2020-01-01,", "row 2: product_code 'ECS'"),
+        (HEADER + "\necs,Monthly,ECS,2020-01-01,", "row 2: subscription_type 'Monthly'"),
+        (HEADER + "\necs,*,ECS,2025-05-01,2025-04-30", "row 2: effective_to 2025-04-30 is before"),
+        (
+            HEADER + "\necs,*,ECS,2020-01-01,\necs,PayAsYouGo,ECS,2024-01-01,",
+            "row 3: ecs PayAsYouGo overlaps row 2",
+        ),
+    ],
+)
+def test_an_eligible_products_file_that_would_silently_pay_wrong_stops_the_run(
+    world, tmp_path, text, problem
+):
+    # issue 17: an empty, header-less or sloppy list used to publish 0 or too few coupons
+    products = tmp_path / "eligible.csv"
+    products.write_text(text + "\n" if text else "")
+    world.refer("friend", "referrer", R)
+    world.spend("friend", day(10), "25.00")
+    with pytest.raises(InputError, match=re.escape(problem)):
+        world.settle("2025-04", eligible_products=products)
+    assert not (world.out / "batches" / "2025-04").exists()
+
+
+def test_products_may_repeat_for_other_kinds_or_other_periods(world, tmp_path):
+    products = tmp_path / "eligible.csv"
+    products.write_text(
+        HEADER + "\necs,PayAsYouGo,ECS,2020-01-01,2024-12-31\necs,PayAsYouGo,ECS,2025-01-01,\n"
+        "ecs,Subscription,ECS,2020-01-01,\n"
+    )
+    world.refer("friend", "referrer", R)
+    world.spend("friend", day(10), "25.00")
+    (outcome,) = world.settle("2025-04", eligible_products=products)
+    assert outcome.coupon_count == 1

@@ -2,6 +2,7 @@
 contract (transforms/contracts.py), register them as raw relations, run the row audits and
 keep what they reject in the quarantine, and fingerprint what a month can see."""
 
+import csv
 import hashlib
 import json
 import os
@@ -131,6 +132,13 @@ def newest_cycle_end(data_dir: Path) -> date:
 def register_eligible_products(con, path: Path) -> None:
     if not Path(path).is_file():
         raise InputError(f"{path}: eligible products file does not exist")
+    try:
+        lines = list(csv.reader(Path(path).read_text(encoding="utf-8").splitlines()))
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"{path}: unreadable eligible products CSV ({error})") from error
+    problem = contracts.eligible_products_problem(lines)
+    if problem:
+        raise InputError(f"{path}: {problem} (docs/data-contract.md#reference-data)")
     types = ", ".join(
         f"'{name}': '{kind}'" for name, kind in contracts.ELIGIBLE_PRODUCTS_COLUMNS.items()
     )
