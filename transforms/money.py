@@ -29,3 +29,10 @@ def format_usd(amount: Decimal) -> str:
     if amount != amount.quantize(CENT):
         raise ValueError(f"{amount} is not a whole number of cents; round in SQL first")
     return f"{amount.quantize(CENT):f}"
+
+
+def format_usd_grouped(amount: Decimal) -> str:
+    """Two-decimal text with thousands separators, for people to read ('-1,560.00')."""
+    text = format_usd(amount)
+    whole, cents = text.lstrip("-").split(".")
+    return ("-" if text.startswith("-") else "") + f"{int(whole):,}.{cents}"

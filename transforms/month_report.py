@@ -5,7 +5,7 @@ transforms/pipeline/report.py, so the same month renders the same bytes."""
 from decimal import Decimal
 from html import escape
 
-from transforms.money import format_usd
+from transforms.money import format_usd_grouped
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;
@@ -24,11 +24,7 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 
 
 def usd(amount: Decimal | None) -> str:
-    if amount is None:
-        return "—"
-    text = format_usd(amount)
-    whole, cents = text.lstrip("-").split(".")
-    return "USD " + ("-" if text.startswith("-") else "") + f"{int(whole):,}.{cents}"
+    return "—" if amount is None else "USD " + format_usd_grouped(amount)
 
 
 def _table(columns: list[str], rows: list[list], numeric: set[int] = frozenset()) -> str:

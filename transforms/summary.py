@@ -5,7 +5,7 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
-from transforms.money import format_usd
+from transforms.money import format_usd_grouped
 
 
 def progress(message: str) -> None:
@@ -51,9 +51,7 @@ def is_terminal() -> bool:
 
 
 def _usd(amount: Decimal) -> str:
-    text = format_usd(amount)
-    whole, cents = text.lstrip("-").split(".")
-    return ("-" if text.startswith("-") else "") + f"{int(whole):,}.{cents}"
+    return format_usd_grouped(amount)
 
 
 def format_outcome(outcome) -> str:
