@@ -1,18 +1,14 @@
 """Prefect flows of the instrument ledger (vouchers and referral coupons). They only
 sequence: the stages are declared once in transforms/pipeline/instruments.py."""
 
-import time
-
 from prefect import flow
 
 from flows.run_record import month_tags, record_instruments, send_progress_to_runs
-from flows.tasks import as_task, redacted
-from transforms import months
+from flows.tasks import as_task, month_by_month, redacted
 from transforms.pipeline import instruments
 from transforms.pipeline.layout import OutputLayout
 from transforms.pipeline.options import RunOptions
 from transforms.pipeline.runner import run_pipeline
-from transforms.summary import progress, range_line
 
 send_progress_to_runs()
 
@@ -41,9 +37,6 @@ def instruments_range(
     first_month: str, last_month: str, options: RunOptions
 ) -> list[instruments.InstrumentsOutcome]:
     """Run instrument months in order; stop at the first failure."""
-    selected = months.month_range(first_month, last_month)
-    outcomes, started = [], time.perf_counter()
-    for number, month in enumerate(selected, start=1):
-        progress(range_line("instruments", number, len(selected), time.perf_counter() - started))
-        outcomes.append(run_instruments(month, options))
-    return outcomes
+    return month_by_month(
+        "instruments", first_month, last_month, lambda m: run_instruments(m, options)
+    )

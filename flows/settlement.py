@@ -1,18 +1,14 @@
 """Prefect flows of the settlement: one month, and a backfill of several. They only sequence:
 the stages are declared once in transforms/pipeline/settlement.py."""
 
-import time
-
 from prefect import flow
 
 from flows.run_record import month_tags, record_settlement, send_progress_to_runs
-from flows.tasks import as_task, redacted
-from transforms import months
+from flows.tasks import as_task, month_by_month, redacted
 from transforms.pipeline import settlement
 from transforms.pipeline.layout import OutputLayout
 from transforms.pipeline.options import RunOptions
 from transforms.pipeline.runner import run_pipeline
-from transforms.summary import progress, range_line
 
 send_progress_to_runs()
 
@@ -35,9 +31,4 @@ def settle(month: str, options: RunOptions) -> settlement.Outcome:
 @flow(name="backfill", flow_run_name="backfill-{first_month}..{last_month}", persist_result=False)
 def backfill(first_month: str, last_month: str, options: RunOptions) -> list[settlement.Outcome]:
     """Settle every month from first to last in order; stop at the first failure."""
-    selected = months.month_range(first_month, last_month)
-    outcomes, started = [], time.perf_counter()
-    for number, month in enumerate(selected, start=1):
-        progress(range_line("backfill", number, len(selected), time.perf_counter() - started))
-        outcomes.append(settle(month, options))
-    return outcomes
+    return month_by_month("backfill", first_month, last_month, lambda m: settle(m, options))

@@ -12,10 +12,11 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from flows.prefect_home import is_orchestrator_failure
+from transforms import months
 from transforms.errors import CreditflowError, InternalError, StageFailed
 from transforms.pipeline.files import write_traceback
 from transforms.pipeline.runner import Stage
-from transforms.summary import SLOW_STAGE_S, is_terminal, progress, stage_line
+from transforms.summary import SLOW_STAGE_S, is_terminal, progress, range_line, stage_line
 
 
 def redacted(logs: Path, month: str, function, *arguments):
@@ -57,3 +58,14 @@ def as_task(stage: Stage, run, previous):
     if took_s > SLOW_STAGE_S and is_terminal():
         progress(f"{run.month}: {stage.name} took {took_s:.1f} s")
     return result
+
+
+def month_by_month(kind: str, first_month: str, last_month: str, run_month):
+    """Run `run_month` on every month from first to last in order, saying where the range
+    stands and the time left before each; stop at the first failure."""
+    selected = months.month_range(first_month, last_month)
+    outcomes, started = [], time.perf_counter()
+    for number, month in enumerate(selected, start=1):
+        progress(range_line(kind, number, len(selected), time.perf_counter() - started))
+        outcomes.append(run_month(month))
+    return outcomes
