@@ -170,14 +170,11 @@ def run(argv: list[str]) -> int:
         return _run_instruments(args, options, started)
     _check_out_dir(args.out)
     from flows import settlement  # imported late: Prefect is slow to import
-    from transforms.coupon_codes import key_from_environment
+    from transforms.coupon_codes import key_for_run
     from transforms.summary import DEVELOPMENT_KEY_WARNING, format_run
 
     _quiet_prefect(args.verbose)
-    try:
-        key = key_from_environment()
-    except ValueError as error:
-        raise UsageError(str(error)) from error
+    key = key_for_run()
     if key.is_development:
         progress(DEVELOPMENT_KEY_WARNING)
     if args.command == "settle":

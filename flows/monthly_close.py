@@ -16,7 +16,7 @@ from flows.alerts import alert_message, notify
 from flows.instruments import run_instruments
 from flows.settlement import settle
 from transforms import months
-from transforms.coupon_codes import key_from_environment
+from transforms.coupon_codes import key_for_run
 from transforms.errors import CreditflowError, StageFailed, UsageError
 from transforms.pipeline.options import RunOptions
 from transforms.summary import DEVELOPMENT_KEY_WARNING, progress
@@ -82,10 +82,7 @@ def monthly_close(
 
 
 def _options(data_dir, out_dir, config, eligible_products, max_rejected) -> RunOptions:
-    try:
-        key = key_from_environment()
-    except ValueError as error:
-        raise UsageError(str(error)) from error
+    key = key_for_run()
     if key.is_development:
         progress(DEVELOPMENT_KEY_WARNING)
     given = {

@@ -53,3 +53,13 @@ def coupon_code(key: CouponKey, settlement_month: str, referrer_account_id: str)
     text = base64.b32encode(digest[: CODE_BITS // 8]).decode()
     groups = "-".join(text[i : i + 4] for i in range(0, len(text), 4))
     return ("DEV-" if key.is_development else "RAF-") + groups
+
+
+def key_for_run(environ: dict[str, str] | None = None) -> CouponKey:
+    """The key a run issues with; a key that is set but unusable is a usage error (exit 2)."""
+    from transforms.errors import UsageError
+
+    try:
+        return key_from_environment(environ)
+    except ValueError as error:
+        raise UsageError(str(error)) from error
