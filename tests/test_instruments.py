@@ -8,30 +8,13 @@ from decimal import Decimal
 import duckdb
 import pytest
 
+from tests.world import month_events as _events
+from tests.world import month_state as _state
 from transforms.errors import StateConflict
 from transforms.pipeline import instruments
 from transforms.pipeline.options import RunOptions
 
 APRIL = date(2025, 4, 1)
-
-
-def _events(world, month):
-    with duckdb.connect() as con:
-        rows = con.execute(
-            "select event_id, accepted, reason from read_parquet($p) order by occurred_at, event_id",
-            {"p": str(world.out / "instruments" / month / "events.parquet")},
-        ).fetchall()
-    return {event_id: (accepted, reason) for event_id, accepted, reason in rows}
-
-
-def _state(world, month, instrument_id):
-    with duckdb.connect() as con:
-        cursor = con.execute(
-            "select * from read_parquet($p) where instrument_id = $i",
-            {"p": str(world.out / "instruments" / month / "state.parquet"), "i": instrument_id},
-        )
-        columns = [d[0] for d in cursor.description]
-        return dict(zip(columns, cursor.fetchone(), strict=True))
 
 
 def _voucher_world(world, **voucher):

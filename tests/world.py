@@ -276,3 +276,24 @@ class World:
             {"r": referrer, "m": month},
         )
         return Decimal(rows[0][0]) if rows else None
+
+
+def month_events(world, month) -> dict:
+    """An instrument month's events.parquet: event id -> (accepted, reason)."""
+    with duckdb.connect() as con:
+        rows = con.execute(
+            "select event_id, accepted, reason from read_parquet($p) order by occurred_at, event_id",
+            {"p": str(world.out / "instruments" / month / "events.parquet")},
+        ).fetchall()
+    return {event_id: (accepted, reason) for event_id, accepted, reason in rows}
+
+
+def month_state(world, month, instrument_id) -> dict:
+    """One instrument's row of an instrument month's state.parquet."""
+    with duckdb.connect() as con:
+        cursor = con.execute(
+            "select * from read_parquet($p) where instrument_id = $i",
+            {"p": str(world.out / "instruments" / month / "state.parquet"), "i": instrument_id},
+        )
+        columns = [d[0] for d in cursor.description]
+        return dict(zip(columns, cursor.fetchone(), strict=True))

@@ -5,8 +5,10 @@ One tiny world per rule, run through the real pipelines."""
 from datetime import date
 from decimal import Decimal
 
-import duckdb
 import pytest
+
+from tests.world import month_events as _events
+from tests.world import month_state as _state
 
 WELCOME_HEADER = (
     "referee_account_id,referrer_account_id,instrument_kind,amount,currency,valid_from,"
@@ -16,25 +18,6 @@ WELCOME_HEADER = (
 
 def _welcome_csv(world, month) -> list[str]:
     return (world.out / "batches" / month / "welcome.csv").read_text().splitlines()
-
-
-def _events(world, month):
-    with duckdb.connect() as con:
-        rows = con.execute(
-            "select event_id, accepted, reason from read_parquet($p)",
-            {"p": str(world.out / "instruments" / month / "events.parquet")},
-        ).fetchall()
-    return {event_id: (accepted, reason) for event_id, accepted, reason in rows}
-
-
-def _state(world, month, instrument_id):
-    with duckdb.connect() as con:
-        cursor = con.execute(
-            "select * from read_parquet($p) where instrument_id = $i",
-            {"p": str(world.out / "instruments" / month / "state.parquet"), "i": instrument_id},
-        )
-        columns = [d[0] for d in cursor.description]
-        return dict(zip(columns, cursor.fetchone(), strict=True))
 
 
 def test_each_ok_friend_of_the_month_gets_one_pair_once_in_a_lifetime(world):
