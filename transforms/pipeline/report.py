@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from transforms.month_report import render
-from transforms.pipeline import sql_runner
+from transforms.pipeline import sql_runner, warehouse
 from transforms.pipeline.files import atomic_write
 from transforms.pipeline.layout import OutputLayout
 
@@ -24,10 +24,7 @@ def write(con, layout: OutputLayout, month: str, cutoff_date, invariant_failures
 def refresh_if_settled(con, layout: OutputLayout, month: str, cutoff_date) -> None:
     """After an instrument month: the month report gains its instrument bridge (only for a
     month this OUT settled)."""
-    settled = con.execute(
-        "select count(*) from warehouse.settlements where settlement_month = $m", {"m": month}
-    ).fetchone()[0]
-    if settled:
+    if month in warehouse.published_months(con):
         write(con, layout, month, cutoff_date)
 
 
@@ -43,18 +40,19 @@ def gather(con, layout: OutputLayout, month: str, cutoff_date, invariant_failure
             facts["quarantine"] += sql_runner.query(
                 con, file, {"quarantine_file": str(quarantine)}
             ).fetchall()
-    settled = _dicts(con, "select * from warehouse.settlements where settlement_month = $m", month)
-    facts["settlement"] = settled[0] if settled else None
+    facts["settlement"] = warehouse.month_record(con, "settlements", "settlement_month", month)
     if facts["settlement"] is None:
         return facts
     liability = sql_runner.sql_file("queries/liability_by_month.sql").body
-    rows = _dicts(con, f"select * from ({liability}) where settlement_month = $m", month)
+    rows = warehouse.fetch_dicts(
+        con, f"select * from ({liability}) where settlement_month = $m", {"m": month}
+    )
     facts["liability"] = rows[0] if rows else None
-    facts["rollforward"] = _dicts(
+    facts["rollforward"] = warehouse.fetch_dicts(
         con,
         "select * from warehouse.instrument_rollforward where instrument_month = $m "
         "order by instrument_kind",
-        month,
+        {"m": month},
     )
     bands = sql_runner.sql_file("queries/report_coupon_bands.sql")
     facts["coupon_bands"] = sql_runner.query(con, bands, parameters).fetchall()
@@ -65,9 +63,3 @@ def gather(con, layout: OutputLayout, month: str, cutoff_date, invariant_failure
         sql_runner.query(con, reasons, parameters).fetchall(), key=lambda r: (-r[1], r[0])
     )
     return facts
-
-
-def _dicts(con, sql: str, month: str) -> list[dict]:
-    cursor = con.execute(sql, {"m": month})
-    columns = [d[0] for d in cursor.description]
-    return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
