@@ -15,22 +15,26 @@ from pathlib import Path
 
 import duckdb
 
-from transforms.pipeline import sql_runner
+from transforms.pipeline import sql_runner, warehouse
 from transforms.pipeline.files import atomic_write, parquet_bytes
 from transforms.pipeline.layout import OutputLayout
 
-# table -> the column naming its month; every table is snapshotted per published month
+# the two ledgers: the table that records each published month, and its month column
+SETTLEMENT_LEDGER = ("settlements", "settlement_month")
+INSTRUMENT_LEDGER = ("instrument_months", "instrument_month")
+# table -> its ledger; every table is snapshotted once per month its ledger published (a
+# month with no rows in a table gets an empty file of the table's shape)
 MONTHLY_TABLES = {
-    "settlements": "settlement_month",
-    "ledger_entries": "settlement_month",
-    "referrer_balances": "settlement_month",
-    "coupons": "settlement_month",  # no codes: they are never stored
-    "referee_status": "settlement_month",
-    "welcome_rewards": "settlement_month",
-    "instrument_months": "instrument_month",
-    "instrument_state": "instrument_month",
-    "instrument_events": "instrument_month",
-    "instrument_rollforward": "instrument_month",
+    "settlements": SETTLEMENT_LEDGER,
+    "ledger_entries": SETTLEMENT_LEDGER,
+    "referrer_balances": SETTLEMENT_LEDGER,
+    "coupons": SETTLEMENT_LEDGER,  # no codes: they are never stored
+    "referee_status": SETTLEMENT_LEDGER,
+    "welcome_rewards": SETTLEMENT_LEDGER,
+    "instrument_months": INSTRUMENT_LEDGER,
+    "instrument_state": INSTRUMENT_LEDGER,
+    "instrument_events": INSTRUMENT_LEDGER,
+    "instrument_rollforward": INSTRUMENT_LEDGER,
 }
 # small relations that change after their month (the liability's instrument columns fill
 # in when the instrument month is published): snapshotted whole, named by their content
@@ -46,13 +50,16 @@ KEEP_WHOLE_SNAPSHOTS = 20  # older content-named snapshots are removed (a reader
 def refresh(con: duckdb.DuckDBPyConnection, layout: OutputLayout) -> Path:
     """Snapshot what is published and not yet in the catalog, then replace the catalog."""
     views: dict[str, list[Path]] = {}
-    for table, month_column in MONTHLY_TABLES.items():
+    # the month lists come from the ledgers' month records, not from scanning every table
+    published = {
+        ledger: warehouse.published_months(con, *ledger) for ledger in set(MONTHLY_TABLES.values())
+    }
+    for table, ledger in MONTHLY_TABLES.items():
+        month_column = ledger[1]
         folder = layout.catalog_dir / table
         folder.mkdir(parents=True, exist_ok=True)
         files = []
-        for (month,) in con.execute(
-            f"select distinct {month_column} from warehouse.{table} order by 1"
-        ).fetchall():
+        for month in published[ledger]:
             path = folder / f"{month}.parquet"
             if not path.exists():
                 rows = con.sql(
