@@ -145,6 +145,17 @@ def load_rules(path: Path | None = None) -> Rules:
     return rules
 
 
+def rules_from_json(text: str) -> Rules:
+    """The rules a month was published with, from its recorded canonical JSON
+    (Rules.canonical_json): amounts back to Decimal, lists back to tuples."""
+    data = json.loads(text)
+    for key in _AMOUNT_KEYS:
+        data[key] = Decimal(data[key])
+    for key in ("coupon_excluded_products", "welcome_products"):
+        data[key] = tuple(data[key])
+    return Rules(**data)
+
+
 # the largest amount a rule may name: the ledger's columns are DECIMAL(18, 2)
 MAX_RULE_AMOUNT_USD = Decimal("1000000000.00")
 BONUS_RATE_PLACES = 4  # the rate is applied as DECIMAL(9, 4) (int_referee_entitlements)

@@ -117,6 +117,11 @@ alter table warehouse.referee_status add column if not exists pending_bonus_paya
 alter table warehouse.settlements add column if not exists welcome_count integer;
 alter table warehouse.settlements add column if not exists welcome_total_usd decimal(18, 2);
 alter table warehouse.settlements add column if not exists welcome_csv_sha256 varchar;
+-- where the month's inputs were read, as the run was given them resolved (issue 14:
+-- `creditflow explain` reads the month's bill lines from there again, after checking the
+-- input fingerprint); null for months published before it was recorded
+alter table warehouse.settlements add column if not exists data_dir varchar;
+alter table warehouse.settlements add column if not exists eligible_products_file varchar;
 
 create table if not exists warehouse.welcome_rewards (
     settlement_month varchar not null,

@@ -108,7 +108,9 @@ def _replace(layout: OutputLayout, views: dict[str, list[Path]], schemas: dict[s
             for view, files in views.items():
                 if files:
                     listed = ", ".join(_quoted(str(p.resolve())) for p in files)
-                    body = f"select * from read_parquet([{listed}])"
+                    # by name: a month snapshotted before a column was appended to its
+                    # table reads that column as null instead of failing the view
+                    body = f"select * from read_parquet([{listed}], union_by_name = true)"
                 elif view in schemas:
                     body = f"select {schemas[view]} where false"
                 else:  # no quarantine yet: the quarantine's columns, no rows
