@@ -130,6 +130,20 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--to", required=True, type=Path, help="the workbook (xlsx) or the folder (csv) to write"
     )
+    explain = commands.add_parser(
+        "explain",
+        help="one referrer's coupon of a settled month, friend by friend, down to the bill "
+        "lines (read from OUT/catalog.duckdb and the month's recorded data directory)",
+    )
+    explain.add_argument("--out", required=True, type=Path, help="the OUT directory to read")
+    explain.add_argument("--month", required=True, type=_month)
+    explain.add_argument("--referrer", required=True, help="the referrer's account id")
+    explain.add_argument("--format", choices=("text", "json"), default="text")
+    explain.add_argument(
+        "--data",
+        type=Path,
+        help="the month's input data directory, when it moved since the month was settled",
+    )
     serve = commands.add_parser(
         "serve",
         help="register the deployment creditflow-monthly (the 4th, 06:00 UTC) and run its "
@@ -161,6 +175,8 @@ def run(argv: list[str]) -> int:
     _remember_alert(args)
     if args.command == "export":
         return _export(args)
+    if args.command == "explain":
+        return _explain(args)
     if args.command == "backfill" and args.first > args.last:
         raise UsageError(f"usage: --from {args.first} is after --to {args.last}")
     options = _options(args)
@@ -199,6 +215,20 @@ def _export(args) -> int:
         export.write_csv(sheets, target)
     counts = ", ".join(f"{sheet.name} {len(sheet.rows)}" for sheet in sheets)
     print(f"{args.month}: exported ({counts} rows) -> {target}")
+    return 0
+
+
+def _explain(args) -> int:
+    """Read-only like export; the bill lines are re-read into a scratch directory."""
+    import json
+
+    from transforms.pipeline import explain
+
+    (found,) = explain.explain_month(args.out, args.month, [args.referrer], args.data)
+    if args.format == "json":
+        print(json.dumps(explain.as_json(found), indent=2))
+    else:
+        print(explain.format_text(found))
     return 0
 
 
@@ -256,10 +286,31 @@ def _alert(exit_code: int, reason: str, month: str | None) -> None:
 
 
 def _point_to_catalog(out: Path) -> None:
+    """Where a person goes next: the catalog, the newest month's report, and how to explain
+    its largest coupon (read from the catalog, which a run has just replaced)."""
     catalog = out / "catalog.duckdb"
-    if catalog.is_file():
+    if not catalog.is_file():
+        return
+    print(f"analysts: duckdb -readonly {catalog} (any time, also during a run; docs/outputs.md)")
+    import duckdb
+
+    with duckdb.connect(str(catalog), read_only=True) as con:
+        newest = con.execute(
+            "select settlement_month, (select referrer_account_id from coupons as c "
+            "where c.settlement_month = s.settlement_month "
+            "order by amount_usd desc, referrer_account_id limit 1) "
+            "from settlements as s order by settlement_month desc limit 1"
+        ).fetchone()
+    if newest is None:
+        return
+    month, referrer = newest
+    report = out / "reports" / month / "index.html"
+    if report.is_file():
+        print(f"month report: {report}")
+    if referrer:
         print(
-            f"analysts: duckdb -readonly {catalog} (any time, also during a run; docs/outputs.md)"
+            f"explain a coupon: creditflow explain --out {out} --month {month} "
+            f"--referrer {referrer}"
         )
 
 

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from transforms import months
-from transforms.pipeline import instruments, settlement
+from transforms.pipeline import explain, instruments, settlement
 from transforms.pipeline.options import RunOptions
 
 REPO = Path(__file__).resolve().parents[1]
@@ -286,3 +286,22 @@ if __name__ == "__main__":  # make golden
     shutil.rmtree(GOLDEN, ignore_errors=True)
     shutil.copytree(out / "batches", GOLDEN)
     print(f"golden batches rewritten under {GOLDEN}")
+
+
+def test_explain_reconciles_for_every_referrer_of_every_sample_month(sample_out):
+    # explain_month raises when a sum does not reconcile; every referrer with a balance row
+    explained = {month: explain.explain_month(sample_out, month) for month in SAMPLE_MONTHS}
+    with duckdb.connect(str(sample_out / "catalog.duckdb"), read_only=True) as con:
+        expected = dict(
+            con.execute(
+                "select settlement_month, count(*) from referrer_balances group by 1"
+            ).fetchall()
+        )
+    assert {m: len(found) for m, found in explained.items() if found} == expected
+    lines = [
+        line for found in explained.values() for e in found for r in e.referees for line in r.lines
+    ]
+    # the sample's refunds are explained too: linked ones on their purchase's date
+    assert any(line.original_record_id and line.cash_usd < 0 for line in lines)
+    # (never w90 alone: a line of the first 90 days is in the qualification window too)
+    assert {line.counts_in for line in lines} == {("w365",), ("w90", "w365")}

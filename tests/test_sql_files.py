@@ -9,7 +9,8 @@ from transforms import contracts
 from transforms.pipeline import sql_runner
 
 FILES = sql_runner.all_files()
-CONTROL = {"rejected_rows", "scanned_cycles", "cached_cycles"}
+# the control relations: each created by the script of the same name under sql/control/
+CONTROL = {f.name for f in sql_runner.folder("control")}
 
 
 def _relations() -> set[str]:

@@ -1,0 +1,122 @@
+/* explain_bill_lines
+   kind: query
+   purpose: the bill lines behind each explained referee's two spend measures, one by one:
+            the line-grain twin of int_cycle_eligible_spend, int_cycle_linked_lines,
+            int_linked_lines, int_referee_daily_spend and int_referee_windows, for
+            `creditflow explain` (transforms/pipeline/explain.py). Summing cash_amount_usd
+            over the lines that count in w90 gives spend_first_90_days_usd (S90), over w365
+            eligible_spend_to_date_usd (P at E); explain checks both against the published
+            referee_status and refuses to print lines that do not reconcile.
+   grain: one row per (referee_account_id, billing_cycle, record_id) that counts in a window
+   parameters: none
+   inputs: explain_referees (control), int_accepted_billing_lines, raw_billing_records,
+           stg_eligible_products
+   explain_referees holds each referee's winning listing as published: registered_date R,
+   window_end_date R+364, bonus_window_end_date R+89, visible_to_date min(cutoff, F).
+   Rule 1: a line billed R..visible_to_date counts on its effective date (its own
+   billing_date, or its original's for a line naming a delivered line of the same account;
+   the earliest when the id was delivered more than once), when its product and
+   subscription type are eligible on that date. It is placed when the effective date lies
+   in R..min(R+364, visible_to_date).
+   Rule 2: an unlinked negative line (no original, or one not delivered) billed after the
+   window's end counts against it; w365 holds the placed lines and those refunds.
+   Rule 3: S90 holds the lines placed in R..R+89 and the unlinked refunds billed after
+   R+89 (w90). */
+with referees as (
+    select * from explain_referees
+),
+
+lines as (
+    select
+        referees.referee_account_id,
+        referees.registered_date,
+        referees.window_end_date,
+        referees.bonus_window_end_date,
+        referees.visible_to_date,
+        accepted.billing_cycle,
+        accepted.record_id,
+        accepted.billing_date,
+        accepted.original_record_id,
+        accepted.product_code,
+        accepted.subscription_type,
+        accepted.cash_amount_usd
+    from int_accepted_billing_lines as accepted
+    inner join referees
+        on
+            accepted.account_id = referees.referee_account_id
+            and accepted.billing_date between referees.registered_date and referees.visible_to_date
+),
+
+originals as (
+    select
+        records.account_id,
+        records.record_id,
+        min(try_cast(records.billing_date as date)) as original_billing_date
+    from raw_billing_records as records
+    semi join lines
+        on
+            records.account_id = lines.referee_account_id
+            and records.record_id = lines.original_record_id
+    group by records.account_id, records.record_id
+),
+
+resolved as (
+    select
+        lines.*,
+        originals.original_billing_date,
+        coalesce(originals.original_billing_date, lines.billing_date) as effective_date,
+        originals.original_billing_date is not null as is_linked
+    from lines
+    left join originals
+        on
+            lines.referee_account_id = originals.account_id
+            and lines.original_record_id = originals.record_id
+),
+
+eligible as (
+    select resolved.*
+    from resolved
+    where exists (
+        select 1
+        from stg_eligible_products as products
+        where
+            products.product_code = resolved.product_code
+            and products.subscription_type in ('*', resolved.subscription_type)
+            and resolved.effective_date >= products.effective_from_date
+            and (
+                products.effective_to_date is null
+                or resolved.effective_date <= products.effective_to_date
+            )
+    )
+),
+
+classified as (
+    select
+        *,
+        effective_date between registered_date and least(window_end_date, visible_to_date)
+            as is_placed,
+        not is_linked and cash_amount_usd < 0 as is_unlinked_refund
+    from eligible
+),
+
+final as (
+    select
+        referee_account_id,
+        billing_cycle,
+        record_id,
+        billing_date,
+        effective_date,
+        product_code,
+        subscription_type,
+        cash_amount_usd,
+        original_record_id,
+        original_billing_date,
+        (is_placed and effective_date <= bonus_window_end_date)
+        or (is_unlinked_refund and billing_date > bonus_window_end_date) as counts_in_w90,
+        is_placed or (is_unlinked_refund and billing_date > window_end_date) as counts_in_w365
+    from classified
+)
+
+select * from final
+where counts_in_w90 or counts_in_w365
+order by referee_account_id, effective_date, billing_date, record_id
