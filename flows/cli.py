@@ -86,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
             "--dry-run", action="store_true", help="compute and write a preview; touch no ledger"
         )
         sub.add_argument(
+            "--accept-shrunk-inputs",
+            action="store_true",
+            help="accept a referral or account snapshot that lost rows known to the previous "
+            "month, or a billing cycle far smaller than the previous one (recorded with the month)",
+        )
+        sub.add_argument(
             "--full-recompute",
             action="store_true",
             help="scan every billing cycle instead of only new or changed ones",
@@ -381,6 +387,7 @@ def _options(args) -> RunOptions:
         "dry_run": getattr(args, "dry_run", False),
         "max_rejected": getattr(args, "max_rejected", 0),
         "incremental": not getattr(args, "full_recompute", False),
+        "accept_shrunk_inputs": getattr(args, "accept_shrunk_inputs", False),
     }
     try:
         return RunOptions(**{name: value for name, value in given.items() if value is not None})

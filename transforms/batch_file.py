@@ -130,6 +130,9 @@ def render_manifest(
         "rejected_rows_accepted": settlement["rejected_rows_accepted"],
         "quarantine_sha256": settlement["quarantine_sha256"],
     }
+    if settlement.get("accepted_shrinkage"):
+        # only when the operator accepted smaller inputs (--accept-shrunk-inputs)
+        manifest["accepted_shrinkage"] = settlement["accepted_shrinkage"]
     if welcome is not None:
         manifest["welcome_count"] = welcome["count"]
         manifest["welcome_total_usd"] = format_usd(welcome["total_usd"])

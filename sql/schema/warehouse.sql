@@ -122,6 +122,8 @@ alter table warehouse.settlements add column if not exists welcome_csv_sha256 va
 -- input fingerprint); null for months published before it was recorded
 alter table warehouse.settlements add column if not exists data_dir varchar;
 alter table warehouse.settlements add column if not exists eligible_products_file varchar;
+-- what the operator accepted with --accept-shrunk-inputs (issue 17), '' when nothing
+alter table warehouse.settlements add column if not exists accepted_shrinkage varchar;
 
 create table if not exists warehouse.welcome_rewards (
     settlement_month varchar not null,

@@ -258,6 +258,7 @@ def _bill_lines(
             eligible_products=products,
             incremental=False,
             max_rejected=ACCEPT_ANY_REJECTED,
+            accept_shrunk_inputs=True,  # the month was settled on them as they are
         )
         layout = OutputLayout(Path(scratch))
         con = warehouse.connect(layout, read_only=False, readable=(data, products))

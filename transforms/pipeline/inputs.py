@@ -18,6 +18,9 @@ from transforms.errors import InputError
 from transforms.pipeline import sql_runner
 from transforms.pipeline.files import atomic_write, parquet_bytes, sha256_file
 
+# names the pipeline gives every input row (source_file, file_row_number) and DuckDB's own
+# virtual columns: an input column so named would forge a row's provenance
+RESERVED_COLUMNS = frozenset({"source_file", "file_row_number", "filename", "file_index"})
 _CYCLE_FOLDER = re.compile(r"^billing_cycle=(\d{4}-(0[1-9]|1[0-2]))$")
 PARQUET_FILES = sql_runner.sql_file("sources/parquet_files.sql")
 BILLING_CYCLE_FILES = sql_runner.sql_file("sources/billing_cycle_files.sql")
@@ -41,7 +44,7 @@ def snapshot_files(
     what = contract.name.replace("_", " ")
     if not folder.is_dir():
         raise InputError(f"{folder}: missing {what} folder")
-    files = tuple(sorted(folder.glob("*.parquet")))
+    files = parquet_files(folder)
     if not files and not allow_none:
         raise InputError(f"{folder}: no {what} Parquet files")
     return files
@@ -60,13 +63,31 @@ def billing_cycles(data_dir: Path, month: str) -> dict[str, tuple[Path, ...]]:
                 f"{folder}: unknown billing folder name (expected billing_cycle=YYYY-MM)"
             )
         if found.group(1) <= month:
-            billing[found.group(1)] = tuple(sorted(folder.glob("*.parquet")))
+            billing[found.group(1)] = parquet_files(folder)
     if not billing.get(month):
         raise InputError(
             f"{billing_root / f'billing_cycle={month}'}: no billing export for {month} (rule: the "
             "settled month's cycle must be delivered)"
         )
+    # a cycle missing in the middle would silently drop its spend (and claw back what it
+    # paid): the delivered cycles run without a gap from the first to the settled month
+    gaps = [c for c in months.month_range(min(billing), month) if not billing.get(c)]
+    if gaps:
+        raise InputError(
+            f"{billing_root / f'billing_cycle={gaps[0]}'}: no billing export for {gaps[0]}"
+            f"{f' (and {len(gaps) - 1} more cycle(s))' if len(gaps) > 1 else ''} between "
+            f"{min(billing)} and {month} (rule: billing cycles are contiguous up to the settled "
+            "month)"
+        )
     return billing
+
+
+def parquet_files(folder: Path) -> tuple[Path, ...]:
+    """The Parquet files of a folder, whatever the case of their extension (a part file
+    named .PARQUET is a part file, never silently skipped)."""
+    return tuple(
+        sorted(p for p in folder.iterdir() if p.suffix.lower() == ".parquet" and p.is_file())
+    )
 
 
 def check_columns(con, path: Path, contract: contracts.InputContract) -> set[str]:
@@ -80,6 +101,12 @@ def check_columns(con, path: Path, contract: contracts.InputContract) -> set[str
         first_line = str(error).splitlines()[0]
         raise InputError(f"{path}: unreadable Parquet file ({first_line})") from error
     found = {name: str(kind) for name, kind, *_ in description}
+    reserved = sorted(found.keys() & RESERVED_COLUMNS)
+    if reserved:
+        raise InputError(
+            f"{path}: column {reserved[0]} is reserved (the pipeline's own name for where a row "
+            "came from); rename it in the export"
+        )
     missing = [c.name for c in contract.columns if c.name not in found and not c.optional]
     if missing:
         raise InputError(f"{path}: missing required column(s) {', '.join(missing)}")

@@ -23,6 +23,10 @@ class RunOptions(BaseModel):
     dry_run: bool = False
     max_rejected: int = Field(default=0, ge=0)
     incremental: bool = True
+    # the operator's recorded acceptance of smaller inputs: a snapshot that lost referrals or
+    # accounts known to the previous month, or a billing cycle far smaller than the one
+    # before it (docs/data-contract.md#snapshots-only-grow)
+    accept_shrunk_inputs: bool = False
     threads: int | None = None
     # DuckDB's share of the 3 GB budget; Python (GX frames, batch rendering) needs the rest
     memory_limit: str = "2GB"

@@ -2,13 +2,20 @@
 against the contract, what it sees fingerprinted, and for a month to compute the billing
 cycles to scan, registered and audited."""
 
-from transforms import contracts
+from transforms import contracts, months
 from transforms.errors import InputError
 from transforms.pipeline import inputs, sql_runner, warehouse
 from transforms.pipeline.files import sha256_file
 from transforms.pipeline.settlement_run import RegisteredInputs, SettlementRun
+from transforms.summary import progress
 
 RAW_VISIBLE_REFERRALS = sql_runner.sql_file("raw/raw_visible_referrals.sql")
+SHRUNKEN_SNAPSHOTS = sql_runner.sql_file("queries/shrunken_snapshots.sql")
+# a cycle with fewer lines than this share of the previous cycle's is a partial delivery
+# until the operator says otherwise; cycles smaller than MIN_LINES_TO_COMPARE are too small
+# to judge (test worlds, a provider's first months)
+CYCLE_SHRINK_RATIO = 0.1
+MIN_LINES_TO_COMPARE = 100
 RAW_BILLING_RELATIONS = (
     sql_runner.sql_file("raw/raw_billing_repeated_hashes.sql"),
     sql_runner.sql_file("raw/raw_billing_repeats.sql"),
@@ -41,6 +48,8 @@ def register_inputs(run: SettlementRun, _previous=None) -> RegisteredInputs:
         # same fingerprint, rules and key: the month is re-rendered from the ledger, and its
         # inputs were audited when it was published
         return RegisteredInputs(True, fingerprint, len(billing))
+    check_known_cycles(run, data_dir, billing)
+    shrinkage = snapshot_shrinkage(run, snapshots)
     scanned = cycles_to_scan(run, cycle_hashes, eligible_sha256)
     sql_runner.script(
         con,
@@ -64,6 +73,8 @@ def register_inputs(run: SettlementRun, _previous=None) -> RegisteredInputs:
     if month_lines == 0:
         folder = data_dir / "billing" / f"billing_cycle={month}"
         raise InputError(f"{folder}: the billing export for {month} is empty (no bill lines)")
+    shrinkage += cycle_shrinkage(run, billing, month_lines)
+    accepted = accept_shrinkage(run, shrinkage)
     for relation in RAW_BILLING_RELATIONS:
         each = scanned if "billing_cycle" in relation.parameters else None
         sql_runner.create(con, relation, run.parameters, each=each)
@@ -75,8 +86,80 @@ def register_inputs(run: SettlementRun, _previous=None) -> RegisteredInputs:
         options.max_rejected,
     )
     return RegisteredInputs(
-        False, fingerprint, len(billing), tuple(scanned), rejected, quarantine_sha256
+        False, fingerprint, len(billing), tuple(scanned), rejected, quarantine_sha256, accepted
     )
+
+
+def check_known_cycles(run: SettlementRun, data_dir, billing: dict) -> None:
+    """Every billing cycle an earlier run read (up to the month) must still be delivered:
+    a cycle that disappeared would take back what its spend earned."""
+    scanned = sql_runner.rows(run.con, sql_runner.sql_file("queries/billing_cycle_scans.sql"))
+    gone = sorted(
+        row["billing_cycle"]
+        for row in scanned
+        if row["billing_cycle"] <= run.month and row["billing_cycle"] not in billing
+    )
+    if gone:
+        raise InputError(
+            f"{data_dir / 'billing' / f'billing_cycle={gone[0]}'}: no billing export for "
+            f"{gone[0]}, which earlier months were settled on"
+            f"{f' (and {len(gone) - 1} more cycle(s))' if len(gone) > 1 else ''} (rule: a "
+            "delivered billing cycle is never withdrawn)"
+        )
+
+
+def snapshot_shrinkage(run: SettlementRun, snapshots: dict) -> list[str]:
+    """An empty referral or account snapshot stops the run; what a snapshot lost since the
+    previous published month is returned (accept_shrinkage decides)."""
+    for contract, paths in snapshots.items():
+        (rows,) = run.con.execute(f"select count(*) from {contract.relation}").fetchone()
+        if rows == 0:
+            folder = paths[0].parent
+            raise InputError(
+                f"{folder}: the {contract.name} snapshot holds no rows (rule: a snapshot is "
+                "never empty; a month settled on it would pay nothing)"
+            )
+    lost = sql_runner.rows(run.con, SHRUNKEN_SNAPSHOTS, run.parameters)
+    folders = {c.name: paths[0].parent for c, paths in snapshots.items()}
+    return [
+        f"{folders[row['snapshot']]}: {row['lost_count']} {row['snapshot']} known to "
+        f"{run.dates.previous_month} are missing (e.g. {row['example']})"
+        for row in lost
+    ]
+
+
+def cycle_shrinkage(run: SettlementRun, billing: dict, month_lines: int) -> list[str]:
+    """The month's cycle, when it is far smaller than the cycle before it."""
+    previous = months.previous_month(run.month)
+    if previous not in billing:
+        return []
+    files = [str(p) for p in billing[previous]]
+    (previous_lines,) = run.con.execute(
+        "select count(*) from read_parquet($files)", {"files": files}
+    ).fetchone()
+    if previous_lines < MIN_LINES_TO_COMPARE or month_lines >= previous_lines * CYCLE_SHRINK_RATIO:
+        return []
+    folder = billing[run.month][0].parent
+    return [
+        f"{folder}: {month_lines} bill line(s), fewer than {CYCLE_SHRINK_RATIO:.0%} of "
+        f"{previous}'s {previous_lines}"
+    ]
+
+
+def accept_shrinkage(run: SettlementRun, shrinkage: list[str]) -> tuple[str, ...]:
+    """Smaller inputs stop the run (exit 3) unless the operator accepts them; what was
+    accepted is recorded with the month (settlements.accepted_shrinkage, the manifest)."""
+    if not shrinkage:
+        return ()
+    if not run.options.accept_shrunk_inputs:
+        raise InputError(
+            "; ".join(shrinkage)
+            + " (rule: inputs only grow; if this delivery is right, rerun with "
+            "--accept-shrunk-inputs, which is recorded with the month)"
+        )
+    for line in shrinkage:
+        progress(f"accepted (--accept-shrunk-inputs): {line}")
+    return tuple(shrinkage)
 
 
 def cycles_to_scan(run: SettlementRun, cycle_hashes: dict[str, str], eligible_sha256: str):

@@ -83,6 +83,7 @@ def _settlement_record(run: SettlementRun, month: ValidatedMonth) -> dict:
         "coupon_key_id": run.key.key_id,
         "rejected_rows_accepted": registered.rejected_count,
         "quarantine_sha256": registered.quarantine_sha256,
+        "accepted_shrinkage": "; ".join(registered.accepted_shrinkage),
         # not in the manifest (a path is not an input): for `creditflow explain`
         "data_dir": str(Path(run.options.data_dir).resolve()),
         "eligible_products_file": str(Path(run.options.eligible_products).resolve()),

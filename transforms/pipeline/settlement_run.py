@@ -32,6 +32,7 @@ class RegisteredInputs:
     scanned_cycles: tuple[str, ...] = ()
     rejected_count: int = 0
     quarantine_sha256: str = ""
+    accepted_shrinkage: tuple[str, ...] = ()  # what --accept-shrunk-inputs let through
 
 
 @dataclass(frozen=True)
