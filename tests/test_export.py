@@ -11,6 +11,7 @@ import pytest
 
 from flows import cli
 from transforms.pipeline import export
+from transforms.rules import DEFAULT_RULES_PATH
 
 SHEETS = ["Summary", "Coupons", "Statements", "Pending", "Rejections", "Liability"]
 
@@ -101,11 +102,14 @@ def test_a_month_not_settled_is_a_usage_error(settled, tmp_path, capsys):
 
 
 def test_ids_a_spreadsheet_would_evaluate_stay_text_in_every_file(world, tmp_path):
-    # issue 17: ids copied verbatim into a CSV become formulas when a spreadsheet opens it
+    # issue 17: ids copied verbatim into a CSV become formulas when a spreadsheet opens it;
+    # the default id pattern refuses them, an operator's pattern may not
+    rules = tmp_path / "rules.toml"
+    rules.write_text(DEFAULT_RULES_PATH.read_text() + 'id_pattern = "[A-Za-z0-9._:=+@()-]{1,64}"\n')
     referrer, friend = "=1+1", "@SUM(1+1)"
     world.refer(friend, referrer, date(2025, 3, 2))
     world.spend(friend, date(2025, 3, 3), "25.00")
-    world.settle("2025-03", "2025-04")
+    world.settle("2025-03", "2025-04", config=rules)
     batch = world.out / "batches" / "2025-04"
     (coupon,) = list(csv.DictReader((batch / "coupons.csv").open()))
     assert coupon["referrer_account_id"] == "'=1+1"

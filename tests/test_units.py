@@ -2,6 +2,7 @@
 input contract, the instrument engine and its row mapping, and the stage runner."""
 
 import dataclasses
+import json
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -13,7 +14,7 @@ from transforms import instrument_lifecycle as engine
 from transforms.batch_file import COUPON_COLUMNS, render_coupons_csv
 from transforms.coupon_codes import CouponKey, coupon_code, key_from_environment
 from transforms.pipeline.runner import Pipeline, Stage, run_pipeline
-from transforms.rules import DEFAULT_RULES_PATH, RulesError, load_rules
+from transforms.rules import DEFAULT_RULES_PATH, RulesError, load_rules, rules_from_json
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -97,7 +98,16 @@ def test_rules_load_exact_amounts_and_bind_every_parameter():
         (('cap_per_referee_usd = "300.00"', 'cap_per_referee_usd = "1e20"'), "larger than"),
         (('cap_per_referee_usd = "300.00"', 'cap_per_referee_usd = "10.00"'), "at least"),
         (("hold_days = 30", "hold_days = 100000000"), "more than 3660 days"),
-        (('currency = "USD"', 'currency = "usd"'), "three-letter"),
+        (('currency = "USD"', 'currency = "usd"'), "the program pays in USD"),
+        (('currency = "USD"', 'currency = "EUR"'), "currency = 'EUR'"),
+        (
+            ("welcome_products = []", 'welcome_products = ["ECS "]'),
+            "'ECS ' is not a product code",
+        ),
+        (("welcome_products = []", 'welcome_products = ["ecs", "ecs"]'), "lists a product twice"),
+        (('currency = "USD"', 'currency = "USD"\nid_pattern = ".*"'), "accepts ''"),
+        (('currency = "USD"', 'currency = "USD"\nid_pattern = "[a-z"'), "not a regular expression"),
+        (('currency = "USD"', 'currency = "USD"\nid_pattern = 7'), "quoted regular expression"),
         (
             (
                 'coupon_excluded_products = ["swas", "webhosting", "domain", "alidns", "marketplace"]',
@@ -364,3 +374,17 @@ def test_a_range_run_says_where_it_stands_and_the_time_left():
     assert range_line("backfill", 121, 241, 3630.0).endswith("about 1 h 01 min left")
     assert stage_line("2026-03", "compute", "windows") == "2026-03: compute (windows)"
     assert stage_line("2026-03", "compute", "") == "2026-03: compute"
+
+
+def test_id_pattern_is_optional_and_recorded_only_when_set(tmp_path):
+    default = load_rules()
+    assert "id_pattern" not in default.canonical_json()
+    assert default.sql_parameters(default.month_dates("2025-04"))["id_pattern"] == (
+        r"[A-Za-z0-9._:-]{1,64}"
+    )
+    path = tmp_path / "rules.toml"
+    path.write_text(DEFAULT_RULES_PATH.read_text() + 'id_pattern = "[A-Z0-9]{1,12}"\n')
+    custom = load_rules(path)
+    assert json.loads(custom.canonical_json())["id_pattern"] == "[A-Z0-9]{1,12}"
+    assert rules_from_json(custom.canonical_json()) == custom
+    assert rules_from_json(default.canonical_json()) == default

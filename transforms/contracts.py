@@ -231,6 +231,10 @@ ELIGIBLE_PRODUCTS_COLUMNS = {
 # a product code: a trimmed lower-case identifier (a code with spaces or capitals would
 # silently match no bill line)
 PRODUCT_CODE_PATTERN = r"[a-z0-9][a-z0-9_.-]*"
+# the id contract (docs/data-contract.md#ids): account, record, voucher, event and usage ids
+# are 1-64 letters, digits and . _ : - (no space, nothing a spreadsheet evaluates);
+# configurable with the rules file's optional id_pattern
+DEFAULT_ID_PATTERN = r"[A-Za-z0-9._:-]{1,64}"
 
 
 def eligible_products_problem(lines: list[list[str]]) -> str | None:

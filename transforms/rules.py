@@ -6,6 +6,7 @@ SHA-256), and bound into the SQL models as named parameters, never formatted in.
 
 import hashlib
 import json
+import re
 import tomllib
 from dataclasses import asdict, dataclass
 from decimal import Decimal
@@ -29,6 +30,7 @@ _AMOUNT_KEYS = (
     "welcome_discount_usd",
     "welcome_discount_min_order_usd",
 )
+_OPTIONAL_KEYS = {"id_pattern"}
 _DAY_KEYS = (
     "qualification_window_days",
     "hold_days",
@@ -60,6 +62,8 @@ class Rules:
     welcome_discount_min_order_usd: Decimal
     welcome_validity_days: int
     welcome_products: tuple[str, ...]  # empty: the eligible products in effect at the cutoff
+    # optional in the file: the id contract's pattern (an RE2 full match)
+    id_pattern: str = contracts.DEFAULT_ID_PATTERN
 
     def canonical_json(self) -> str:
         """Stable text of the rules (sorted keys, amounts as strings) for recording and hashing."""
@@ -69,6 +73,10 @@ class Rules:
         }
         data["coupon_excluded_products"] = list(self.coupon_excluded_products)
         data["welcome_products"] = list(self.welcome_products)
+        if self.id_pattern == contracts.DEFAULT_ID_PATTERN:
+            # recorded only when set: the rules hash of every month published with the
+            # default stays what it was before the key existed
+            del data["id_pattern"]
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     def sha256(self) -> str:
@@ -103,6 +111,7 @@ class Rules:
             "welcome_discount_min_order_usd": self.welcome_discount_min_order_usd,
             "welcome_validity_days": self.welcome_validity_days,
             "welcome_products": list(self.welcome_products),
+            "id_pattern": self.id_pattern,
             **contracts.allowed_values(),
         }
 
@@ -119,7 +128,7 @@ def load_rules(path: Path | None = None) -> Rules:
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise RulesError(f"{path}: cannot read rules: {error}") from error
     expected = {field for field in Rules.__dataclass_fields__}
-    missing, unknown = expected - raw.keys(), raw.keys() - expected
+    missing, unknown = expected - raw.keys() - _OPTIONAL_KEYS, raw.keys() - expected
     if missing or unknown:
         raise RulesError(f"{path}: missing keys {sorted(missing)}, unknown keys {sorted(unknown)}")
     values: dict[str, object] = dict(raw)
@@ -138,6 +147,8 @@ def load_rules(path: Path | None = None) -> Rules:
         if not isinstance(raw[key], list) or not all(isinstance(v, str) for v in raw[key]):
             raise RulesError(f"{path}: {key} must be a list of product codes")
         values[key] = tuple(raw[key])
+    if "id_pattern" in raw and not isinstance(raw["id_pattern"], str):
+        raise RulesError(f"{path}: id_pattern must be a quoted regular expression")
     rules = Rules(**values)
     problem = broken_promise(rules)
     if problem:
@@ -189,6 +200,29 @@ def broken_promise(rules: Rules) -> str | None:
         return "bonus_window_days must not be longer than qualification_window_days"
     if not 1 <= rules.coupon_issue_day_of_month <= 7:
         return "coupon_issue_day_of_month must be in the first week (1 to 7)"
-    if len(rules.currency) != 3 or not rules.currency.isalpha() or not rules.currency.isupper():
-        return f"currency = {rules.currency!r} must be a three-letter ISO code such as USD"
+    if rules.currency != "USD":
+        # the seed's program and every amount column (*_usd) are in US dollars; the data's
+        # currency is checked per line against this value
+        return f"currency = {rules.currency!r}: the program pays in USD (every amount is *_usd)"
+    for key in ("coupon_excluded_products", "welcome_products"):
+        codes = getattr(rules, key)
+        odd = [c for c in codes if not re.fullmatch(contracts.PRODUCT_CODE_PATTERN, c)]
+        if odd:
+            return f"{key}: {odd[0]!r} is not a product code (trimmed, lower case)"
+        if len(set(codes)) != len(codes):
+            return f"{key} lists a product twice"
+    return _id_pattern_problem(rules.id_pattern)
+
+
+def _id_pattern_problem(pattern: str) -> str | None:
+    """The id pattern must compile and must refuse what the id contract always refuses: an
+    empty id and surrounding spaces. (It may accept a leading = + - @: every file the
+    project writes neutralises such cells, transforms/batch_file.safe_cell.)"""
+    try:
+        compiled = re.compile(pattern)
+    except re.error as error:
+        return f"id_pattern {pattern!r} is not a regular expression ({error})"
+    for refused in ("", " a", "a "):
+        if compiled.fullmatch(refused):
+            return f"id_pattern {pattern!r} accepts {refused!r} (ids must be non-empty and trimmed)"
     return None

@@ -9,7 +9,8 @@ select
     source_file,
     broken_rule,
     count(*) as rejected_count,
-    min(row_key) as example_row_key
+    -- an example short enough for one line, whatever the row holds (a 1 MB id)
+    left(min(row_key), 120) as example_row_key
 from rejected_rows
 group by all
 order by all

@@ -1,18 +1,19 @@
 /* account_conflicts
    kind: audit
-   purpose: an account_id listed twice with different content, a null key, a
+   purpose: an account_id listed twice with different content, a null or malformed id, a
+            null or empty identity_key, a
             verified_at that is not a timestamp or lies after the newest delivered billing
             cycle (the data cannot know the future), or a risk_status the contract does not
             know is rejected (identical copies are one row). A null verified_at is valid:
             never verified.
    grain: one row per rejected account row
-   parameters: $accounts_risk_status_values, $data_end_date
+   parameters: $accounts_risk_status_values, $data_end_date, $id_pattern
    inputs: raw_accounts
    returns: source_file, file_row_number, row_key, broken_rule (zero rows = pass) */
 with typed as (
     select
         *,
-        try_cast(verified_at as timestamp) as verified_at_utc
+        utc_timestamp(verified_at) as verified_at_utc
     from raw_accounts
 ),
 
@@ -37,8 +38,11 @@ checked as (
         'account_id=' || coalesce(account_id, '(null)') as row_key,
         case
             when account_id is null then 'account_id is null'
+            when not regexp_full_match(account_id, $id_pattern) then 'account_id does not match the id pattern'
             when versions > 1 then 'account listed twice with different content'
             when identity_key is null then 'identity_key is null'
+            -- an empty key would make strangers one person (rule 1's identity)
+            when trim(identity_key) = '' then 'identity_key is empty'
             when verified_at is not null and verified_at_utc is null
                 then 'verified_at is not a timestamp'
             when verified_at_utc >= cast($data_end_date + 1 as timestamp)

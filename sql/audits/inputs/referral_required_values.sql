@@ -1,8 +1,8 @@
 /* referral_required_values
    kind: audit
-   purpose: every referral names both accounts, two different ones, and a registration time.
+   purpose: every referral names both accounts (ids matching the id pattern), two different ones, and a registration time.
    grain: one row per rejected referral row
-   parameters: none
+   parameters: $id_pattern
    inputs: raw_referrals
    returns: source_file, file_row_number, row_key, broken_rule per offending referral row
             (zero rows = pass) */
@@ -25,8 +25,12 @@ checked as (
         case
             when referee_account_id is null then 'referee_account_id is null'
             when referrer_account_id is null then 'referrer_account_id is null'
+            when not regexp_full_match(referee_account_id, $id_pattern)
+                then 'referee_account_id does not match the id pattern'
+            when not regexp_full_match(referrer_account_id, $id_pattern)
+                then 'referrer_account_id does not match the id pattern'
             when registered_at is null then 'registered_at is null'
-            when try_cast(registered_at as timestamp) is null then 'registered_at is not a timestamp'
+            when utc_timestamp(registered_at) is null then 'registered_at is not a timestamp'
             when referee_account_id = referrer_account_id then 'referee and referrer are the same account'
         end as broken_rule
     from referrals
