@@ -10,7 +10,7 @@ with visible as (
     select distinct
         concat_ws(
             '|', referee_account_id, referrer_account_id, referral_code,
-            try_cast(registered_at as timestamp)
+            utc_timestamp(registered_at)
         ) as line,
         referee_account_id,
         referrer_account_id
@@ -27,7 +27,7 @@ named_accounts as (
     select
         a.account_id,
         a.identity_key,
-        try_cast(a.verified_at as timestamp) as verified_at,
+        utc_timestamp(a.verified_at) as verified_at,
         a.risk_status
     from raw_accounts as a
     semi join named on a.account_id = named.account_id

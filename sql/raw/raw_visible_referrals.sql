@@ -11,7 +11,7 @@
 with referrals as (
     select
         *,
-        cast(try_cast(registered_at as timestamp) as date) as registered_date
+        cast(utc_timestamp(registered_at) as date) as registered_date
     from raw_referrals
 ),
 

@@ -18,7 +18,7 @@ renamed as (
     select
         cast(account_id as varchar) as account_id,
         cast(identity_key as varchar) as identity_key,
-        try_cast(verified_at as timestamp) as verified_at,
+        utc_timestamp(verified_at) as verified_at,
         cast(risk_status as varchar) as risk_status,
         source_file,
         file_row_number

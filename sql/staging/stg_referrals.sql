@@ -15,7 +15,7 @@ renamed as (
         cast(referee_account_id as varchar) as referee_account_id,
         cast(referrer_account_id as varchar) as referrer_account_id,
         cast(referral_code as varchar) as referral_code,
-        try_cast(registered_at as timestamp) as registered_at,
+        utc_timestamp(registered_at) as registered_at,
         registered_date,
         source_file,
         file_row_number
