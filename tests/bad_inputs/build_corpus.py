@@ -401,21 +401,356 @@ INSTRUMENT_KINDS = {
 }
 
 
+MARCH = Path("billing/billing_cycle=2025-03/part-0.parquet")
+ELIGIBLE = "eligible_products.csv"
+RULES = "rules.toml"
+GOOD_ELIGIBLE = (
+    "product_code,subscription_type,product_name,effective_from,effective_to\n"
+    "ecs,PayAsYouGo,ECS,2020-01-01,\n"
+    "oss,*,OSS,2020-01-01,\n"
+)
+
+
+def _keep_rows(data, relative, keep):
+    table = _table(data, relative)
+    _write(data, relative, table.filter(pa.array([keep(row) for row in table.to_pylist()])))
+
+
+def _add_column(data, relative, name):
+    table = _table(data, relative)
+    _write(data, relative, table.append_column(name, pa.array(["forged"] * table.num_rows)))
+
+
+def _pad_march(data, lines):
+    """March grows to `lines` bill lines of a walk-in customer (April stays at five)."""
+    table = _table(data, MARCH)
+    walk_in = table.slice(table.num_rows - 1, 1).to_pylist()[0]
+    extra = [walk_in | {"record_id": f"walk-in-{i}", "account_id": "walk-in"} for i in range(lines)]
+    _write(data, MARCH, pa.concat_tables([table, pa.Table.from_pylist(extra, table.schema)]))
+
+
+def _eligible(text):
+    return lambda d: (d / ELIGIBLE).write_bytes(text.encode())
+
+
+def _rules(old, new):
+    from transforms.rules import DEFAULT_RULES_PATH
+
+    def mutate(data):
+        text = DEFAULT_RULES_PATH.read_text()
+        assert old in text, old
+        (data / RULES).write_text(text.replace(old, new))
+
+    return mutate
+
+
+def _retype_timestamps(data, relative, column, type_, values=None):
+    table = _table(data, relative)
+    values = values or table.column(column).to_pylist()
+    _retype(data, relative, column, values, type_)
+
+
+WITH_ELIGIBLE = ["--eligible-products", "{data}/" + ELIGIBLE]
+WITH_RULES = ["--config", "{data}/" + RULES]
+NS_UTC = pa.timestamp("ns", tz="UTC")
+
+# issue 17: inputs that look valid but are not. kind -> (mutation, exit code, message
+# fragment, extra command-line arguments ({data} is the kind's data folder))
+LOOKS_VALID_KINDS = {
+    # snapshots only grow, and are never empty
+    "empty_accounts_snapshot": (
+        lambda d: _write(d, ACCOUNTS, _table(d, ACCOUNTS).slice(0, 0)),
+        3,
+        "the accounts snapshot holds no rows",
+        [],
+    ),
+    "empty_referrals_snapshot": (
+        lambda d: _write(d, REFERRALS, _table(d, REFERRALS).slice(0, 0)),
+        3,
+        "the referrals snapshot holds no rows",
+        [],
+    ),
+    "lost_referrals": (
+        lambda d: _keep_rows(d, REFERRALS, lambda r: r["referee_account_id"] != "friend-1"),
+        3,
+        "1 referrals known to 2025-03 are missing (e.g. friend-1 referred by referrer-1)",
+        [],
+    ),
+    "lost_accounts": (
+        lambda d: _keep_rows(d, ACCOUNTS, lambda r: r["account_id"] != "friend-2"),
+        3,
+        "1 accounts known to 2025-03 are missing (e.g. friend-2)",
+        [],
+    ),
+    # complete deliveries
+    "withdrawn_cycle": (
+        lambda d: shutil.rmtree(d / MARCH.parent),
+        3,
+        "no billing export for 2025-03, which earlier months were settled on",
+        [],
+    ),
+    "missing_middle_cycle": (
+        lambda d: (
+            shutil.copytree(d / MARCH.parent, d / "billing" / "billing_cycle=2025-02"),
+            shutil.rmtree(d / MARCH.parent),
+        ),
+        3,
+        "no billing export for 2025-03 between 2025-02 and 2025-04",
+        [],
+    ),
+    "tiny_cycle": (
+        lambda d: _pad_march(d, 300),
+        3,
+        "4 bill line(s), fewer than 10% of 2025-03's 303",
+        [],
+    ),
+    "upper_case_parquet_extension": (
+        # found whatever the case: the month is settled as from the base
+        lambda d: (d / APRIL).rename((d / APRIL).with_suffix(".PARQUET")),
+        0,
+        "",
+        [],
+    ),
+    # the pipeline's own column names
+    "reserved_column_filename": (
+        lambda d: _add_column(d, APRIL, "filename"),
+        3,
+        "column filename is reserved",
+        [],
+    ),
+    "reserved_column_file_row_number": (
+        lambda d: _add_column(d, APRIL, "file_row_number"),
+        3,
+        "column file_row_number is reserved",
+        [],
+    ),
+    "reserved_column_source_file": (
+        lambda d: _add_column(d, REFERRALS, "source_file"),
+        3,
+        "column source_file is reserved",
+        [],
+    ),
+    # the id contract
+    "account_id_with_trailing_space": (
+        lambda d: _set_cell(d, APRIL, "account_id", _first_referee_line(d), "friend-2 "),
+        3,
+        "account_id does not match the id pattern",
+        [],
+    ),
+    "account_id_empty": (
+        lambda d: _append_copy(d, ACCOUNTS, 0, {"account_id": "", "identity_key": "someone"}),
+        3,
+        "account_id does not match the id pattern",
+        [],
+    ),
+    "referrer_id_formula": (
+        lambda d: _append_copy(
+            d, REFERRALS, 2, {"referee_account_id": "friend-9", "referrer_account_id": "=1+1"}
+        ),
+        3,
+        "referrer_account_id does not match the id pattern",
+        [],
+    ),
+    "referrer_id_one_megabyte": (
+        lambda d: _append_copy(
+            d,
+            REFERRALS,
+            2,
+            {"referee_account_id": "friend-9", "referrer_account_id": "r" * 1_000_000},
+        ),
+        3,
+        "referrer_account_id does not match the id pattern",
+        [],
+    ),
+    "record_id_command": (
+        lambda d: _set_cell(d, APRIL, "record_id", _first_referee_line(d), "+cmd|' /C calc'!A0"),
+        3,
+        "record_id does not match the id pattern",
+        [],
+    ),
+    "identity_key_empty": (
+        lambda d: _set_cell(d, ACCOUNTS, "identity_key", 2, ""),
+        3,
+        "identity_key is empty",
+        [],
+    ),
+    # exact parsing
+    "cash_amount_finer_than_four_places": (
+        lambda d: _retype(
+            d,
+            APRIL,
+            "cash_amount",
+            [
+                Decimal("9.999950") if i == _first_referee_line(d) else v
+                for i, v in enumerate(_table(d, APRIL).column("cash_amount").to_pylist())
+            ],
+            pa.decimal128(18, 6),
+        ),
+        3,
+        "cash_amount has more than 4 decimal places",
+        [],
+    ),
+    "verified_at_nanoseconds_at_the_edge": (
+        lambda d: _retype_timestamps(
+            d,
+            ACCOUNTS,
+            "verified_at",
+            NS_UTC,
+            [9_223_372_036_854_775_000, *_table(d, ACCOUNTS).column("verified_at").to_pylist()[1:]],
+        ),
+        3,
+        "verified_at after the newest delivered billing cycle",
+        [],
+    ),
+    "registered_at_nanoseconds": (
+        # a TIMESTAMPTZ_NS column is a timestamp like any other
+        lambda d: _retype_timestamps(d, REFERRALS, "registered_at", NS_UTC),
+        0,
+        "",
+        [],
+    ),
+    # the eligible-products file, checked like any input
+    "eligible_products_empty": (_eligible(""), 3, "the header must be exactly", WITH_ELIGIBLE),
+    "eligible_products_header_only": (
+        _eligible(GOOD_ELIGIBLE.splitlines()[0] + "\n"),
+        3,
+        "no product rows",
+        WITH_ELIGIBLE,
+    ),
+    "eligible_products_star_only": (
+        _eligible("*\n"),
+        3,
+        "the header must be exactly",
+        WITH_ELIGIBLE,
+    ),
+    "eligible_products_no_header": (
+        _eligible("".join(GOOD_ELIGIBLE.splitlines(keepends=True)[1:])),
+        3,
+        "the header must be exactly",
+        WITH_ELIGIBLE,
+    ),
+    "eligible_products_swapped_columns": (
+        _eligible(
+            GOOD_ELIGIBLE.replace(
+                "product_code,subscription_type", "subscription_type,product_code"
+            )
+        ),
+        3,
+        "the header must be exactly",
+        WITH_ELIGIBLE,
+    ),
+    "eligible_products_upper_case_code": (
+        _eligible(GOOD_ELIGIBLE.replace("ecs,", "ECS,")),
+        3,
+        "product_code 'ECS' is not a trimmed lower-case code",
+        WITH_ELIGIBLE,
+    ),
+    "eligible_products_stray_space": (
+        _eligible(GOOD_ELIGIBLE.replace("ecs,", " ecs,")),
+        3,
+        "product_code ' ecs' is not a trimmed lower-case code",
+        WITH_ELIGIBLE,
+    ),
+    "eligible_products_ends_before_it_starts": (
+        _eligible(GOOD_ELIGIBLE.replace("2020-01-01,\n", "2020-01-01,2019-12-31\n", 1)),
+        3,
+        "effective_to 2019-12-31 is before effective_from 2020-01-01",
+        WITH_ELIGIBLE,
+    ),
+    "eligible_products_overlap": (
+        _eligible(GOOD_ELIGIBLE + "ecs,*,ECS again,2024-01-01,\n"),
+        3,
+        "ecs * overlaps row 2",
+        WITH_ELIGIBLE,
+    ),
+    "eligible_products_bare_cr_line_ends": (
+        # old Mac line ends are line ends: the file is read as written
+        _eligible(GOOD_ELIGIBLE.replace("\n", "\r")),
+        0,
+        "",
+        WITH_ELIGIBLE,
+    ),
+    # config that would break the program's promises (exit 2, one line naming the key)
+    "rules_validity_zero_days": (
+        _rules("coupon_validity_days = 365", "coupon_validity_days = 0"),
+        2,
+        "coupon_validity_days must be at least 1 day",
+        WITH_RULES,
+    ),
+    "rules_issue_day_31": (
+        _rules("coupon_issue_day_of_month = 5", "coupon_issue_day_of_month = 31"),
+        2,
+        "coupon_issue_day_of_month must be in the first week",
+        WITH_RULES,
+    ),
+    "rules_issue_day_0": (
+        _rules("coupon_issue_day_of_month = 5", "coupon_issue_day_of_month = 0"),
+        2,
+        "coupon_issue_day_of_month must be in the first week",
+        WITH_RULES,
+    ),
+    "rules_half_cent_base": (
+        _rules('base_credit_usd = "20.00"', 'base_credit_usd = "20.005"'),
+        2,
+        "base_credit_usd = 20.005 must be whole cents",
+        WITH_RULES,
+    ),
+    "rules_cap_1e20": (
+        _rules('cap_per_referee_usd = "300.00"', 'cap_per_referee_usd = "1e20"'),
+        2,
+        "cap_per_referee_usd = 1E+20 is larger than",
+        WITH_RULES,
+    ),
+    "rules_huge_hold": (
+        _rules("hold_days = 30", "hold_days = 100000000"),
+        2,
+        "hold_days = 100000000 is more than 3660 days",
+        WITH_RULES,
+    ),
+    "rules_bonus_rate_too_precise": (
+        _rules('bonus_rate = "0.10"', 'bonus_rate = "0.12345"'),
+        2,
+        "bonus_rate = 0.12345 must be at most 4 decimal places",
+        WITH_RULES,
+    ),
+    "rules_excluded_products_a_string": (
+        _rules(
+            'coupon_excluded_products = ["swas", "webhosting", "domain", "alidns", "marketplace"]',
+            'coupon_excluded_products = "swas"',
+        ),
+        2,
+        "coupon_excluded_products must be a list of product codes",
+        WITH_RULES,
+    ),
+    "rules_other_currency": (
+        _rules('currency = "USD"', 'currency = "EUR"'),
+        2,
+        "currency = 'EUR': the program pays in USD",
+        WITH_RULES,
+    ),
+}
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         base = build_base(Path(scratch))
         target = CORPUS / "base"
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(base, target)
-        for command, kinds in (("settle", KINDS), ("instruments", INSTRUMENT_KINDS)):
-            for kind, (mutate, exit_code, message) in kinds.items():
-                folder = CORPUS / kind
-                shutil.rmtree(folder, ignore_errors=True)
-                shutil.copytree(base, folder / "data")
-                mutate(folder / "data")
-                expected = {"command": command, "exit_code": exit_code, "message": message}
-                (folder / "expected.json").write_text(json.dumps(expected, indent=2) + "\n")
-    print(f"{len(KINDS) + len(INSTRUMENT_KINDS)} bad-input kinds written under {CORPUS}")
+        every = [("settle", kind, (*case, [])) for kind, case in KINDS.items()] + [
+            ("instruments", kind, (*case, [])) for kind, case in INSTRUMENT_KINDS.items()
+        ]
+        every += [("settle", kind, case) for kind, case in LOOKS_VALID_KINDS.items()]
+        for command, kind, (mutate, exit_code, message, args) in every:
+            folder = CORPUS / kind
+            shutil.rmtree(folder, ignore_errors=True)
+            shutil.copytree(base, folder / "data")
+            mutate(folder / "data")
+            expected = {"command": command, "exit_code": exit_code, "message": message}
+            if args:
+                expected["args"] = args
+            (folder / "expected.json").write_text(json.dumps(expected, indent=2) + "\n")
+    print(f"{len(every)} bad-input kinds written under {CORPUS}")
 
 
 if __name__ == "__main__":
