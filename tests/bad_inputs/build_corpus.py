@@ -280,12 +280,13 @@ KINDS = {
         "registered_at is null",
     ),
     "referral_same_account": (
-        lambda d: _set_cell(d, REFERRALS, "referrer_account_id", 1, "friend-2"),
+        # added rows: changing a listed referral would be a lost one (lost_referrals)
+        lambda d: _append_copy(d, REFERRALS, 1, {"referrer_account_id": "friend-2"}),
         3,
         "referee and referrer are the same account",
     ),
     "referral_null_referee": (
-        lambda d: _set_cell(d, REFERRALS, "referee_account_id", 2, None),
+        lambda d: _append_copy(d, REFERRALS, 2, {"referee_account_id": None}),
         3,
         "referee_account_id is null",
     ),
@@ -427,6 +428,28 @@ def _pad_march(data, lines):
     walk_in = table.slice(table.num_rows - 1, 1).to_pylist()[0]
     extra = [walk_in | {"record_id": f"walk-in-{i}", "account_id": "walk-in"} for i in range(lines)]
     _write(data, MARCH, pa.concat_tables([table, pa.Table.from_pylist(extra, table.schema)]))
+
+
+def _redeliver_as_double(data):
+    table = _table(data, APRIL)
+    row = table.slice(_first_referee_line(data), 1)
+    for name in (
+        "pretax_gross_amount",
+        "pretax_amount",
+        "deducted_by_coupons",
+        "deducted_by_cash_coupons",
+        "deducted_by_prepaid_card",
+        "cash_amount",
+    ):
+        index = row.schema.get_field_index(name)
+        value = row.column(name)[0].as_py()
+        # DOUBLE, and the cash as text with two places ('12.00', not '12.0000')
+        if name == "cash_amount":
+            retyped = pa.array([f"{value:.2f}"], pa.string())
+        else:
+            retyped = pa.array([float(value)], pa.float64())
+        row = row.set_column(index, pa.field(name, retyped.type), retyped)
+    pq.write_table(row, data / APRIL.with_name("part-1.parquet"))
 
 
 def _eligible(text):
@@ -588,6 +611,13 @@ LOOKS_VALID_KINDS = {
         ),
         3,
         "cash_amount has more than 4 decimal places",
+        [],
+    ),
+    "redelivered_as_double_and_text": (
+        # the same record again in a second part file, its amounts as DOUBLE and text: one line
+        lambda d: _redeliver_as_double(d),
+        0,
+        "",
         [],
     ),
     "verified_at_nanoseconds_at_the_edge": (
