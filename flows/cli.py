@@ -136,6 +136,17 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--to", required=True, type=Path, help="the workbook (xlsx) or the folder (csv) to write"
     )
+    recover = commands.add_parser(
+        "recover",
+        help="rebuild a lost or damaged warehouse from the published months' inputs, and "
+        "replace it only if every published file is reproduced byte for byte",
+    )
+    recover.add_argument("--data", required=True, type=Path, help="input data directory")
+    recover.add_argument("--out", required=True, type=Path, help="the OUT directory to repair")
+    recover.add_argument(
+        "--eligible-products", type=Path, help="eligible products CSV (default: shipped)"
+    )
+    recover.add_argument("--config", type=Path, help="rules TOML (default: config/rules.toml)")
     explain = commands.add_parser(
         "explain",
         help="one referrer's coupon of a settled month, friend by friend, down to the bill "
@@ -188,6 +199,8 @@ def run(argv: list[str]) -> int:
     options = _options(args)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "recover":
+        return _recover(args, options)
     if args.command == "instruments":
         return _run_instruments(args, options, started)
     _check_out_dir(args.out)
@@ -221,6 +234,23 @@ def _export(args) -> int:
         export.write_csv(sheets, target)
     counts = ", ".join(f"{sheet.name} {len(sheet.rows)}" for sheet in sheets)
     print(f"{args.month}: exported ({counts} rows) -> {target}")
+    return 0
+
+
+def _recover(args, options: RunOptions) -> int:
+    """Not through Prefect: a repair runs the stages directly, month by month."""
+    _check_out_dir(args.out)
+    from transforms.coupon_codes import key_for_run
+    from transforms.pipeline import recovery
+
+    key_for_run()  # the key the months were published with: coupons.csv must match
+    done = recovery.recover(options)
+    aside = f"; the replaced file is kept as {done.kept_aside}" if done.kept_aside else ""
+    print(
+        f"recovered {args.out / 'warehouse.duckdb'}: {len(done.settlement_months)} settlement "
+        f"month(s) ({done.settlement_months[0]}..{done.settlement_months[-1]}) and "
+        f"{len(done.instrument_months)} instrument month(s) reproduced byte for byte{aside}"
+    )
     return 0
 
 

@@ -4,7 +4,7 @@ cycles to scan, registered and audited."""
 
 from transforms import contracts, months
 from transforms.errors import InputError
-from transforms.pipeline import inputs, sql_runner, warehouse
+from transforms.pipeline import inputs, recovery, sql_runner, warehouse
 from transforms.pipeline.files import sha256_file
 from transforms.pipeline.settlement_run import RegisteredInputs, SettlementRun
 from transforms.summary import progress
@@ -27,6 +27,7 @@ def register_inputs(run: SettlementRun, _previous=None) -> RegisteredInputs:
     what the month sees, and for a month to compute: register the billing cycles to scan
     and run the input audits."""
     con, options, month = run.con, run.options, run.month
+    recovery.guard(con, run.layout)
     already_published = warehouse.check_month_order(month, warehouse.published_months(con))
     data_dir = inputs.require_data_dir(options.data_dir)
     billing = inputs.billing_cycles(data_dir, month)

@@ -56,11 +56,17 @@ def connect(
         try:
             mode = " (read_only)" if read_only else ""
             con.execute(f"attach $path as warehouse{mode}", {"path": str(path)})
-        except duckdb.IOException as error:
+        except duckdb.Error as error:
             con.close()
             if "lock" in str(error).lower():
                 raise StateConflict(lock_message(path, str(error))) from error
-            raise
+            # a damaged file ends in one line, with the way back
+            raise StateConflict(
+                f"{path}: cannot be opened as the warehouse ({str(error).splitlines()[0][:200]});"
+                " nothing was changed. If it is damaged, rebuild it from the published months: "
+                f"creditflow recover --data DIR --out {layout.root} "
+                "(docs/operations.md#a-lost-or-damaged-warehouse)"
+            ) from None
     if not read_only:
         _upgrade(con)
         sql_runner.script(con, sql_runner.sql_file("schema/warehouse.sql"))

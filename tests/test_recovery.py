@@ -1,0 +1,92 @@
+"""A lost or damaged warehouse never pays twice (issue 17,
+docs/operations.md#a-lost-or-damaged-warehouse): runs refuse to start over the published
+files, and `creditflow recover` rebuilds the ledger only when it reproduces them."""
+
+import shutil
+from datetime import date
+
+import duckdb
+import pytest
+
+from flows import cli
+from transforms.errors import StateConflict
+from transforms.pipeline import recovery, settlement
+from transforms.pipeline.options import RunOptions
+
+
+@pytest.fixture
+def published(world):
+    world.refer("friend-1", "referrer", date(2025, 3, 2))
+    world.spend("friend-1", date(2025, 3, 3), "30.00")
+    world.refer("friend-2", "referrer", date(2025, 4, 2))
+    world.spend("friend-2", date(2025, 4, 3), "80.00")
+    world.settle("2025-03", "2025-05")
+    world.run_instruments("2025-03", "2025-05")
+    return world
+
+
+def _ledger(out):
+    with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute("select * from ledger_entries order by all").fetchall()
+
+
+def _run(args, capsys):
+    with pytest.raises(SystemExit) as exited:
+        cli.main(args)
+    return exited.value.code, capsys.readouterr()
+
+
+def test_a_lost_warehouse_stops_the_next_run_instead_of_paying_again(published):
+    (published.out / "warehouse.duckdb").unlink()
+    with pytest.raises(
+        StateConflict, match=r"settlement month\(s\) 2025-03\.\.2025-05 are published"
+    ):
+        published.settle("2025-06")
+    assert not (published.out / "batches" / "2025-06").exists()
+    with pytest.raises(StateConflict, match="creditflow recover"):
+        published.run_instruments("2025-06")
+
+
+def test_recover_rebuilds_the_ledger_and_the_next_month_is_as_if_nothing_was_lost(
+    published, tmp_path
+):
+    control = tmp_path / "control"
+    shutil.copytree(published.out, control)
+    (published.out / "warehouse.duckdb").unlink()
+    done = recovery.recover(RunOptions(data_dir=published.data, out_dir=published.out))
+    assert (done.settlement_months, done.instrument_months) == (
+        ["2025-03", "2025-04", "2025-05"],
+        ["2025-03", "2025-04", "2025-05"],
+    )
+    assert _ledger(published.out) == _ledger(control)
+    assert not (published.out / recovery.SCRATCH).exists()
+    published.settle("2025-06")
+    options = RunOptions(data_dir=published.data, out_dir=control)
+    settlement.settle("2025-06", options)
+    june = [out / "batches" / "2025-06" / "coupons.csv" for out in (published.out, control)]
+    assert june[0].read_bytes() == june[1].read_bytes()
+    assert _ledger(published.out) == _ledger(control)
+
+
+def test_recover_replaces_nothing_when_the_inputs_changed(published):
+    before = (published.out / "warehouse.duckdb").read_bytes()
+    published.spend("friend-1", date(2025, 3, 20), "500.00")  # a bonus March never paid
+    published.write()
+    with pytest.raises(StateConflict, match=r"2025-03: the rebuilt manifest\.json differs"):
+        recovery.recover(RunOptions(data_dir=published.data, out_dir=published.out))
+    assert (published.out / "warehouse.duckdb").read_bytes() == before
+    assert not (published.out / recovery.SCRATCH).exists()
+
+
+def test_a_damaged_warehouse_is_one_line_with_the_way_back(published, capsys):
+    (published.out / "warehouse.duckdb").write_bytes(b"not a database" * 100)
+    args = ["--data", str(published.data), "--out", str(published.out)]
+    code, printed = _run(["settle", "--month", "2025-06", *args], capsys)
+    assert code == 4
+    assert printed.err.count("\n") == 1 and "Traceback" not in printed.err
+    assert "cannot be opened as the warehouse" in printed.err
+    code, printed = _run(["recover", *args], capsys)
+    assert code == 0, printed.err
+    assert "3 settlement month(s) (2025-03..2025-05) and 3 instrument month(s)" in printed.out
+    kept = list(published.out.glob("warehouse.replaced-*.duckdb"))
+    assert len(kept) == 1 and kept[0].read_bytes() == b"not a database" * 100

@@ -1,0 +1,181 @@
+"""The ledger can be lost without paying twice (issue 17; docs/operations.md#a-lost-or-damaged-warehouse).
+
+The warehouse is the ledger's single source of truth, but what was paid is also on disk:
+every published settlement month has OUT/batches/M/manifest.json, every instrument month
+OUT/instruments/M/. `guard` runs before anything is computed: a warehouse that is missing,
+empty or behind those files would settle their months again and pay them again, so the
+run stops (exit 4) and says how to recover.
+
+`recover` rebuilds the warehouse from the published months' inputs into a scratch folder
+under OUT, by the same pipelines, and swaps it in only once every published file is
+reproduced byte for byte (the manifests but for their code version); the damaged file is
+kept aside, never deleted.
+"""
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from transforms import months
+from transforms.errors import StateConflict, UsageError
+from transforms.pipeline import catalog, warehouse
+from transforms.pipeline.layout import OutputLayout
+from transforms.pipeline.options import RunOptions
+from transforms.summary import progress
+
+SETTLEMENT_FILES = ("coupons.csv", "welcome.csv")
+INSTRUMENT_FILES = ("state.parquet", "events.parquet", "rollforward.csv")
+SCRATCH = ".recovery"
+
+
+def published_settlement_months(layout: OutputLayout) -> list[str]:
+    """The months whose batch was published (a manifest is written last)."""
+    root = layout.root / "batches"
+    return sorted(p.parent.name for p in root.glob("*/manifest.json")) if root.is_dir() else []
+
+
+def published_instrument_months(layout: OutputLayout) -> list[str]:
+    root = layout.root / "instruments"
+    return sorted(p.parent.name for p in root.glob("*/rollforward.csv")) if root.is_dir() else []
+
+
+def guard(con, layout: OutputLayout) -> None:
+    """Stop (exit 4) when published files name months the warehouse does not hold."""
+    for ledger, on_disk, table, column in (
+        ("settlement", published_settlement_months(layout), "settlements", "settlement_month"),
+        (
+            "instrument",
+            published_instrument_months(layout),
+            "instrument_months",
+            "instrument_month",
+        ),
+    ):
+        missing = sorted(set(on_disk) - set(warehouse.published_months(con, table, column)))
+        if missing:
+            span = missing[0] if len(missing) == 1 else f"{missing[0]}..{missing[-1]}"
+            raise StateConflict(
+                f"{layout.warehouse}: missing, empty or behind the published files: {ledger} "
+                f"month(s) {span} are published under {layout.root} but not in the warehouse, "
+                "and running now would pay them again. Nothing was changed. Recover it: "
+                f"creditflow recover --data DIR --out {layout.root} (with the inputs, rules and "
+                "coupon key those months were published with; docs/operations.md"
+                "#a-lost-or-damaged-warehouse)"
+            )
+
+
+@dataclass(frozen=True)
+class Recovered:
+    settlement_months: list[str]
+    instrument_months: list[str]
+    kept_aside: Path | None
+
+
+def recover(options: RunOptions) -> Recovered:
+    """Rebuild OUT/warehouse.duckdb from the published months' inputs and swap it in once
+    it reproduces every published file; raise (exit 4) at the first difference."""
+    from transforms.pipeline import instruments, settlement  # both import this module's users
+
+    layout = OutputLayout(Path(options.out_dir))
+    settled = published_settlement_months(layout)
+    instrument_months = published_instrument_months(layout)
+    if not settled:
+        raise UsageError(f"usage: nothing is published under {layout.root}: nothing to recover")
+    _check_contiguous("settlement", settled)
+    if instrument_months:
+        _check_contiguous("instrument", instrument_months)
+    scratch = OutputLayout(layout.root / SCRATCH)
+    shutil.rmtree(scratch.root, ignore_errors=True)
+    base = options.model_copy(update={"out_dir": scratch.root, "dry_run": False})
+    try:
+        for month in settled:
+            manifest = json.loads((layout.batch_dir(month) / "manifest.json").read_text())
+            settlement.settle(
+                month,
+                base.model_copy(
+                    update={
+                        "max_rejected": manifest["rejected_rows_accepted"],
+                        "accept_shrunk_inputs": bool(manifest.get("accepted_shrinkage")),
+                    }
+                ),
+            )
+            _same_files(month, layout.batch_dir(month), scratch.batch_dir(month), SETTLEMENT_FILES)
+            _same_manifest(month, layout.batch_dir(month), scratch.batch_dir(month))
+            progress(f"{month}: settlement reproduced byte for byte")
+        for month in instrument_months:
+            accepted = _quarantined_rows(layout.instrument_quarantine_file(month))
+            instruments.run_month(month, base.model_copy(update={"max_rejected": accepted}))
+            _same_files(
+                month,
+                layout.instruments_dir(month),
+                scratch.instruments_dir(month),
+                INSTRUMENT_FILES,
+            )
+            progress(f"{month}: instrument month reproduced byte for byte")
+        kept_aside = _swap_in(layout, scratch)
+    finally:
+        shutil.rmtree(scratch.root, ignore_errors=True)
+    return Recovered(settled, instrument_months, kept_aside)
+
+
+def _check_contiguous(ledger: str, found: list[str]) -> None:
+    expected = months.month_range(found[0], found[-1])
+    if found != expected:
+        gap = sorted(set(expected) - set(found))[0]
+        raise StateConflict(
+            f"the published {ledger} months {found[0]}..{found[-1]} have a gap at {gap}: "
+            "recover cannot tell what was paid; nothing was changed"
+        )
+
+
+def _same_files(month: str, published: Path, rebuilt: Path, names: tuple[str, ...]) -> None:
+    for name in names:
+        if (published / name).read_bytes() != (rebuilt / name).read_bytes():
+            raise StateConflict(
+                f"{month}: the rebuilt {name} differs from the published {published / name} "
+                "(were the inputs, the rules or the coupon key changed since?); the "
+                "warehouse was not replaced"
+            )
+
+
+def _same_manifest(month: str, published: Path, rebuilt: Path) -> None:
+    def comparable(folder: Path) -> dict:
+        manifest = json.loads((folder / "manifest.json").read_text())
+        manifest.pop("code_version")  # digests the SQL text: changes with any upgrade
+        return manifest
+
+    if comparable(published) != comparable(rebuilt):
+        raise StateConflict(
+            f"{month}: the rebuilt manifest.json differs from {published / 'manifest.json'} "
+            "(inputs fingerprint, rules or totals); the warehouse was not replaced"
+        )
+
+
+def _quarantined_rows(path: Path) -> int:
+    if not path.is_file():
+        return 0
+    with duckdb.connect() as con:
+        return con.execute("select count(*) from read_parquet($p)", {"p": str(path)}).fetchone()[0]
+
+
+def _swap_in(layout: OutputLayout, scratch: OutputLayout) -> Path | None:
+    """The rebuilt warehouse replaces the old one in one rename; the old one is kept aside."""
+    kept_aside = None
+    if layout.warehouse.exists():
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        kept_aside = layout.root / f"warehouse.replaced-{stamp}.duckdb"
+        os.replace(layout.warehouse, kept_aside)
+        wal = layout.warehouse.with_name(layout.warehouse.name + ".wal")
+        if wal.exists():
+            os.replace(wal, kept_aside.with_name(kept_aside.name + ".wal"))
+    os.replace(scratch.warehouse, layout.warehouse)
+    con = warehouse.connect(layout, read_only=False)
+    try:
+        catalog.refresh(con, layout)
+    finally:
+        con.close()
+    return kept_aside
