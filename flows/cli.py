@@ -371,9 +371,11 @@ def _orchestrated(flow, *args):
 
     Safe by design: a month is published in one transaction and a rerun of a published
     month changes nothing, so a run cut short by the orchestrator can simply run again."""
+    from flows.orphan_guard import tie_ephemeral_server_to_this_process
     from flows.prefect_home import create_database_once, is_orchestrator_failure
 
     create_database_once()
+    tie_ephemeral_server_to_this_process()  # a killed run leaves no server behind
     for delay_s in (*ORCHESTRATOR_RETRY_DELAYS_S, None):
         try:
             return flow(*args)

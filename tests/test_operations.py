@@ -197,6 +197,51 @@ def test_the_documented_systemd_unit_runs_a_valid_serve_command():
     assert "prefect server start" in server
 
 
+@pytest.mark.flow
+def test_a_killed_run_leaves_no_prefect_server_behind(tmp_path):
+    # issue 17: SIGKILL cannot be handled, so the ephemeral API watches its parent instead
+    env = dict(os.environ, PREFECT_HOME=str(tmp_path / "ph"))
+    env.pop("PREFECT_API_URL", None)
+    creditflow = Path(sys.executable).parent / "creditflow"
+    run = subprocess.Popen(
+        [
+            str(creditflow),
+            "settle",
+            "--month",
+            "2025-03",
+            "--data",
+            str(BASE),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    pattern = f"flows.orphan_guard {run.pid} "
+
+    def server_pid():
+        found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True)
+        return int(found.stdout.split()[0]) if found.stdout.strip() else None
+
+    try:
+        server = _wait_for("the ephemeral API server", server_pid, 90, run)
+    finally:
+        run.kill()
+        run.wait()
+    _wait_for("the orphaned server to exit", lambda: not _alive(server), 15)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie is gone for good: nobody waits for it but init
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split(") ", 1)[1][0] != "Z"
+
+
 def _api(url: str, path: str, body: dict | None = None):
     request = urllib.request.Request(
         url + path,
