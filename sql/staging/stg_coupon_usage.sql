@@ -15,7 +15,7 @@ renamed as (
         cast(account_id as varchar) as account_id,
         cast(coupon_month as varchar) as coupon_month,
         cast(used_amount as decimal(18, 2)) as used_amount_usd,
-        cast(used_at as timestamp) as used_at,
+        utc_timestamp(used_at) as used_at,
         cast(product_code as varchar) as product_code,
         cast(coupon_owner_account_id as varchar) as coupon_owner_account_id,
         -- optional columns: a file without them uses referral coupons and names no order

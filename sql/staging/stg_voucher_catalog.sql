@@ -20,7 +20,7 @@ renamed as (
         cast(max_transfers as integer) as max_transfers,
         cast(valid_from as date) as valid_from,
         cast(valid_to as date) as valid_to,
-        cast(purchased_at as timestamp) as purchased_at,
+        utc_timestamp(purchased_at) as purchased_at,
         source_file,
         file_row_number
     from source

@@ -16,7 +16,7 @@ renamed as (
         cast(event_type as varchar) as event_type,
         cast(actor_account_id as varchar) as actor_account_id,
         cast(to_account_id as varchar) as to_account_id,
-        cast(occurred_at as timestamp) as occurred_at,
+        utc_timestamp(occurred_at) as occurred_at,
         source_file,
         file_row_number
     from source

@@ -127,6 +127,15 @@ def _bad_event(**changes):
     )
 
 
+def _event_with_text_time(data, text):
+    """An event whose occurred_at column is text (the contract accepts text timestamps)."""
+    _append_rows(data, CATALOG, GOOD_VOUCHER)
+    schema = _table(data, EVENTS).schema
+    index = schema.get_field_index("occurred_at")
+    schema = schema.set(index, pa.field("occurred_at", pa.string()))
+    _write(data, EVENTS, pa.Table.from_pylist([GOOD_EVENT | {"occurred_at": text}], schema))
+
+
 def _bad_usage(**changes):
     return lambda d: _append_rows(d, USAGE, GOOD_USAGE | changes)
 
@@ -356,6 +365,21 @@ INSTRUMENT_KINDS = {
         "voucher_id listed twice with different content",
     ),
     "voucher_event_null_id": (_bad_event(event_id=None), 3, "event_id is null"),
+    "voucher_event_id_with_space": (
+        _bad_event(event_id="e 1"),
+        3,
+        "event_id does not match the id pattern",
+    ),
+    "voucher_event_time_not_a_timestamp": (
+        lambda d: _event_with_text_time(d, "soon"),
+        3,
+        "occurred_at is not a timestamp",
+    ),
+    "voucher_id_formula": (
+        _bad_voucher(voucher_id="=HYPERLINK(1)"),
+        3,
+        "voucher_id does not match",
+    ),
     "voucher_event_unknown_type": (
         _bad_event(event_type="gift"),
         3,

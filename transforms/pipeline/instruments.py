@@ -57,7 +57,7 @@ def open_run(month: str, options: RunOptions) -> Run:
     # warehouse.coupons); the rules file is still read, so that a command line with --config
     # fails the same way for every command when the file is broken (docs/instruments.md)
     try:
-        load_rules(options.config)
+        rules = load_rules(options.config)
     except RulesError as error:
         raise UsageError(str(error)) from error
     data_dir = inputs.require_data_dir(options.data_dir)
@@ -71,6 +71,7 @@ def open_run(month: str, options: RunOptions) -> Run:
         "cutoff_date": months.cutoff_date(month),
         # events dated on or before it that no month listed yet arrive late (int_instrument_events)
         "previous_instrument_cutoff_date": previous_cutoff,
+        "id_pattern": rules.id_pattern,  # the id contract (docs/data-contract.md#ids)
         **contracts.allowed_values(),
     }
     return Run(month=month, options=options, layout=layout, parameters=parameters, con=con)

@@ -5,7 +5,7 @@
             used_amount or order_amount that is not positive or not whole cents, or a using
             account that is not known. A welcome reward's usage names no coupon_month.
    grain: one row per rejected usage row
-   parameters: $coupon_usage_instrument_kind_values
+   parameters: $coupon_usage_instrument_kind_values, $id_pattern
    inputs: raw_coupon_usage, raw_accounts
    returns: source_file, file_row_number, row_key, broken_rule (zero rows = pass) */
 with accounts as (
@@ -19,8 +19,10 @@ checked as (
         'usage_id=' || coalesce(usage.usage_id, '(null)') as row_key,
         case
             when usage.usage_id is null then 'usage_id is null'
+            when not regexp_full_match(usage.usage_id, $id_pattern) then 'usage_id does not match the id pattern'
             when usage.account_id is null then 'account_id is null'
             when usage.used_at is null then 'used_at is null'
+            when utc_timestamp(usage.used_at) is null then 'used_at is not a timestamp'
             when usage.used_amount is null then 'used_amount is null'
             when
                 usage.instrument_kind is not null

@@ -6,7 +6,7 @@
             that is not positive, a purchaser that is not a known account, or a voucher_id
             listed twice with different content (identical copies are one voucher).
    grain: one row per rejected catalog row
-   parameters: $voucher_catalog_purchase_channel_values
+   parameters: $voucher_catalog_purchase_channel_values, $id_pattern
    inputs: raw_voucher_catalog, raw_accounts
    returns: source_file, file_row_number, row_key, broken_rule (zero rows = pass) */
 with catalog as (
@@ -30,11 +30,13 @@ checked as (
         'voucher_id=' || coalesce(catalog.voucher_id, '(null)') as row_key,
         case
             when catalog.voucher_id is null then 'voucher_id is null'
+            when not regexp_full_match(catalog.voucher_id, $id_pattern) then 'voucher_id does not match the id pattern'
             when catalog.purchased_by is null then 'purchased_by is null'
             when catalog.face_value is null then 'face_value is null'
             when catalog.valid_from is null or catalog.valid_to is null
                 then 'valid_from or valid_to is null'
             when catalog.purchased_at is null then 'purchased_at is null'
+            when utc_timestamp(catalog.purchased_at) is null then 'purchased_at is not a timestamp'
             when catalog.max_transfers is null then 'max_transfers is null'
             when
                 catalog.purchase_channel is null
