@@ -9,7 +9,7 @@ was published from the base, and checks that nothing is published or lost.
 import json
 import shutil
 import tempfile
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -609,6 +609,17 @@ LOOKS_VALID_KINDS = {
         "referrer_account_id does not match the id pattern",
         [],
     ),
+    "referee_id_at_sum": (
+        lambda d: _append_copy(
+            d,
+            REFERRALS,
+            2,
+            {"referee_account_id": "@SUM(1+1)", "referrer_account_id": "referrer-2"},
+        ),
+        3,
+        "referee_account_id does not match the id pattern",
+        [],
+    ),
     "record_id_command": (
         lambda d: _set_cell(d, APRIL, "record_id", _first_referee_line(d), "+cmd|' /C calc'!A0"),
         3,
@@ -654,6 +665,22 @@ LOOKS_VALID_KINDS = {
         ),
         3,
         "verified_at after the newest delivered billing cycle",
+        [],
+    ),
+    "registered_at_text_with_offset": (
+        # the same instants as the base, written as text in +14:00 and -05:00
+        lambda d: _retype(
+            d,
+            REFERRALS,
+            "registered_at",
+            [
+                (moment.astimezone(timezone(timedelta(hours=14 if i % 2 else -5)))).isoformat()
+                for i, moment in enumerate(_table(d, REFERRALS).column("registered_at").to_pylist())
+            ],
+            pa.string(),
+        ),
+        0,
+        "",
         [],
     ),
     "registered_at_nanoseconds": (
