@@ -14,6 +14,7 @@ from transforms.batch_file import COUPON_COLUMNS
 from transforms.errors import InputError, StateConflict
 from transforms.pipeline import settlement
 from transforms.pipeline.options import RunOptions
+from transforms.rules import DEFAULT_RULES_PATH
 
 
 def _earning_world(world):
@@ -174,10 +175,18 @@ def test_settling_month_by_month_equals_one_backfill(world, tmp_path):
         ).read_bytes()
 
 
-def test_account_ids_with_commas_are_quoted_and_validated(world):
+def test_account_ids_with_commas_are_quoted_and_validated(world, tmp_path):
+    # the default id pattern refuses commas and spaces; an operator's pattern may allow them
+    # (inner spaces only: surrounding ones are always refused)
+    rules = tmp_path / "rules.toml"
+    edge = "[A-Za-z0-9._:-]"
+    rules.write_text(
+        DEFAULT_RULES_PATH.read_text()
+        + f'id_pattern = "{edge}([A-Za-z0-9._:, -]{{0,62}}{edge})?"\n'
+    )
     world.refer("friend", "referrer, Ltd", date(2025, 3, 1))
     world.spend("friend", date(2025, 3, 2), "20.00")
-    world.settle("2025-04")
+    world.settle("2025-04", config=rules)
     rows = list(csv.DictReader((_batch(world, "2025-04") / "coupons.csv").read_text().splitlines()))
     assert [(r["referrer_account_id"], r["amount"]) for r in rows] == [("referrer, Ltd", "20.00")]
 
