@@ -112,10 +112,13 @@ def _gx():
     return gx, ProgressBarsConfig, get_expectation_impl
 
 
-def _context():
-    """A fresh ephemeral GX context with the coupon suite (one month each). No Data Docs:
-    they load their styles from CDNs and copy megabytes per month; the month report
-    (transforms/month_report.py) summarises the checks itself."""
+@cache
+def _validation():
+    """The coupon suite's validation in an ephemeral GX context, built once per process
+    (a backfill validates every month with it: the frame and the rules' values are passed
+    to each run, nothing of a month stays in it). No Data Docs: they load their styles from
+    CDNs and copy megabytes per month; the month report (transforms/month_report.py)
+    summarises the checks itself."""
     gx, progress_bars_config, get_expectation_impl = _gx()
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = progress_bars_config(globally=False)  # no bars in logs
@@ -133,14 +136,13 @@ def _context():
     validation = context.validation_definitions.add(
         gx.ValidationDefinition(name=SUITE, data=batch, suite=suite)
     )
-    return context, validation
+    return validation
 
 
 def validate(frame: pd.DataFrame, parameters: dict, report_dir: Path) -> list[Failure]:
     """Validate the coupon file's frame; record every check's outcome in
     report_dir/validation.json (the month report shows it); return the failures."""
-    _, validation = _context()
-    result = validation.run(
+    result = _validation().run(
         batch_parameters={"dataframe": frame},
         expectation_parameters=parameters,
         result_format={"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES},
