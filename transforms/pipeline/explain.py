@@ -463,8 +463,9 @@ def format_text(explanation: Explanation) -> str:
         for line in r.lines:
             linked = f" refunds {line.original_record_id}" if line.original_record_id else ""
             out.append(
-                f"    {line.billing_date} {line.record_id:<20} {line.product_code}/"
-                f"{line.subscription_type} {amount_text(line.cash_usd):>10}  on "
+                f"    {line.billing_date} {line.record_id:<20} "
+                f"{line.product_code + '/' + line.subscription_type:<24} "
+                f"{amount_text(line.cash_usd):>10}  on "
                 f"{line.effective_date}{linked}  [{' '.join(line.counts_in)}]"
             )
     return "\n".join(out)
