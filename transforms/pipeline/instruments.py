@@ -216,8 +216,7 @@ def publish(run: Run, registered: RegisteredInstruments) -> InstrumentsOutcome:
     with warehouse.transaction(con):
         warehouse.append(con, PUBLISHED_TABLES, "instrument_months", record)
     folder = write_files(run)
-    catalog.refresh(con, run.layout)
-    report.refresh_if_settled(run.con, run.layout, run.month, run.parameters["cutoff_date"])
+    refresh_readers(run)
     return _outcome(run, "published", folder)
 
 
@@ -229,9 +228,15 @@ def republish(run: Run, registered: RegisteredInstruments) -> InstrumentsOutcome
             "nothing was changed"
         )
     folder = write_files(run)
+    refresh_readers(run)
+    return _outcome(run, "already published", folder)
+
+
+def refresh_readers(run: Run) -> None:
+    """The analysts' catalog, and the month report when the month is settled (its liability
+    bridge reads the instrument month)."""
     catalog.refresh(run.con, run.layout)
     report.refresh_if_settled(run.con, run.layout, run.month, run.parameters["cutoff_date"])
-    return _outcome(run, "already published", folder)
 
 
 def write_files(run: Run) -> Path:

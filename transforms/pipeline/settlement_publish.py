@@ -104,8 +104,7 @@ def publish(run: SettlementRun, month: ValidatedMonth) -> Outcome:
         sql_runner.script(run.con, sql_runner.sql_file("schema/update_incremental_state.sql"))
     crash_point("after_commit")
     folder = write_batch_files(run)
-    catalog.refresh(run.con, run.layout)
-    report.write(run.con, run.layout, run.month, run.dates.cutoff_date)
+    refresh_readers(run)
     return _published_outcome(run, "published", folder, month)
 
 
@@ -132,9 +131,14 @@ def republish(run: SettlementRun, registered: RegisteredInputs) -> Outcome:
         folder = _write_preview(run, record, coupons_csv, "warehouse.welcome_rewards")
         return _published_outcome(run, "dry run", folder, registered)
     folder = write_batch_files(run)
-    catalog.refresh(run.con, run.layout)  # (re)built when missing; published months unchanged
-    report.write(run.con, run.layout, run.month, run.dates.cutoff_date)
+    refresh_readers(run)  # (re)built when missing; published months unchanged
     return _published_outcome(run, "already published", folder, registered)
+
+
+def refresh_readers(run: SettlementRun) -> None:
+    """What people read after the ledger changed: the analysts' catalog and the month report."""
+    catalog.refresh(run.con, run.layout)
+    report.write(run.con, run.layout, run.month, run.dates.cutoff_date)
 
 
 def _write_preview(run: SettlementRun, record: dict, coupons_csv: bytes, welcome: str) -> Path:
