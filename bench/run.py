@@ -205,6 +205,19 @@ def main() -> None:
     measured(
         "creditflow CLI end to end, incremental month (Prefect)", cli(MONTH, "out-cli-inc"), env
     )
+    # issue 16, target 3: the fixed overhead, a tiny month (five bill lines) through the CLI
+    # with the same Prefect home (ephemeral API, as the benchmark's other CLI rows)
+    tiny = [
+        str(Path(PYTHON).parent / "creditflow"),
+        "settle",
+        "--month",
+        "2025-03",
+        "--data",
+        str(REPO / "tests" / "bad_inputs" / "base"),
+        "--out",
+        str(work / "out-tiny"),
+    ]
+    measured("creditflow CLI end to end, a tiny month (Prefect)", tiny, env)
     pandas_report = None
     if args.lines <= args.pandas_max_lines:
         pandas_report = measured(
@@ -280,6 +293,7 @@ def main() -> None:
             f"- pandas / stages full = {pandas / stages_report['total']:.1f}x, "
             f"pandas / CLI full = {pandas / cli_full:.1f}x, pandas / floor = {pandas / floor:.1f}x"
         )
+    lines += _scale_targets(args.lines, wall, stages_report, incremental_report, rows)
     lines += [
         "",
         f"Equality against creditflow's entitlement of {compared:,} 'ok' referees: "
@@ -288,6 +302,38 @@ def main() -> None:
     text = "\n".join(lines) + "\n"
     (BENCH / "results" / f"{label}.md").write_text(text)
     print(text)
+
+
+def _scale_targets(lines: int, wall: dict, full: dict, incremental: dict, rows) -> list[str]:
+    """Issue 16's targets, each as a ratio of figures taken in this one run, met or not."""
+
+    def verdict(met: bool) -> str:
+        return "met" if met else "NOT met"
+
+    floor = wall["floor: one DuckDB query"]
+    cli_full = wall["creditflow CLI end to end, full (Prefect)"]
+    cli_incremental = wall["creditflow CLI end to end, incremental month (Prefect)"]
+    tiny = wall["creditflow CLI end to end, a tiny month (Prefect)"]
+    stages_ratio = incremental["total"] / full["total"]
+    cli_ratio = cli_incremental / cli_full
+    peak_mb = max(p for n, _, p, _ in rows if "creditflow" in n)
+    per_million = full["total"] / (lines / 1_000_000)
+    return [
+        "",
+        "Targets of issue #16 (docs/performance.md explains each one not met):",
+        "",
+        f"1. end to end / floor: CLI full {cli_full:.1f} / floor {floor:.1f} = "
+        f"{cli_full / floor:.2f} (target <= 1.5): {verdict(cli_full / floor <= 1.5)}",
+        f"2. incremental / full: stages {stages_ratio:.2f}, CLI {cli_ratio:.2f} (target <= 0.2): "
+        f"{verdict(max(stages_ratio, cli_ratio) <= 0.2)}",
+        f"3. fixed overhead: a tiny month through the CLI {tiny:.1f} s (target <= 3 s): "
+        f"{verdict(tiny <= 3)}",
+        f"4. growth: {per_million:.2f} s of stages per million lines at {lines:,} (compare the "
+        f"runs at 1M, 10M, 100M); peak RSS {peak_mb:.0f} MB (target < 3,000 MB): "
+        f"{verdict(peak_mb < 3000)}",
+        "5. scale-out on Dask (--executor dask): NOT met: no Dask executor yet",
+        "6. a Dask row with 2 local workers: NOT met: no Dask executor yet",
+    ]
 
 
 if __name__ == "__main__":
