@@ -330,16 +330,14 @@ def _point_to_catalog(out: Path) -> None:
     print(f"analysts: duckdb -readonly {catalog} (any time, also during a run; docs/outputs.md)")
     import duckdb
 
-    with duckdb.connect(str(catalog), read_only=True) as con:
-        newest = con.execute(
-            "select settlement_month, (select referrer_account_id from coupons as c "
-            "where c.settlement_month = s.settlement_month "
-            "order by amount_usd desc, referrer_account_id limit 1) "
-            "from settlements as s order by settlement_month desc limit 1"
-        ).fetchone()
-    if newest is None:
+    from transforms.pipeline import sql_runner
+
+    with duckdb.connect(":memory:") as con:
+        con.execute("attach $path as warehouse (read_only)", {"path": str(catalog)})
+        found = sql_runner.rows(con, sql_runner.sql_file("queries/newest_largest_coupon.sql"))
+    if not found:
         return
-    month, referrer = newest
+    month, referrer = found[0]["settlement_month"], found[0]["referrer_account_id"]
     report = out / "reports" / month / "index.html"
     if report.is_file():
         print(f"month report: {report}")

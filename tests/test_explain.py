@@ -175,3 +175,15 @@ def test_explain_of_an_unknown_referrer_or_month_is_a_usage_error(settled, capsy
     assert code == 2 and "no referral of referrer 'nobody'" in printed.err
     code, printed = _run([*base, "referrer", "--month", "2025-09"], capsys)
     assert code == 2 and "2025-09 is not settled" in printed.err
+
+
+def test_a_run_ends_by_pointing_to_the_catalog_the_report_and_an_explain_command(settled, capsys):
+    cli._point_to_catalog(settled.out)
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith(f"analysts: duckdb -readonly {settled.out / 'catalog.duckdb'}")
+    assert printed[1] == f"month report: {settled.out / 'reports' / '2025-05' / 'index.html'}"
+    # May's only coupon (9.50) is the newest month's largest
+    assert printed[2] == (
+        f"explain a coupon: creditflow explain --out {settled.out} --month 2025-05 "
+        "--referrer referrer"
+    )

@@ -49,9 +49,14 @@ def register_inputs(run: SettlementRun, _previous=None) -> RegisteredInputs:
         # same fingerprint, rules and key: the month is re-rendered from the ledger, and its
         # inputs were audited when it was published
         return RegisteredInputs(True, fingerprint, len(billing))
-    check_known_cycles(run, data_dir, billing)
+    # per billing cycle, the digests it was last scanned with (warehouse.billing_cycle_scans)
+    stored = {
+        row["billing_cycle"]: (row["files_sha256"], row["eligible_products_sha256"])
+        for row in sql_runner.rows(con, sql_runner.sql_file("queries/billing_cycle_scans.sql"))
+    }
+    check_known_cycles(run, data_dir, billing, stored)
     shrinkage = snapshot_shrinkage(run, snapshots)
-    scanned = cycles_to_scan(run, cycle_hashes, eligible_sha256)
+    scanned = cycles_to_scan(run, cycle_hashes, eligible_sha256, stored)
     sql_runner.script(
         con,
         sql_runner.sql_file("control/scanned_cycles.sql"),
@@ -91,15 +96,10 @@ def register_inputs(run: SettlementRun, _previous=None) -> RegisteredInputs:
     )
 
 
-def check_known_cycles(run: SettlementRun, data_dir, billing: dict) -> None:
+def check_known_cycles(run: SettlementRun, data_dir, billing: dict, stored: dict) -> None:
     """Every billing cycle an earlier run read (up to the month) must still be delivered:
     a cycle that disappeared would take back what its spend earned."""
-    scanned = sql_runner.rows(run.con, sql_runner.sql_file("queries/billing_cycle_scans.sql"))
-    gone = sorted(
-        row["billing_cycle"]
-        for row in scanned
-        if row["billing_cycle"] <= run.month and row["billing_cycle"] not in billing
-    )
+    gone = sorted(cycle for cycle in stored if cycle <= run.month and cycle not in billing)
     if gone:
         raise InputError(
             f"{data_dir / 'billing' / f'billing_cycle={gone[0]}'}: no billing export for "
@@ -163,7 +163,9 @@ def accept_shrinkage(run: SettlementRun, shrinkage: list[str]) -> tuple[str, ...
     return tuple(shrinkage)
 
 
-def cycles_to_scan(run: SettlementRun, cycle_hashes: dict[str, str], eligible_sha256: str):
+def cycles_to_scan(
+    run: SettlementRun, cycle_hashes: dict[str, str], eligible_sha256: str, stored: dict
+):
     """The billing cycles this run must read (see docs/performance.md#incremental).
 
     Every cycle on a full recompute or a first settlement. Otherwise: the month's own
@@ -173,10 +175,6 @@ def cycles_to_scan(run: SettlementRun, cycle_hashes: dict[str, str], eligible_sh
     """
     if not run.options.incremental:
         return sorted(cycle_hashes)
-    stored = {
-        row["billing_cycle"]: (row["files_sha256"], row["eligible_products_sha256"])
-        for row in sql_runner.rows(run.con, sql_runner.sql_file("queries/billing_cycle_scans.sql"))
-    }
     (row,) = sql_runner.rows(run.con, sql_runner.sql_file("queries/earliest_uncached_referee.sql"))
     earliest = row["earliest_uncached_registered_date"]
     from_month = f"{earliest:%Y-%m}" if earliest else run.month
