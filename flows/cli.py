@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
             help="accept up to N rejected input rows (kept in the quarantine, recorded with the month)",
         )
 
-    def common(sub):
+    def data_and_out(sub):
         sub.add_argument("--data", required=True, type=Path, help="input data directory")
         sub.add_argument(
             "--out", required=True, type=Path, help="output directory (warehouse, batches)"
@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--eligible-products", type=Path, help="eligible products CSV (default: shipped)"
         )
+
+    def common(sub):
+        data_and_out(sub)
         config_and_rejections(sub)
         sub.add_argument(
             "--dry-run", action="store_true", help="compute and write a preview; touch no ledger"
@@ -141,11 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="rebuild a lost or damaged warehouse from the published months' inputs, and "
         "replace it only if every published file is reproduced byte for byte",
     )
-    recover.add_argument("--data", required=True, type=Path, help="input data directory")
-    recover.add_argument("--out", required=True, type=Path, help="the OUT directory to repair")
-    recover.add_argument(
-        "--eligible-products", type=Path, help="eligible products CSV (default: shipped)"
-    )
+    data_and_out(recover)
     recover.add_argument("--config", type=Path, help="rules TOML (default: config/rules.toml)")
     explain = commands.add_parser(
         "explain",
@@ -166,11 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="register the deployment creditflow-monthly (the 4th, 06:00 UTC) and run its "
         "scheduled and triggered runs; needs a Prefect server (PREFECT_API_URL)",
     )
-    serve.add_argument("--data", required=True, type=Path, help="input data directory")
-    serve.add_argument("--out", required=True, type=Path, help="output directory")
-    serve.add_argument(
-        "--eligible-products", type=Path, help="eligible products CSV (default: shipped)"
-    )
+    data_and_out(serve)
     config_and_rejections(serve)
     notify(serve)
     return parser
@@ -328,12 +323,11 @@ def _point_to_catalog(out: Path) -> None:
     if not catalog.is_file():
         return
     print(f"analysts: duckdb -readonly {catalog} (any time, also during a run; docs/outputs.md)")
-    import duckdb
-
+    from transforms.pipeline import catalog as analysts_catalog
     from transforms.pipeline import sql_runner
+    from transforms.pipeline.layout import OutputLayout
 
-    with duckdb.connect(":memory:") as con:
-        con.execute("attach $path as warehouse (read_only)", {"path": str(catalog)})
+    with analysts_catalog.reader(OutputLayout(out)) as con:
         found = sql_runner.rows(con, sql_runner.sql_file("queries/newest_largest_coupon.sql"))
     if not found:
         return

@@ -11,10 +11,12 @@ opened; the next session sees the next one; a run never waits for either.
 import hashlib
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 
+from transforms.errors import UsageError
 from transforms.pipeline import sql_runner, warehouse
 from transforms.pipeline.files import atomic_write, parquet_bytes
 from transforms.pipeline.layout import OutputLayout
@@ -45,6 +47,24 @@ QUARANTINES = {
 }
 KEEP_WHOLE_SNAPSHOTS = 20  # older content-named snapshots are removed (a reader that old
 # reopens the catalog)
+
+
+@contextmanager
+def reader(layout: OutputLayout):
+    """A session over OUT/catalog.duckdb, attached read-only as `warehouse` (so the queries
+    under sql/queries/ read it as they read the warehouse): what export, explain and a
+    run's closing lines read; it never waits for a run, and no run waits for it."""
+    if not layout.catalog.is_file():
+        raise UsageError(
+            f"usage: {layout.catalog} does not exist: settle a month into this OUT first"
+        )
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute("set TimeZone = 'UTC'")
+        con.execute("attach $path as warehouse (read_only)", {"path": str(layout.catalog)})
+        yield con
+    finally:
+        con.close()
 
 
 def refresh(con: duckdb.DuckDBPyConnection, layout: OutputLayout) -> Path:

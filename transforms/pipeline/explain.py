@@ -20,12 +20,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
-
 from transforms.coupon_codes import key_from_environment
 from transforms.errors import InputError, UsageError, ValidationFailure
 from transforms.money import CENT, format_usd
-from transforms.pipeline import sql_runner, warehouse
+from transforms.pipeline import catalog, sql_runner, warehouse
 from transforms.pipeline.layout import OutputLayout
 from transforms.pipeline.options import RunOptions
 from transforms.pipeline.settlement_inputs import register_inputs
@@ -144,16 +142,9 @@ def reconciliation_problems(explanation: Explanation) -> list[str]:
 
 
 def _published_facts(layout: OutputLayout, month: str, referrers: list[str] | None) -> dict:
-    if not layout.catalog.is_file():
-        raise UsageError(
-            f"usage: {layout.catalog} does not exist: settle a month into this OUT first"
-        )
-    con = duckdb.connect(":memory:")
-    try:
-        con.execute("set TimeZone = 'UTC'")
-        con.execute("attach $path as catalog (read_only)", {"path": str(layout.catalog)})
+    with catalog.reader(layout) as con:
         records = warehouse.fetch_dicts(
-            con, "select * from catalog.settlements where settlement_month = $m", {"m": month}
+            con, "select * from warehouse.settlements where settlement_month = $m", {"m": month}
         )
         if not records:
             raise UsageError(f"usage: {month} is not settled in {layout.root}")
@@ -161,7 +152,7 @@ def _published_facts(layout: OutputLayout, month: str, referrers: list[str] | No
             row["referrer_account_id"]: row
             for row in warehouse.fetch_dicts(
                 con,
-                "select * from catalog.referrer_balances where settlement_month = $m",
+                "select * from warehouse.referrer_balances where settlement_month = $m",
                 {"m": month},
             )
         }
@@ -169,13 +160,11 @@ def _published_facts(layout: OutputLayout, month: str, referrers: list[str] | No
             referrers = sorted(balances)
         statuses = warehouse.fetch_dicts(
             con,
-            "select * from catalog.referee_status where settlement_month = $m "
+            "select * from warehouse.referee_status where settlement_month = $m "
             "and referrer_account_id in (select unnest($referrers)) "
             "order by referrer_account_id, referee_account_id, referee_listing_rank",
             {"m": month, "referrers": list(referrers)},
         )
-    finally:
-        con.close()
     unknown = [r for r in referrers if r not in balances and not _any(statuses, r)]
     if unknown:
         raise UsageError(

@@ -16,12 +16,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
-
 from transforms.batch_file import safe_cell
 from transforms.errors import UsageError
 from transforms.money import format_usd
-from transforms.pipeline import sql_runner
+from transforms.pipeline import catalog, sql_runner
 from transforms.pipeline.files import atomic_write
 from transforms.pipeline.layout import OutputLayout
 
@@ -41,14 +39,7 @@ class Sheet:
 def month_sheets(out: Path, month: str) -> list[Sheet]:
     """The month's sheets from OUT/catalog.duckdb (attached read-only as `warehouse`)."""
     layout = OutputLayout(Path(out))
-    if not layout.catalog.is_file():
-        raise UsageError(
-            f"usage: {layout.catalog} does not exist: settle a month into this OUT first"
-        )
-    con = duckdb.connect(":memory:")
-    try:
-        con.execute("set TimeZone = 'UTC'")
-        con.execute("attach $path as warehouse (read_only)", {"path": str(layout.catalog)})
+    with catalog.reader(layout) as con:
         parameters = {"settlement_month": month}
         summary = _query(con, "export_summary", parameters)
         if not summary.rows:
@@ -73,8 +64,6 @@ def month_sheets(out: Path, month: str) -> list[Sheet]:
             _named("Rejections", rejections),
             _named("Liability", _query(con, "export_liability", parameters)),
         ]
-    finally:
-        con.close()
 
 
 def _query(con, name: str, parameters: dict) -> Sheet:
