@@ -1,80 +1,23 @@
 /* int_cycle_eligible_spend
-   purpose: eligible cash of the ordinary lines (no original_record_id) per referee account
-            and day, per billing cycle, and the part of it that is refunds: aggregated
-            from the bill lines for the cycles scanned this run, and taken from the
-            incremental cache (warehouse.cycle_eligible_spend) for cycles unchanged since
-            they were scanned. See docs/performance.md#incremental. Lines that name an
-            original record are kept one by one instead (int_cycle_linked_lines): where
-            they count depends on the line they name.
    kind: model
+   materialized: view
+   purpose: eligible cash of the ordinary lines per referee account and day, per billing
+            cycle: the cycles scanned this run (int_scanned_eligible_spend) and, for
+            cycles unchanged since they were scanned, the incremental cache
+            (warehouse.cycle_eligible_spend). See docs/performance.md#incremental.
    grain: one row per (billing_cycle, account_id, billing_date)
    parameters: none (cached_cycles lists the cycles to take from the cache)
-   inputs: int_referee_accounts, stg_eligible_products, int_accepted_billing_lines,
-           warehouse.cycle_eligible_spend, cached_cycles (control)
-   Rule 1 (eligible spend), the part that needs no referral: only lines of an eligible
-   (product_code, subscription_type) on the line's billing_date count, measured by
-   cash_amount (an ordinary refund on its own date; coupons, vouchers and prepaid cards
-   never count). unlinked_refund_cash_usd keeps the negative lines apart: rule 2 also
-   counts them against a window that ended before they were billed. Days before the account's first registration never count for any of its
-   listings, so they are not kept; the exact window of the winning listing is applied in
-   int_referee_daily_spend. (A listing delivered late with an earlier registration makes
-   the next run rescan from its month: sql/queries/earliest_uncached_referee.sql.) */
-with referee_accounts as (
-    select * from int_referee_accounts
-),
-
-eligible_products as (
-    select * from stg_eligible_products
-),
-
-lines as (
-    -- only the columns the rule reads: the view is scanned once, joined first
+   inputs: int_scanned_eligible_spend, warehouse.cycle_eligible_spend,
+           cached_cycles (control)
+   A view: the scanned rows are not copied again; int_referee_daily_spend reads it once. */
+with scanned as (
     select
+        billing_cycle,
         account_id,
         billing_date,
-        product_code,
-        subscription_type,
-        cash_amount_usd
-    from int_accepted_billing_lines as accepted
-    semi join referee_accounts
-        on
-            accepted.account_id = referee_accounts.account_id
-            and accepted.billing_date >= referee_accounts.first_registered_date
-    -- ordinary lines only: a line naming an original is a row of int_cycle_linked_lines
-    where accepted.original_record_id is null
-),
-
-eligible_lines as (
-    select lines.*
-    from lines
-    where exists (
-        select 1
-        from eligible_products
-        where
-            eligible_products.product_code = lines.product_code
-            and eligible_products.subscription_type in ('*', lines.subscription_type)
-            and lines.billing_date >= eligible_products.effective_from_date
-            and (
-                eligible_products.effective_to_date is null
-                or lines.billing_date <= eligible_products.effective_to_date
-            )
-    )
-),
-
-scanned as (
-    -- the cycle is the month of billing_date (billing_required_values rejects a line
-    -- dated outside its cycle folder), so it is derived after the aggregate rather than
-    -- carried as a third group key: one key fewer over every referee line (~10 % of
-    -- this model's time at 100M lines, docs/performance.md)
-    select
-        strftime(billing_date, '%Y-%m') as billing_cycle,
-        account_id,
-        billing_date,
-        cast(sum(cash_amount_usd) as decimal(38, 4)) as eligible_cash_usd,
-        cast(coalesce(sum(cash_amount_usd) filter (where cash_amount_usd < 0), 0) as decimal(38, 4))
-            as unlinked_refund_cash_usd
-    from eligible_lines
-    group by account_id, billing_date
+        eligible_cash_usd,
+        unlinked_refund_cash_usd
+    from int_scanned_eligible_spend
 ),
 
 cached as (

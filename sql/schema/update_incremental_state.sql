@@ -7,7 +7,7 @@
           billing_cycle_scans) and per
           referee account (cached_referees)
    parameters: none
-   inputs: int_cycle_eligible_spend, int_cycle_linked_lines, int_referee_accounts,
+   inputs: int_scanned_eligible_spend, int_scanned_linked_lines, int_referee_accounts,
            scanned_cycles (control), warehouse.cycle_eligible_spend,
            warehouse.cycle_linked_lines, warehouse.billing_cycle_scans,
            warehouse.cached_referees */
@@ -15,15 +15,13 @@ delete from warehouse.cycle_eligible_spend
 where billing_cycle in (select billing_cycle from scanned_cycles);
 
 insert into warehouse.cycle_eligible_spend
-select * from int_cycle_eligible_spend
-where billing_cycle in (select billing_cycle from scanned_cycles);
+select * from int_scanned_eligible_spend;
 
 delete from warehouse.cycle_linked_lines
 where billing_cycle in (select billing_cycle from scanned_cycles);
 
 insert into warehouse.cycle_linked_lines
-select * from int_cycle_linked_lines
-where billing_cycle in (select billing_cycle from scanned_cycles);
+select * from int_scanned_linked_lines;
 
 delete from warehouse.billing_cycle_scans
 where billing_cycle in (select billing_cycle from scanned_cycles);
@@ -36,7 +34,7 @@ select
 from scanned_cycles;
 
 -- every cycle now holds each referee account's eligible spend from its first registration
--- on (int_cycle_eligible_spend); see docs/performance.md#incremental for why this holds
+-- on (int_scanned_eligible_spend); see docs/performance.md#incremental for why this holds
 -- for the cycles taken from the cache too
 insert or replace into warehouse.cached_referees
 select
