@@ -99,6 +99,26 @@ def build_parser() -> argparse.ArgumentParser:
             action="store_true",
             help="scan every billing cycle instead of only new or changed ones",
         )
+        sub.add_argument(
+            "--executor",
+            choices=("local", "dask"),
+            default="local",
+            help="where the per-referee work runs: this process (local), or shards on Dask "
+            "workers (docs/performance.md#scale-out)",
+        )
+        sub.add_argument(
+            "--workers",
+            type=int,
+            metavar="N",
+            help="with --executor dask: N shards; without --dask-address, on a local cluster "
+            "of N worker processes started for this command (default 2)",
+        )
+        sub.add_argument(
+            "--dask-address",
+            metavar="URL",
+            help="with --executor dask: an existing Dask scheduler (tcp://host:8786); one "
+            "shard per worker unless --workers says otherwise",
+        )
         sub.add_argument("--verbose", action="store_true", help="show Prefect's own logs")
         notify(sub)
 
@@ -199,7 +219,7 @@ def run(argv: list[str]) -> int:
     if args.command == "instruments":
         return _run_instruments(args, options, started)
     _check_out_dir(args.out)
-    from flows import settlement  # imported late: Prefect is slow to import
+    from flows import dask_cluster, settlement  # imported late: Prefect is slow to import
     from transforms.coupon_codes import key_for_run
     from transforms.summary import DEVELOPMENT_KEY_WARNING, format_run
 
@@ -207,10 +227,11 @@ def run(argv: list[str]) -> int:
     key = key_for_run()
     if key.is_development:
         progress(DEVELOPMENT_KEY_WARNING)
-    if args.command == "settle":
-        outcomes = [_orchestrated(settlement.settle, args.month, options)]
-    else:
-        outcomes = _orchestrated(settlement.backfill, args.first, args.last, options)
+    with dask_cluster.executor_options(args, options) as options:
+        if args.command == "settle":
+            outcomes = [_orchestrated(settlement.settle, args.month, options)]
+        else:
+            outcomes = _orchestrated(settlement.backfill, args.first, args.last, options)
     print(format_run(outcomes, time.perf_counter() - started, key.kind))
     _point_to_catalog(args.out)
     return 0

@@ -5,6 +5,7 @@ write and how carefully. Dates are derived from the month once, in `transforms.m
 """
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,5 +29,11 @@ class RunOptions(BaseModel):
     # before it (docs/data-contract.md#snapshots-only-grow)
     accept_shrunk_inputs: bool = False
     threads: int | None = None
+    # where the per-referee work runs (docs/performance.md#scale-out): "local" is this
+    # process's DuckDB over every line; "dask" runs `shards` shards on the Dask scheduler
+    # at dask_address; "in-process" runs the same shards one after the other here (tests)
+    executor: Literal["local", "dask", "in-process"] = "local"
+    dask_address: str | None = None
+    shards: int = Field(default=1, ge=1)
     # DuckDB's share of the 3 GB budget; Python (GX frames, batch rendering) needs the rest
     memory_limit: str = "2GB"

@@ -8,7 +8,7 @@ says which SQL runs when, and hands the next stage a value.
 
 from transforms.batch_file import render_coupons_csv
 from transforms.errors import ValidationFailure
-from transforms.pipeline import gx_validation, report, sql_runner
+from transforms.pipeline import executors, gx_validation, report, shards, sql_runner
 from transforms.pipeline.faults import crash_point
 from transforms.pipeline.options import RunOptions
 from transforms.pipeline.runner import Pipeline, Stage, run_pipeline
@@ -38,16 +38,36 @@ def stage(run: SettlementRun, registered: RegisteredInputs) -> RegisteredInputs:
 
 
 def compute(run: SettlementRun, registered: RegisteredInputs) -> RegisteredInputs:
-    """The intermediate and mart models: entitlements, ledger deltas, balances, coupons."""
-    _run_layer(run, "intermediate")
+    """The intermediate and mart models: entitlements, ledger deltas, balances, coupons.
+    With a sharding executor the bill-line scans (shards.SHARDED_MODELS) run on the shards
+    and arrive here as the union of their rows."""
+    sharded = _map_tasks(run)
+    _run_layer(run, "intermediate", registered if sharded else None, sharded)
     _run_layer(run, "marts")
     return registered
 
 
-def _run_layer(run: SettlementRun, layer: str) -> None:
+def _map_tasks(run: SettlementRun):
+    options = run.options
+    if options.executor == "dask":
+        return executors.on_dask(options.dask_address)
+    if options.executor == "in-process":
+        return executors.in_process
+    return None
+
+
+def _run_layer(run: SettlementRun, layer: str, registered=None, map_tasks=None) -> None:
+    sharded_done = False
     for model in sql_runner.models_for(PUBLISHED_TABLES):
-        if model.path.parent.name == layer:
-            sql_runner.create(run.con, model, run.parameters)
+        if model.path.parent.name != layer:
+            continue
+        if map_tasks and model.name in shards.SHARDED_MODELS:
+            # the sharded models read the same inputs, which exist by now (model order)
+            if not sharded_done:
+                shards.compute_scanned(run, registered.scanned_files, map_tasks)
+                sharded_done = True
+            continue
+        sql_runner.create(run.con, model, run.parameters)
 
 
 def validate(run: SettlementRun, registered: RegisteredInputs) -> ValidatedMonth:

@@ -92,7 +92,14 @@ def register_inputs(run: SettlementRun, _previous=None) -> RegisteredInputs:
         options.max_rejected,
     )
     return RegisteredInputs(
-        False, fingerprint, len(billing), tuple(scanned), rejected, quarantine_sha256, accepted
+        False,
+        fingerprint,
+        len(billing),
+        tuple(scanned),
+        rejected,
+        quarantine_sha256,
+        accepted,
+        tuple((str(p), file_hashes[p]) for c in scanned for p in billing[c]),
     )
 
 

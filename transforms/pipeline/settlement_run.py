@@ -33,6 +33,7 @@ class RegisteredInputs:
     rejected_count: int = 0
     quarantine_sha256: str = ""
     accepted_shrinkage: tuple[str, ...] = ()  # what --accept-shrunk-inputs let through
+    scanned_files: tuple[tuple[str, str], ...] = ()  # (path, SHA-256) of the scanned cycles
 
 
 @dataclass(frozen=True)

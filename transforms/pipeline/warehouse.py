@@ -73,7 +73,7 @@ def connect(
         liability = sql_runner.sql_file("queries/liability_by_month.sql").body
         con.execute(f"create or replace view warehouse.liability_by_month as {liability}")
     sql_runner.run_macros(con)
-    _sandbox(con, layout.root, readable)
+    sandbox(con, layout.root, readable)
     return con
 
 
@@ -116,7 +116,7 @@ def _columns(con, table: str) -> set[str]:
     }
 
 
-def _sandbox(con, out_dir: Path, readable: tuple[Path, ...]) -> None:
+def sandbox(con, out_dir: Path, readable: tuple[Path, ...]) -> None:
     directories = [str(Path(out_dir).resolve())]
     paths = []
     for path in readable:

@@ -1,0 +1,74 @@
+"""The Dask cluster a settlement's shards run on (`--executor dask`, docs/performance.md#scale-out).
+
+`--dask-address tcp://host:8786` uses an existing scheduler (a real deployment: workers on
+other machines that see the same data directory and OUT); `--workers N` alone starts a
+local cluster of N worker processes for this command, reused by every month of a
+backfill, and closes it at the end. The shards are plain Dask tasks
+(transforms/pipeline/executors.py), not Prefect tasks: a Prefect task on a Dask worker
+needs a Prefect API there, and with the ephemeral API each worker process started a
+server of its own (docs/performance.md#scale-out).
+"""
+
+import contextlib
+import logging
+
+from transforms.errors import OrchestratorUnavailable, UsageError
+from transforms.pipeline.options import RunOptions
+from transforms.summary import progress
+
+DEFAULT_LOCAL_WORKERS = 2
+
+
+@contextlib.contextmanager
+def executor_options(args, options: RunOptions):
+    """The run's options with the executor, the scheduler address and the shard count."""
+    workers, address = getattr(args, "workers", None), getattr(args, "dask_address", None)
+    if getattr(args, "executor", "local") != "dask":
+        if workers is not None or address is not None:
+            raise UsageError("usage: --workers and --dask-address need --executor dask")
+        yield options
+        return
+    if workers is not None and workers < 1:
+        raise UsageError(f"usage: --workers: {workers} is not a number of workers (1 or more)")
+    if address:
+        shards = workers or _worker_count(address)
+        progress(f"dask: {shards} shard(s) on the scheduler at {address}")
+        yield options.model_copy(
+            update={"executor": "dask", "dask_address": address, "shards": shards}
+        )
+        return
+    from distributed import LocalCluster
+
+    shards = workers or DEFAULT_LOCAL_WORKERS
+    # one Dask thread per worker process: a shard is one DuckDB session, which uses the
+    # cores by itself
+    with LocalCluster(
+        n_workers=shards,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    ) as cluster:
+        progress(
+            f"dask: local cluster of {shards} worker process(es) at {cluster.scheduler_address}"
+        )
+        yield options.model_copy(
+            update={"executor": "dask", "dask_address": cluster.scheduler_address, "shards": shards}
+        )
+
+
+def _worker_count(address: str) -> int:
+    from distributed import Client
+
+    from transforms.pipeline.executors import CONNECT_TIMEOUT_S
+
+    try:
+        with Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False) as client:
+            count = len(client.scheduler_info()["workers"])
+    except (OSError, TimeoutError) as error:
+        raise OrchestratorUnavailable(
+            f"cannot reach the Dask scheduler at {address} within {CONNECT_TIMEOUT_S} s ({error})"
+        ) from None
+    if count == 0:
+        raise OrchestratorUnavailable(f"the Dask scheduler at {address} has no workers")
+    return count

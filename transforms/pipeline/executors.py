@@ -1,0 +1,37 @@
+"""Where the sharded work runs (transforms/pipeline/shards.py): `map_tasks(function, tasks)`
+returns the function's results in task order.
+
+- in_process: one after the other in this process (the shards' logic without a cluster;
+  the tests use it to compare any number of shards quickly);
+- on_dask: on a Dask cluster at an address (a LocalCluster the CLI started for
+  `--workers N`, or an existing scheduler given by `--dask-address`). Under a Prefect flow
+  the shards are Prefect tasks on prefect-dask's DaskTaskRunner (flows/dask_shards.py),
+  so each shard is a task run of its own.
+"""
+
+from collections.abc import Callable
+
+from transforms.errors import OrchestratorUnavailable
+
+CONNECT_TIMEOUT_S = 30
+
+
+def in_process(function: Callable, tasks: list) -> list:
+    return [function(task) for task in tasks]
+
+
+def on_dask(address: str) -> Callable:
+    def map_tasks(function: Callable, tasks: list) -> list:
+        from distributed import Client  # imported only when a run uses Dask
+
+        try:
+            client = Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+        except (OSError, TimeoutError) as error:
+            raise OrchestratorUnavailable(
+                f"cannot reach the Dask scheduler at {address} within {CONNECT_TIMEOUT_S} s "
+                f"({error}); nothing was changed (docs/operations.md#dask)"
+            ) from None
+        with client:
+            return client.gather(client.map(function, tasks, pure=False))
+
+    return map_tasks

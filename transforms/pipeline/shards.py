@@ -1,0 +1,253 @@
+"""The per-referee work on Dask workers (`--executor dask`, docs/performance.md#scale-out).
+
+The bill lines are the only large input, and every rule that reads them one line at a
+time is per referee account: int_scanned_eligible_spend and int_scanned_linked_lines
+(SHARDED_MODELS). With the Dask executor those two models run on the workers, one shard
+of referee accounts each, and the coordinator takes the union of their rows. Everything
+else stays on the coordinator: the input audits, the identity rules (small tables), the
+windows of the referees' few rows per day, the ledger transaction and the files.
+
+**The layout that lets a shard read only its share.** Each delivered billing file is
+laid out once, by the workers (one task per file), as SHARD_BUCKETS Parquet parts by a
+stable hash of the account id (sql/queries/shard_billing_layout.sql):
+OUT/shards/billing/<file key>/bucket=<b>/. Shard k of N reads the buckets b with
+b % N == k, so it reads its accounts' lines and no other; the number of buckets does not
+depend on N, so the same layout serves any number of workers. The file key is a digest
+of the file's SHA-256, its path, the DuckDB version (whose hash function places the
+lines) and the number of buckets: a changed or moved file, or a DuckDB upgrade, is laid
+out again; an unchanged file never is. A normal month lays out its own cycle only.
+
+**Why the outputs are the same for any N.** A shard holds every line of its accounts
+(same bucket in every file), the models aggregate per account and day or keep lines one
+by one, so the union of the shards' rows is the same set of rows as one run over every
+line; everything downstream is ordered by its keys.
+"""
+
+import hashlib
+import shutil
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from transforms import contracts
+from transforms.pipeline import sql_runner, warehouse
+from transforms.pipeline.inputs import BILLING_CYCLE_FILES
+from transforms.summary import progress
+
+SHARD_BUCKETS = 96  # divisible by 1, 2, 3, 4, 6, 8, 12, 16, 24, 32 and 48 workers
+SHARDED_MODELS = ("int_scanned_eligible_spend", "int_scanned_linked_lines")
+# what a shard runs over its lines, in order (the staging view, the accepted lines, then
+# the sharded models)
+SHARD_MODELS = ("stg_billing_lines", "int_accepted_billing_lines", *SHARDED_MODELS)
+# the coordinator's small relations a shard reads, and the columns it reads of them
+SMALL_INPUTS = {
+    "rejected_rows": ("source_file", "file_row_number"),
+    "int_billing_surplus_copies": ("source_file", "file_row_number"),
+    "int_referee_accounts": ("account_id", "first_registered_date"),
+    "stg_eligible_products": None,  # every column
+}
+LAID_OUT_COLUMNS = (
+    "record_id",
+    "account_id",
+    "billing_date",
+    "product_code",
+    "subscription_type",
+    "cash_amount",
+    "original_record_id",
+)
+LAYOUT = sql_runner.sql_file("queries/shard_billing_layout.sql")
+SHARD_FILES = sql_runner.sql_file("sources/billing_shard_files.sql")
+
+
+@dataclass(frozen=True)
+class LayoutTask:
+    """Lay out one delivered billing file as bucket parts under `target`."""
+
+    source_file: str
+    target: str
+    readable: tuple[str, ...]  # what the worker's DuckDB may read (the data directory)
+    out_dir: str  # and write (OUT)
+    memory_limit: str
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    """Compute one shard's rows of SHARDED_MODELS from its bucket parts."""
+
+    shard: int
+    shards: int
+    parts: tuple[str, ...]
+    small_inputs: dict  # relation name -> Arrow table
+    out_dir: str
+    memory_limit: str
+    threads: int | None
+
+
+@dataclass(frozen=True)
+class ShardResult:
+    shard: int
+    rows: dict  # model name -> Arrow table
+    lines_read: int
+    seconds: float
+
+
+def layout_dir(out_dir: Path) -> Path:
+    return Path(out_dir) / "shards" / "billing"
+
+
+def file_key(path: Path, sha256: str) -> str:
+    """Where a file's parts live: changes with its content, its path (the parts record
+    it, and rejected rows are matched on it), the DuckDB version and the bucket count."""
+    text = f"{sha256}\0{Path(path).resolve()}\0{duckdb.__version__}\0{SHARD_BUCKETS}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _connection(out_dir: str, readable: tuple[str, ...], memory_limit: str, threads=None):
+    """A worker's own in-memory DuckDB, set up and sandboxed like the coordinator's."""
+    con = duckdb.connect(":memory:")
+    con.execute("set TimeZone = 'UTC'")
+    con.execute("set preserve_insertion_order = false")
+    con.execute("set enable_progress_bar = false")
+    con.execute("set memory_limit = $limit", {"limit": memory_limit})
+    if threads:
+        con.execute("set threads = $threads", {"threads": threads})
+    sql_runner.run_macros(con)
+    warehouse.sandbox(con, Path(out_dir), tuple(Path(p) for p in readable))
+    return con
+
+
+def lay_out_file(task: LayoutTask) -> float:
+    """Worker: write one billing file's bucket parts; returns the seconds it took. The
+    parts are written beside the target and renamed into place, so a killed task leaves
+    no half layout (a later run writes it again)."""
+    started = time.perf_counter()
+    con = _connection(task.out_dir, task.readable, task.memory_limit)
+    try:
+        present = {
+            d[0]
+            for d in con.execute(
+                "select * from read_parquet($f) limit 0", {"f": task.source_file}
+            ).description
+        }
+        columns = [c if c in present else f"cast(null as varchar) as {c}" for c in LAID_OUT_COLUMNS]
+        sql_runner.create_source(
+            con, BILLING_CYCLE_FILES, "raw_billing_lines", [Path(task.source_file)], columns
+        )
+        target = Path(task.target)
+        scratch = target.with_name(f".{target.name}.{uuid.uuid4().hex}")
+        con.execute(
+            f"copy ({LAYOUT.body}) to $scratch (format parquet, partition_by (bucket))",
+            {**sql_runner.bind(LAYOUT, {"shard_buckets": SHARD_BUCKETS}), "scratch": str(scratch)},
+        )
+    finally:
+        con.close()
+    try:
+        scratch.rename(target)
+    except OSError:
+        # another run laid the same file out first: the same bytes by construction
+        shutil.rmtree(scratch, ignore_errors=True)
+    return time.perf_counter() - started
+
+
+def compute_shard(task: ShardTask) -> ShardResult:
+    """Worker: run SHARD_MODELS over one shard's lines and return its rows of SHARDED_MODELS."""
+    started = time.perf_counter()
+    con = _connection(task.out_dir, (), task.memory_limit, task.threads)
+    try:
+        columns = [
+            c.name if c.name in LAID_OUT_COLUMNS else f"cast(null as varchar) as {c.name}"
+            for c in contracts.BILLING.columns
+        ]
+        sql_runner.create_source(
+            con, SHARD_FILES, "raw_billing_lines", [Path(p) for p in task.parts], columns
+        )
+        for name, table in task.small_inputs.items():
+            con.register(f"{name}_arrow", table)
+            con.execute(f"create temp table {name} as select * from {name}_arrow")
+            con.unregister(f"{name}_arrow")
+        by_name = {m.name: m for m in sql_runner.models()}
+        for name in SHARD_MODELS:
+            sql_runner.create(con, by_name[name], {})
+        ((lines_read,),) = con.execute("select count(*) from raw_billing_lines").fetchall()
+        rows = {name: con.sql(f"select * from {name}").to_arrow_table() for name in SHARDED_MODELS}
+    finally:
+        con.close()
+    return ShardResult(task.shard, rows, lines_read, time.perf_counter() - started)
+
+
+def shard_parts(out_dir: Path, keys: list[str], shard: int, shards: int) -> tuple[str, ...]:
+    """The bucket parts of one shard: buckets b with b % shards == shard, of every file."""
+    root = layout_dir(out_dir)
+    return tuple(
+        str(part)
+        for key in keys
+        for bucket in range(shard, SHARD_BUCKETS, shards)
+        for part in sorted((root / key / f"bucket={bucket}").glob("*.parquet"))
+    )
+
+
+def compute_scanned(run, scanned_files: tuple[tuple[str, str], ...], map_tasks: Callable) -> None:
+    """Coordinator: lay out the files not laid out yet, run the shards, and create
+    SHARDED_MODELS in the run's connection as the union of the shards' rows.
+
+    `map_tasks(function, tasks)` runs a worker function over tasks on the cluster and
+    returns the results in task order (transforms/pipeline/executors.py)."""
+    options = run.options
+    out_dir = Path(options.out_dir).resolve()
+    shards = options.shards
+    keys = [file_key(Path(path), sha256) for path, sha256 in scanned_files]
+    missing = [
+        LayoutTask(
+            str(Path(path).resolve()),
+            str(layout_dir(out_dir) / key),
+            (str(Path(options.data_dir).resolve()),),
+            str(out_dir),
+            options.memory_limit,
+        )
+        for (path, _), key in zip(scanned_files, keys, strict=True)
+        if not (layout_dir(out_dir) / key).is_dir()
+    ]
+    if missing:
+        layout_dir(out_dir).mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        seconds = map_tasks(lay_out_file, missing)
+        progress(
+            f"{run.month}: shards: laid out {len(missing)} billing file(s) in {SHARD_BUCKETS} "
+            f"buckets ({time.perf_counter() - started:.1f} s, longest file {max(seconds):.1f} s)"
+        )
+    small = {
+        name: run.con.sql(
+            f"select {', '.join(columns) if columns else '*'} from {name}"
+        ).to_arrow_table()
+        for name, columns in SMALL_INPUTS.items()
+    }
+    tasks = [
+        ShardTask(
+            shard,
+            shards,
+            shard_parts(out_dir, keys, shard, shards),
+            small,
+            str(out_dir),
+            options.memory_limit,
+            options.threads,
+        )
+        for shard in range(shards)
+    ]
+    started = time.perf_counter()
+    results = map_tasks(compute_shard, [t for t in tasks if t.parts])
+    progress(
+        f"{run.month}: shards: {len(results)} shard(s) read {sum(r.lines_read for r in results):,} "
+        f"bill lines ({time.perf_counter() - started:.1f} s; per shard "
+        + ", ".join(f"{r.seconds:.1f}" for r in results)
+        + " s)"
+    )
+    for name in SHARDED_MODELS:
+        union = pa.concat_tables([r.rows[name] for r in results])
+        run.con.register("shard_rows", union)
+        run.con.execute(f"create or replace temp table {name} as select * from shard_rows")
+        run.con.unregister("shard_rows")
