@@ -1,0 +1,208 @@
+"""The Dask executor (issue 16, docs/performance.md#scale-out): the bill-line scans sharded by
+a stable hash of the account id give the same outputs, byte for byte, for any number of
+shards; a shard reads only its accounts' lines; a file is laid out once."""
+
+import logging
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from bench.generate import generate
+from flows import dask_cluster
+from flows.cli import main
+from tests.test_golden import GOLDEN, SAMPLE_MONTHS, comparable_manifest
+from transforms.errors import OrchestratorUnavailable
+from transforms.pipeline import executors, settlement, shards
+from transforms.pipeline.options import RunOptions
+
+REPO = Path(__file__).resolve().parents[1]
+GENERATED_MONTHS = ("2025-12", "2026-01")  # a first settlement (every cycle), then incremental
+
+
+def published_bytes(out: Path) -> dict[str, bytes]:
+    """Every file a settlement publishes for people (batch files, the catalog's Parquet
+    snapshots, the quarantine), the manifests without their code version."""
+    found = {}
+    for folder in ("batches", "catalog", "quarantine"):
+        for path in sorted((out / folder).rglob("*.*")):
+            data = path.read_bytes()
+            if path.name == "manifest.json":
+                data = repr(comparable_manifest(data)).encode()
+            found[path.relative_to(out).as_posix()] = data
+    return found
+
+
+def settle_all(data: Path, out: Path, month_list, **executor) -> dict[str, bytes]:
+    options = RunOptions(data_dir=data, out_dir=out, **executor)
+    for month in month_list:
+        assert settlement.settle(month, options).action == "published"
+    return published_bytes(out)
+
+
+def exit_code(argv: list[str]) -> int:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    return exited.value.code
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    """Generated data with linked refunds, repeated records and the identity cases."""
+    data = tmp_path_factory.mktemp("generated")
+    generate(data, referees=400, cycles=13, lines_per_month=4000, seed=16, progress=lambda m: None)
+    return data
+
+
+@pytest.fixture(scope="module")
+def generated_local(generated, tmp_path_factory) -> dict[str, bytes]:
+    return settle_all(generated, tmp_path_factory.mktemp("local"), GENERATED_MONTHS)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, dashboard_address=None, silence_logs=logging.ERROR
+    ) as running:
+        yield running
+
+
+@pytest.mark.parametrize("shard_count", [1, 2, 3])
+def test_the_sample_year_is_the_same_for_any_number_of_shards(shard_count, tmp_path):
+    produced = settle_all(
+        REPO / "sample_data",
+        tmp_path,
+        SAMPLE_MONTHS,
+        executor="in-process",
+        shards=shard_count,
+    )
+    for month in SAMPLE_MONTHS:
+        for name in ("coupons.csv", "welcome.csv"):
+            assert produced[f"batches/{month}/{name}"] == (GOLDEN / month / name).read_bytes()
+        assert (
+            produced[f"batches/{month}/manifest.json"]
+            == repr(comparable_manifest((GOLDEN / month / "manifest.json").read_bytes())).encode()
+        )
+
+
+@pytest.mark.parametrize("shard_count", [1, 2, 3])
+def test_generated_data_is_the_same_for_any_number_of_shards(
+    shard_count, generated, generated_local, tmp_path
+):
+    produced = settle_all(
+        generated, tmp_path, GENERATED_MONTHS, executor="in-process", shards=shard_count
+    )
+    assert produced.keys() == generated_local.keys()
+    differing = [name for name in produced if produced[name] != generated_local[name]]
+    assert differing == []
+
+
+def test_on_a_dask_cluster_the_outputs_are_the_same(generated, generated_local, cluster, tmp_path):
+    produced = settle_all(
+        generated,
+        tmp_path,
+        GENERATED_MONTHS,
+        executor="dask",
+        dask_address=cluster.scheduler_address,
+        shards=3,  # more shards than workers: a worker takes several
+    )
+    assert produced == generated_local
+
+
+def test_a_shard_reads_only_its_accounts_and_every_line_once(generated, tmp_path):
+    settle_all(generated, tmp_path, GENERATED_MONTHS[:1], executor="in-process", shards=3)
+    keys = [p.name for p in shards.layout_dir(tmp_path).iterdir()]
+    accounts, lines = [], 0
+    for shard in range(3):
+        parts = shards.shard_parts(tmp_path, keys, shard, 3)
+        table = pq.ParquetDataset(list(parts)).read(columns=["account_id"])
+        accounts.append(set(table.column("account_id").to_pylist()))
+        lines += table.num_rows
+    assert not (accounts[0] & accounts[1]) and not (accounts[1] & accounts[2])
+    assert not (accounts[0] & accounts[2])
+    delivered = sorted(generated.glob("billing/*/*.parquet"))
+    (total,) = duckdb.execute(
+        "select count(*) from read_parquet($files, union_by_name = true)",
+        {"files": [str(p) for p in delivered if p.parent.name <= "billing_cycle=2025-12"]},
+    ).fetchone()
+    assert lines == total
+
+
+def test_a_billing_file_is_laid_out_once(generated, tmp_path):
+    options = RunOptions(data_dir=generated, out_dir=tmp_path, executor="in-process", shards=2)
+    settlement.settle(GENERATED_MONTHS[0], options)
+    first = {p.name: p.stat().st_mtime_ns for p in shards.layout_dir(tmp_path).iterdir()}
+    settlement.settle(GENERATED_MONTHS[1], options)
+    second = {p.name: p.stat().st_mtime_ns for p in shards.layout_dir(tmp_path).iterdir()}
+    assert {k: second[k] for k in first} == first  # nothing laid out again
+    new_cycle_files = list(generated.glob(f"billing/billing_cycle={GENERATED_MONTHS[1]}/*.parquet"))
+    assert len(second) - len(first) == len(new_cycle_files)
+
+
+def test_the_layout_key_changes_with_the_content_and_the_place(tmp_path):
+    path = tmp_path / "part-0.parquet"
+    assert shards.file_key(path, "a" * 64) == shards.file_key(path, "a" * 64)
+    assert shards.file_key(path, "a" * 64) != shards.file_key(path, "b" * 64)
+    assert shards.file_key(path, "a" * 64) != shards.file_key(tmp_path / "x.parquet", "a" * 64)
+
+
+def test_in_process_and_dask_map_return_results_in_task_order(cluster):
+    tasks = [3, 1, 2]
+    assert executors.in_process(abs, tasks) == [3, 1, 2]
+    assert executors.on_dask(cluster.scheduler_address)(abs, tasks) == [3, 1, 2]
+
+
+def test_an_unreachable_scheduler_is_one_line_and_exit_6(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(executors, "CONNECT_TIMEOUT_S", 1)
+    code = exit_code(
+        [
+            "settle",
+            "--month",
+            "2025-11",
+            "--data",
+            str(REPO / "sample_data"),
+            "--out",
+            str(tmp_path / "out"),
+            "--executor",
+            "dask",
+            "--dask-address",
+            "tcp://127.0.0.1:9",
+        ]
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 6
+    assert any("cannot reach the Dask scheduler at tcp://127.0.0.1:9" in line for line in err)
+    assert not (tmp_path / "out" / "warehouse.duckdb").exists()
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["--workers", "2"],
+        ["--dask-address", "tcp://127.0.0.1:9"],
+        ["--executor", "dask", "--workers", "0"],
+    ],
+)
+def test_executor_options_are_checked(arguments, tmp_path, capsys):
+    out = ["--out", str(tmp_path / "out")]
+    code = exit_code(
+        ["settle", "--month", "2025-11", "--data", str(REPO / "sample_data"), *out, *arguments]
+    )
+    assert code == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+def test_a_local_cluster_is_started_and_closed_for_the_command(monkeypatch, tmp_path):
+    class Args:
+        executor, workers, dask_address = "dask", 2, None
+
+    monkeypatch.setattr(executors, "CONNECT_TIMEOUT_S", 1)
+    options = RunOptions(data_dir=REPO / "sample_data", out_dir=tmp_path)
+    with dask_cluster.executor_options(Args, options) as sharded:
+        assert sharded.executor == "dask" and sharded.shards == 2
+        assert executors.on_dask(sharded.dask_address)(abs, [-1]) == [1]
+    with pytest.raises(OrchestratorUnavailable):  # the cluster is gone with the command
+        executors.on_dask(sharded.dask_address)(abs, [-1])
