@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -78,14 +79,40 @@ warm_up()
 
 
 def run_measured(command: list[str], env: dict | None = None) -> tuple[float, str]:
-    """Wall seconds and stdout of one child process (which must succeed)."""
+    """Wall seconds and stdout of one child process (which must succeed); its stderr (the
+    run's progress lines) is kept in LAST_STDERR."""
+    global LAST_STDERR
     started = time.perf_counter()
     process = subprocess.run(
         command, capture_output=True, text=True, env=env or os.environ.copy(), cwd=REPO, check=False
     )
     if process.returncode != 0:
         raise SystemExit(f"failed: {' '.join(command)}\n{process.stderr[-2000:]}")
+    LAST_STDERR = process.stderr
     return time.perf_counter() - started, process.stdout
+
+
+LAST_STDERR = ""
+SHARD_LINE = re.compile(
+    r"shards: (\d+) shard\(s\) read ([\d,]+) bill lines \(([\d.]+) s; per shard ([\d., ]+) s\)"
+)
+LAYOUT_LINE = re.compile(r"shards: laid out (\d+) billing file\(s\) .*?\(([\d.]+) s,")
+
+
+def shard_figures(stderr: str) -> dict:
+    """What a Dask run said about its shards (transforms/pipeline/shards.py progress lines)."""
+    found = SHARD_LINE.search(stderr)
+    layout = LAYOUT_LINE.search(stderr)
+    if not found:
+        return {}
+    return {
+        "shards": int(found.group(1)),
+        "lines": int(found.group(2).replace(",", "")),
+        "shard_step_s": float(found.group(3)),
+        "per_shard_s": [float(x) for x in found.group(4).split(",")],
+        "layout_files": int(layout.group(1)) if layout else 0,
+        "layout_s": float(layout.group(2)) if layout else 0.0,
+    }
 
 
 def warm_page_cache(data: Path) -> None:
@@ -117,6 +144,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, required=True, help="total bill lines over 13 cycles")
     parser.add_argument("--pandas-max-lines", type=int, default=10_000_000)
+    parser.add_argument("--dask-workers", type=int, default=2, help="local Dask workers (issue 16)")
     args = parser.parse_args()
     referees = max(1000, args.lines // 100)
     label = f"{args.lines:_}"
@@ -218,6 +246,27 @@ def main() -> None:
         str(work / "out-tiny"),
     ]
     measured("creditflow CLI end to end, a tiny month (Prefect)", tiny, env)
+    # issue 16, targets 5 and 6: the per-referee work on a local Dask cluster. Full: a fresh
+    # OUT, so the run also lays out all 13 cycles (the one-off cost of the layout); then the
+    # monthly run, after the previous month was settled the same way (not timed)
+    dask = ["--executor", "dask", "--workers", str(args.dask_workers)]
+    dask_full_name = f"creditflow CLI end to end, full, Dask {args.dask_workers} local workers"
+    measured(dask_full_name, [*cli(MONTH, "out-dask"), *dask], env)
+    dask_full = shard_figures(LAST_STDERR)
+    run_measured([*cli(PREVIOUS_MONTH, "out-dask-inc"), *dask], env)
+    measured(
+        f"creditflow CLI end to end, incremental month, Dask {args.dask_workers} local workers",
+        [*cli(MONTH, "out-dask-inc"), *dask],
+        env,
+    )
+    dask_incremental = shard_figures(LAST_STDERR)
+    dask_identical = all(
+        (work / "out-cli" / "batches" / MONTH / name).read_bytes()
+        == (work / "out-dask" / "batches" / MONTH / name).read_bytes()
+        and (work / "out-cli-inc" / "batches" / MONTH / name).read_bytes()
+        == (work / "out-dask-inc" / "batches" / MONTH / name).read_bytes()
+        for name in ("coupons.csv", "welcome.csv")
+    )
     pandas_report = None
     if args.lines <= args.pandas_max_lines:
         pandas_report = measured(
@@ -293,7 +342,24 @@ def main() -> None:
             f"- pandas / stages full = {pandas / stages_report['total']:.1f}x, "
             f"pandas / CLI full = {pandas / cli_full:.1f}x, pandas / floor = {pandas / floor:.1f}x"
         )
-    lines += _scale_targets(args.lines, wall, stages_report, incremental_report, rows)
+    dask = {
+        "name": dask_full_name,
+        "full": dask_full,
+        "incremental": dask_incremental,
+        "identical": dask_identical,
+    }
+    lines += _scale_targets(args.lines, wall, stages_report, incremental_report, rows, dask)
+    figures = {
+        "lines": args.lines,
+        "machine": machine(),
+        "wall_s": wall,
+        "peak_rss_mb": {name: peak for name, _, peak, _ in rows},
+        "stages_full_s": stages_report,
+        "stages_incremental_s": incremental_report,
+        "dask": dask,
+    }
+    (BENCH / "results" / f"{label}.json").write_text(json.dumps(figures, indent=1) + "\n")
+    lines += growth_table()
     lines += [
         "",
         f"Equality against creditflow's entitlement of {compared:,} 'ok' referees: "
@@ -304,11 +370,57 @@ def main() -> None:
     print(text)
 
 
-def _scale_targets(lines: int, wall: dict, full: dict, incremental: dict, rows) -> list[str]:
-    """Issue 16's targets, each as a ratio of figures taken in this one run, met or not."""
+def verdict(met: bool) -> str:
+    return "met" if met else "NOT met"
 
-    def verdict(met: bool) -> str:
-        return "met" if met else "NOT met"
+
+def growth_table() -> list[str]:
+    """Issue 16, target 4: time per million lines at every size benchmarked on this
+    machine so far (bench/results/*.json)."""
+    runs = sorted(
+        (json.loads(p.read_text()) for p in (BENCH / "results").glob("*.json")),
+        key=lambda r: r["lines"],
+    )
+    table = [
+        "",
+        "Growth (every size in bench/results/*.json; seconds per million lines):",
+        "",
+        "| lines | floor s/M | stages full s/M | CLI full s/M | CLI incremental s/M | "
+        "Dask full s/M | peak RSS MB |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in runs:
+        million = r["lines"] / 1_000_000
+        wall = r["wall_s"]
+        dask = wall.get(r.get("dask", {}).get("name", ""), float("nan"))
+        peak = max(v for k, v in r["peak_rss_mb"].items() if "creditflow" in k and "Dask" not in k)
+        table.append(
+            f"| {r['lines']:,} | {wall['floor: one DuckDB query'] / million:.2f} | "
+            f"{r['stages_full_s']['total'] / million:.2f} | "
+            f"{wall['creditflow CLI end to end, full (Prefect)'] / million:.2f} | "
+            f"{wall['creditflow CLI end to end, incremental month (Prefect)'] / million:.2f} | "
+            f"{dask / million:.2f} | {peak:.0f} |"
+        )
+    return table
+
+
+def projection(lines: int, wall_s: float, fixed_s: float, figures: dict, workers: int) -> float:
+    """Projected wall seconds of a full month of 1B lines on `workers` Dask workers, from
+    this run's figures: the fixed overhead (the tiny month) stays; what else runs on the
+    coordinator grows with the lines and does not shrink with workers; the layout and the
+    shards' work grow with the lines and divide over the workers. Each worker is assumed
+    to be worth one of this run's local workers (which shared this machine's cores)."""
+    scale = 1_000_000_000 / lines
+    local = len(figures["per_shard_s"])
+    sharded = figures["layout_s"] + figures["shard_step_s"]
+    coordinator = max(wall_s - sharded - fixed_s, 0.0)
+    return fixed_s + coordinator * scale + sharded * scale * local / workers
+
+
+def _scale_targets(
+    lines: int, wall: dict, full: dict, incremental: dict, rows, dask: dict
+) -> list[str]:
+    """Issue 16's targets, each as a ratio of figures taken in this one run, met or not."""
 
     floor = wall["floor: one DuckDB query"]
     cli_full = wall["creditflow CLI end to end, full (Prefect)"]
@@ -316,7 +428,7 @@ def _scale_targets(lines: int, wall: dict, full: dict, incremental: dict, rows) 
     tiny = wall["creditflow CLI end to end, a tiny month (Prefect)"]
     stages_ratio = incremental["total"] / full["total"]
     cli_ratio = cli_incremental / cli_full
-    peak_mb = max(p for n, _, p, _ in rows if "creditflow" in n)
+    peak_mb = max(p for n, _, p, _ in rows if "creditflow" in n and "Dask" not in n)
     per_million = full["total"] / (lines / 1_000_000)
     return [
         "",
@@ -331,8 +443,29 @@ def _scale_targets(lines: int, wall: dict, full: dict, incremental: dict, rows) 
         f"4. growth: {per_million:.2f} s of stages per million lines at {lines:,} (compare the "
         f"runs at 1M, 10M, 100M); peak RSS {peak_mb:.0f} MB (target < 3,000 MB): "
         f"{verdict(peak_mb < 3000)}",
-        "5. scale-out on Dask (--executor dask): NOT met: no Dask executor yet",
-        "6. a Dask row with 2 local workers: NOT met: no Dask executor yet",
+        *_dask_targets(lines, wall, dask),
+    ]
+
+
+def _dask_targets(lines: int, wall: dict, dask: dict) -> list[str]:
+    full, incremental = dask["full"], dask["incremental"]
+    full_s = wall[dask["name"]]
+    tiny = wall["creditflow CLI end to end, a tiny month (Prefect)"]
+    per_shard = ", ".join(f"{s:.1f}" for s in full["per_shard_s"])
+    return [
+        f"5. scale-out on Dask: outputs of the Dask runs byte-identical to the local runs: "
+        f"{'yes' if dask['identical'] else 'NO'}; full month: laid out {full['layout_files']} "
+        f"files in {full['layout_s']:.1f} s, {full['shards']} shards read {full['lines']:,} "
+        f"lines in {full['shard_step_s']:.1f} s (per shard {per_shard} s), the coordinator "
+        f"the other {full_s - full['layout_s'] - full['shard_step_s']:.1f} s; incremental "
+        f"month: laid out {incremental['layout_files']} files in {incremental['layout_s']:.1f} s,"
+        f" shards {incremental['shard_step_s']:.1f} s. Projected full month of 1B lines: "
+        f"{projection(lines, full_s, tiny, full, 8):.0f} s on 8 workers, "
+        f"{projection(lines, full_s, tiny, full, 32):.0f} s on 32 (docs/performance.md#scale-out): "
+        f"{verdict(dask['identical'])}",
+        f"6. Dask row with {full['shards']} local workers: full {full_s:.1f} s vs local CLI "
+        f"{wall['creditflow CLI end to end, full (Prefect)']:.1f} s: "
+        f"{verdict(bool(full))}",
     ]
 
 
