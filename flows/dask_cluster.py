@@ -46,7 +46,7 @@ def executor_options(args, options: RunOptions):
         n_workers=shards,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",
         silence_logs=logging.ERROR,
     ) as cluster:
         progress(

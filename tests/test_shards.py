@@ -65,7 +65,7 @@ def cluster():
     from distributed import LocalCluster
 
     with LocalCluster(
-        n_workers=2, threads_per_worker=1, dashboard_address=None, silence_logs=logging.ERROR
+        n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR
     ) as running:
         yield running
 
@@ -206,3 +206,22 @@ def test_a_local_cluster_is_started_and_closed_for_the_command(monkeypatch, tmp_
         assert executors.on_dask(sharded.dask_address)(abs, [-1]) == [1]
     with pytest.raises(OrchestratorUnavailable):  # the cluster is gone with the command
         executors.on_dask(sharded.dask_address)(abs, [-1])
+
+
+def test_shards_without_lines_still_count_their_share(tmp_path):
+    """More shards than buckets: some shards own no bucket at all, and in an incremental
+    month many own referees with no line in the new cycle (their spend is in the state);
+    every referee must still be measured."""
+    months = SAMPLE_MONTHS[:3]
+    produced = settle_all(
+        REPO / "sample_data",
+        tmp_path,
+        months,
+        executor="in-process",
+        shards=shards.SHARD_BUCKETS + 4,
+    )
+    for month in months:
+        assert (
+            produced[f"batches/{month}/coupons.csv"]
+            == (GOLDEN / month / "coupons.csv").read_bytes()
+        )

@@ -2,15 +2,14 @@
    kind: query
    purpose: one billing file's lines as the shard layout stores them (--executor dask,
             transforms/pipeline/shards.py): the columns the sharded models read, where
-            each line came from, and its bucket, a stable hash of the account id. Every
+            each line came from, and its bucket (sql/macros/shards.sql). Every
             line of an account lands in the same bucket in every file, so a shard that
             reads some buckets holds all the lines of its accounts and none of the others.
    grain: one row per line of the file (source_file, file_row_number)
    parameters: $shard_buckets
    inputs: raw_billing_lines
-   The hash is DuckDB's own (fast; stable for one DuckDB version, which is part of the
-   layout's key, so an upgrade lays the files out again). The values stay as delivered:
-   the shard stages and audits them with the same models as the coordinator. */
+   The values stay as delivered: the shard stages them with the same models as the
+   coordinator. */
 select
     record_id,
     account_id,
@@ -22,5 +21,5 @@ select
     billing_cycle,
     source_file,
     file_row_number,
-    hash(cast(account_id as varchar)) % $shard_buckets as bucket
+    shard_bucket(account_id, $shard_buckets) as bucket
 from raw_billing_lines

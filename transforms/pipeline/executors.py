@@ -4,9 +4,9 @@ returns the function's results in task order.
 - in_process: one after the other in this process (the shards' logic without a cluster;
   the tests use it to compare any number of shards quickly);
 - on_dask: on a Dask cluster at an address (a LocalCluster the CLI started for
-  `--workers N`, or an existing scheduler given by `--dask-address`). Under a Prefect flow
-  the shards are Prefect tasks on prefect-dask's DaskTaskRunner (flows/dask_shards.py),
-  so each shard is a task run of its own.
+  `--workers N`, or an existing scheduler given by `--dask-address`; flows/dask_cluster.py).
+  The shards are plain Dask tasks inside the compute stage's Prefect task, not Prefect
+  tasks of their own (flows/dask_cluster.py says why).
 """
 
 from collections.abc import Callable

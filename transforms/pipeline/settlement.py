@@ -39,10 +39,14 @@ def stage(run: SettlementRun, registered: RegisteredInputs) -> RegisteredInputs:
 
 def compute(run: SettlementRun, registered: RegisteredInputs) -> RegisteredInputs:
     """The intermediate and mart models: entitlements, ledger deltas, balances, coupons.
-    With a sharding executor the bill-line scans (shards.SHARDED_MODELS) run on the shards
-    and arrive here as the union of their rows."""
-    sharded = _map_tasks(run)
-    _run_layer(run, "intermediate", registered if sharded else None, sharded)
+    With a sharding executor the per-referee models (shards.SHARDED_MODELS, from the bill
+    lines to the windows) run on the shards, and what the rest reads arrives here as the
+    union of their rows."""
+    map_tasks = _map_tasks(run)
+    if map_tasks is None:
+        _run_layer(run, "intermediate")
+    else:
+        _run_sharded_layer(run, registered, map_tasks)
     _run_layer(run, "marts")
     return registered
 
@@ -56,18 +60,29 @@ def _map_tasks(run: SettlementRun):
     return None
 
 
-def _run_layer(run: SettlementRun, layer: str, registered=None, map_tasks=None) -> None:
-    sharded_done = False
+def _run_layer(run: SettlementRun, layer: str) -> None:
     for model in sql_runner.models_for(PUBLISHED_TABLES):
-        if model.path.parent.name != layer:
+        if model.path.parent.name == layer:
+            sql_runner.create(run.con, model, run.parameters)
+
+
+def _run_sharded_layer(run: SettlementRun, registered: RegisteredInputs, map_tasks) -> None:
+    """The intermediate models with the sharded ones left to the shards: they run just
+    before the first model that reads them, when every model they read exists (model
+    order puts a model's inputs before it)."""
+    sharded = set(shards.SHARDED_MODELS)
+    done = False
+    for model in sql_runner.models_for(PUBLISHED_TABLES):
+        if model.path.parent.name != "intermediate" or model.name in sharded:
             continue
-        if map_tasks and model.name in shards.SHARDED_MODELS:
-            # the sharded models read the same inputs, which exist by now (model order)
-            if not sharded_done:
-                shards.compute_scanned(run, registered.scanned_files, map_tasks)
-                sharded_done = True
-            continue
+        if not done and model.declared_inputs & sharded:
+            shards.compute_sharded(
+                run, registered.scanned_files, registered.record_files, map_tasks
+            )
+            done = True
         sql_runner.create(run.con, model, run.parameters)
+    if not done:
+        shards.compute_sharded(run, registered.scanned_files, registered.record_files, map_tasks)
 
 
 def validate(run: SettlementRun, registered: RegisteredInputs) -> ValidatedMonth:

@@ -100,6 +100,7 @@ def register_inputs(run: SettlementRun, _previous=None) -> RegisteredInputs:
         quarantine_sha256,
         accepted,
         tuple((str(p), file_hashes[p]) for c in scanned for p in billing[c]),
+        tuple((str(p), file_hashes[p]) for c in sorted(billing) for p in billing[c]),
     )
 
 

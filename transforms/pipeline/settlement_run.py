@@ -34,6 +34,7 @@ class RegisteredInputs:
     quarantine_sha256: str = ""
     accepted_shrinkage: tuple[str, ...] = ()  # what --accept-shrunk-inputs let through
     scanned_files: tuple[tuple[str, str], ...] = ()  # (path, SHA-256) of the scanned cycles
+    record_files: tuple[tuple[str, str], ...] = ()  # the same of every cycle up to the month
 
 
 @dataclass(frozen=True)

@@ -1,26 +1,32 @@
 """The per-referee work on Dask workers (`--executor dask`, docs/performance.md#scale-out).
 
-The bill lines are the only large input, and every rule that reads them one line at a
-time is per referee account: int_scanned_eligible_spend and int_scanned_linked_lines
-(SHARDED_MODELS). With the Dask executor those two models run on the workers, one shard
-of referee accounts each, and the coordinator takes the union of their rows. Everything
-else stays on the coordinator: the input audits, the identity rules (small tables), the
-windows of the referees' few rows per day, the ledger transaction and the files.
+The bill lines are the only large input, and every rule that reads them, up to each
+referee's windows, is per referee account: the models SHARDED_MODELS, from the scans of
+the bill lines (int_scanned_eligible_spend, int_scanned_linked_lines) through the linked
+lines' originals and the daily spend to the windows (int_referee_windows). With the Dask
+executor those models run on the workers, one shard of accounts each, with the same SQL,
+and the coordinator takes the union of what it needs back (RETURNED_MODELS: the scans for
+the incremental state, the windows for the entitlements). The rest stays on the
+coordinator: the input audits, the identity rules that pick each referee's listing
+(small tables), entitlements, the ledger transaction and the files.
 
 **The layout that lets a shard read only its share.** Each delivered billing file is
-laid out once, by the workers (one task per file), as SHARD_BUCKETS Parquet parts by a
-stable hash of the account id (sql/queries/shard_billing_layout.sql):
+laid out once, by the workers (one task per file), as SHARD_BUCKETS Parquet parts by the
+account's bucket (sql/macros/shards.sql, sql/queries/shard_billing_layout.sql):
 OUT/shards/billing/<file key>/bucket=<b>/. Shard k of N reads the buckets b with
 b % N == k, so it reads its accounts' lines and no other; the number of buckets does not
 depend on N, so the same layout serves any number of workers. The file key is a digest
-of the file's SHA-256, its path, the DuckDB version (whose hash function places the
-lines) and the number of buckets: a changed or moved file, or a DuckDB upgrade, is laid
-out again; an unchanged file never is. A normal month lays out its own cycle only.
+of the file's SHA-256, its path, the DuckDB version (whose hash places the lines) and the
+number of buckets: a changed or moved file, or a DuckDB upgrade, is laid out again; an
+unchanged file never is. A normal month lays out its own cycle only. The coordinator's
+per-account tables (the referees, the incremental state of the cycles not scanned) are
+sliced by the same bucket and sent to the shard that owns them.
 
-**Why the outputs are the same for any N.** A shard holds every line of its accounts
-(same bucket in every file), the models aggregate per account and day or keep lines one
-by one, so the union of the shards' rows is the same set of rows as one run over every
-line; everything downstream is ordered by its keys.
+**Why the outputs are the same for any N.** A shard holds every line, every cached day
+and every listing of its accounts (same bucket everywhere), and the models group by
+account (or referee) and day or keep lines one by one, so the union of the shards' rows
+is the same set of rows as one run over everything; everything downstream is ordered by
+its keys.
 """
 
 import hashlib
@@ -33,24 +39,42 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from transforms import contracts
 from transforms.pipeline import sql_runner, warehouse
-from transforms.pipeline.inputs import BILLING_CYCLE_FILES
+from transforms.pipeline.inputs import BILLING_CYCLE_FILES, EMPTY_INPUT
 from transforms.summary import progress
 
 SHARD_BUCKETS = 96  # divisible by 1, 2, 3, 4, 6, 8, 12, 16, 24, 32 and 48 workers
-SHARDED_MODELS = ("int_scanned_eligible_spend", "int_scanned_linked_lines")
-# what a shard runs over its lines, in order (the staging view, the accepted lines, then
-# the sharded models)
-SHARD_MODELS = ("stg_billing_lines", "int_accepted_billing_lines", *SHARDED_MODELS)
-# the coordinator's small relations a shard reads, and the columns it reads of them
-SMALL_INPUTS = {
-    "rejected_rows": ("source_file", "file_row_number"),
-    "int_billing_surplus_copies": ("source_file", "file_row_number"),
-    "int_referee_accounts": ("account_id", "first_registered_date"),
-    "stg_eligible_products": None,  # every column
+SHARDED_MODELS = (
+    "int_scanned_eligible_spend",
+    "int_scanned_linked_lines",
+    "int_cycle_eligible_spend",
+    "int_cycle_linked_lines",
+    "int_linked_lines",
+    "int_referee_daily_spend",
+    "int_referee_windows",
+)
+# what the coordinator takes back: the scans (the incremental state the publish keeps) and
+# the windows (what int_referee_entitlements reads)
+RETURNED_MODELS = ("int_scanned_eligible_spend", "int_scanned_linked_lines", "int_referee_windows")
+# the coordinator's relations a shard reads: the whole relation (small), or the slice of
+# the shard's accounts (keyed by the named account column)
+WHOLE_INPUTS = {
+    "rejected_rows": "source_file, file_row_number",
+    "int_billing_surplus_copies": "source_file, file_row_number",
+    "stg_eligible_products": "*",
+    "cached_cycles": "*",
 }
+SLICED_INPUTS = {
+    "int_referee_accounts": "account_id",
+    "int_referees": "referee_account_id",
+    "warehouse.cycle_eligible_spend": "account_id",
+    "warehouse.cycle_linked_lines": "account_id",
+}
+# the incremental state a shard needs: the cycles taken from the cache only
+CACHED_ONLY = "billing_cycle in (select billing_cycle from cached_cycles)"
 LAID_OUT_COLUMNS = (
     "record_id",
     "account_id",
@@ -62,6 +86,7 @@ LAID_OUT_COLUMNS = (
 )
 LAYOUT = sql_runner.sql_file("queries/shard_billing_layout.sql")
 SHARD_FILES = sql_runner.sql_file("sources/billing_shard_files.sql")
+RECORD_FILES = sql_runner.sql_file("sources/billing_record_files.sql")
 
 
 @dataclass(frozen=True)
@@ -77,12 +102,14 @@ class LayoutTask:
 
 @dataclass(frozen=True)
 class ShardTask:
-    """Compute one shard's rows of SHARDED_MODELS from its bucket parts."""
+    """Compute one shard's rows of RETURNED_MODELS from its bucket parts."""
 
     shard: int
     shards: int
-    parts: tuple[str, ...]
-    small_inputs: dict  # relation name -> Arrow table
+    parts: tuple[str, ...]  # its buckets of the scanned cycles' files
+    record_parts: tuple[str, ...]  # its buckets of every cycle's files up to the month
+    inputs: dict  # relation name -> Arrow table (whole, or this shard's slice)
+    parameters: dict  # the run's SQL parameters
     out_dir: str
     memory_limit: str
     threads: int | None
@@ -155,7 +182,7 @@ def lay_out_file(task: LayoutTask) -> float:
 
 
 def compute_shard(task: ShardTask) -> ShardResult:
-    """Worker: run SHARD_MODELS over one shard's lines and return its rows of SHARDED_MODELS."""
+    """Worker: run the shard's models over its lines and return its RETURNED_MODELS rows."""
     started = time.perf_counter()
     con = _connection(task.out_dir, (), task.memory_limit, task.threads)
     try:
@@ -163,21 +190,43 @@ def compute_shard(task: ShardTask) -> ShardResult:
             c.name if c.name in LAID_OUT_COLUMNS else f"cast(null as varchar) as {c.name}"
             for c in contracts.BILLING.columns
         ]
-        sql_runner.create_source(
-            con, SHARD_FILES, "raw_billing_lines", [Path(p) for p in task.parts], columns
-        )
-        for name, table in task.small_inputs.items():
-            con.register(f"{name}_arrow", table)
-            con.execute(f"create temp table {name} as select * from {name}_arrow")
-            con.unregister(f"{name}_arrow")
-        by_name = {m.name: m for m in sql_runner.models()}
-        for name in SHARD_MODELS:
-            sql_runner.create(con, by_name[name], {})
+        _create_source(con, SHARD_FILES, "raw_billing_lines", task.parts, columns)
+        record_columns = ["account_id", "record_id", "billing_date"]
+        _create_source(con, RECORD_FILES, "raw_billing_records", task.record_parts, record_columns)
+        con.execute("attach ':memory:' as warehouse")
+        for name, table in task.inputs.items():
+            con.register("shard_input", table)
+            con.execute(f"create table {name} as select * from shard_input")
+            con.unregister("shard_input")
+        for model in shard_models():
+            sql_runner.create(con, model, task.parameters)
         ((lines_read,),) = con.execute("select count(*) from raw_billing_lines").fetchall()
-        rows = {name: con.sql(f"select * from {name}").to_arrow_table() for name in SHARDED_MODELS}
+        rows = {name: con.sql(f"select * from {name}").to_arrow_table() for name in RETURNED_MODELS}
     finally:
         con.close()
     return ShardResult(task.shard, rows, lines_read, time.perf_counter() - started)
+
+
+def _create_source(con, template, relation: str, parts: tuple[str, ...], columns: list[str]):
+    """A raw relation over a shard's parts; a shard with no part of these files (few
+    lines, many shards) gets the same relation typed and empty."""
+    if parts:
+        sql_runner.create_source(con, template, relation, [Path(p) for p in parts], columns)
+        return
+    typed = [
+        column if column.startswith("cast(") else f"cast(null as varchar) as {column}"
+        for column in columns
+    ]
+    sql_runner.create_source(
+        con, EMPTY_INPUT, relation, [], [*typed, "cast(null as varchar) as billing_cycle"]
+    )
+
+
+def shard_models() -> list:
+    """What a shard runs, in model order: the staging view of its lines, the accepted
+    lines, then SHARDED_MODELS."""
+    names = {"stg_billing_lines", "int_accepted_billing_lines", *SHARDED_MODELS}
+    return [m for m in sql_runner.models() if m.name in names]
 
 
 def shard_parts(out_dir: Path, keys: list[str], shard: int, shards: int) -> tuple[str, ...]:
@@ -191,16 +240,21 @@ def shard_parts(out_dir: Path, keys: list[str], shard: int, shards: int) -> tupl
     )
 
 
-def compute_scanned(run, scanned_files: tuple[tuple[str, str], ...], map_tasks: Callable) -> None:
+def compute_sharded(
+    run,
+    scanned_files: tuple[tuple[str, str], ...],
+    record_files: tuple[tuple[str, str], ...],
+    map_tasks: Callable,
+) -> None:
     """Coordinator: lay out the files not laid out yet, run the shards, and create
-    SHARDED_MODELS in the run's connection as the union of the shards' rows.
+    RETURNED_MODELS in the run's connection as the union of the shards' rows.
 
     `map_tasks(function, tasks)` runs a worker function over tasks on the cluster and
     returns the results in task order (transforms/pipeline/executors.py)."""
     options = run.options
     out_dir = Path(options.out_dir).resolve()
     shards = options.shards
-    keys = [file_key(Path(path), sha256) for path, sha256 in scanned_files]
+    keys = {path: file_key(Path(path), sha256) for path, sha256 in record_files}
     missing = [
         LayoutTask(
             str(Path(path).resolve()),
@@ -209,7 +263,7 @@ def compute_scanned(run, scanned_files: tuple[tuple[str, str], ...], map_tasks: 
             str(out_dir),
             options.memory_limit,
         )
-        for (path, _), key in zip(scanned_files, keys, strict=True)
+        for path, key in keys.items()
         if not (layout_dir(out_dir) / key).is_dir()
     ]
     if missing:
@@ -220,34 +274,53 @@ def compute_scanned(run, scanned_files: tuple[tuple[str, str], ...], map_tasks: 
             f"{run.month}: shards: laid out {len(missing)} billing file(s) in {SHARD_BUCKETS} "
             f"buckets ({time.perf_counter() - started:.1f} s, longest file {max(seconds):.1f} s)"
         )
-    small = {
-        name: run.con.sql(
-            f"select {', '.join(columns) if columns else '*'} from {name}"
-        ).to_arrow_table()
-        for name, columns in SMALL_INPUTS.items()
+    started = time.perf_counter()
+    whole = {
+        name: run.con.sql(f"select {columns} from {name}").to_arrow_table()
+        for name, columns in WHOLE_INPUTS.items()
     }
+    sliced = {
+        name: _slices(run.con, name, column, shards) for name, column in SLICED_INPUTS.items()
+    }
+    scanned_keys = [keys[path] for path, _ in scanned_files]
     tasks = [
         ShardTask(
             shard,
             shards,
-            shard_parts(out_dir, keys, shard, shards),
-            small,
+            shard_parts(out_dir, scanned_keys, shard, shards),
+            shard_parts(out_dir, list(keys.values()), shard, shards),
+            {**whole, **{name: slices[shard] for name, slices in sliced.items()}},
+            run.parameters,
             str(out_dir),
             options.memory_limit,
             options.threads,
         )
         for shard in range(shards)
     ]
+    sliced_s = time.perf_counter() - started
     started = time.perf_counter()
-    results = map_tasks(compute_shard, [t for t in tasks if t.parts])
+    results = map_tasks(compute_shard, tasks)
     progress(
         f"{run.month}: shards: {len(results)} shard(s) read {sum(r.lines_read for r in results):,} "
         f"bill lines ({time.perf_counter() - started:.1f} s; per shard "
         + ", ".join(f"{r.seconds:.1f}" for r in results)
-        + " s)"
+        + f" s; slicing the coordinator's tables {sliced_s:.1f} s)"
     )
-    for name in SHARDED_MODELS:
+    for name in RETURNED_MODELS:
         union = pa.concat_tables([r.rows[name] for r in results])
         run.con.register("shard_rows", union)
         run.con.execute(f"create or replace temp table {name} as select * from shard_rows")
         run.con.unregister("shard_rows")
+
+
+def _slices(con, relation: str, column: str, shards: int) -> list:
+    """A per-account relation cut into the shards' slices by the account's bucket (the
+    incremental state: the cached cycles only)."""
+    where = f"where {CACHED_ONLY}" if relation.startswith("warehouse.") else ""
+    table = con.sql(
+        f"select *, shard_bucket({column}, {SHARD_BUCKETS}) % {shards} as shard_number "
+        f"from {relation} {where}"
+    ).to_arrow_table()
+    numbers = table.column("shard_number")
+    table = table.drop_columns(["shard_number"])
+    return [table.filter(pc.equal(numbers, shard)) for shard in range(shards)]
