@@ -94,7 +94,8 @@ def run_measured(command: list[str], env: dict | None = None) -> tuple[float, st
 
 LAST_STDERR = ""
 SHARD_LINE = re.compile(
-    r"shards: (\d+) shard\(s\) read ([\d,]+) bill lines \(([\d.]+) s; per shard ([\d., ]+) s\)"
+    r"shards: (\d+) shard\(s\) read ([\d,]+) bill lines \(([\d.]+) s; per shard ([\d., ]+) s; "
+    r"slicing the coordinator's tables ([\d.]+) s\)"
 )
 LAYOUT_LINE = re.compile(r"shards: laid out (\d+) billing file\(s\) .*?\(([\d.]+) s,")
 
@@ -110,6 +111,7 @@ def shard_figures(stderr: str) -> dict:
         "lines": int(found.group(2).replace(",", "")),
         "shard_step_s": float(found.group(3)),
         "per_shard_s": [float(x) for x in found.group(4).split(",")],
+        "slicing_s": float(found.group(5)),
         "layout_files": int(layout.group(1)) if layout else 0,
         "layout_s": float(layout.group(2)) if layout else 0.0,
     }

@@ -187,6 +187,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     data_and_out(serve)
     config_and_rejections(serve)
+    serve.add_argument(
+        "--dask-address",
+        metavar="URL",
+        help="settle on this Dask scheduler's workers (tcp://host:8786; docs/operations.md#dask)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="with --dask-address: N shards (default: one per worker)",
+    )
     notify(serve)
     return parser
 
@@ -308,7 +319,11 @@ def _serve(args) -> int:
         ),
         "max_rejected": args.max_rejected,
         "notify_url": args.notify,
+        "dask_address": args.dask_address,
+        "dask_shards": args.workers,
     }
+    if args.workers is not None and (args.dask_address is None or args.workers < 1):
+        raise UsageError("usage: --workers needs --dask-address and 1 or more")
     serve(deployment({name: value for name, value in parameters.items() if value is not None}))
     return 0
 

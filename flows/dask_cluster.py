@@ -57,6 +57,15 @@ def executor_options(args, options: RunOptions):
         )
 
 
+def on_scheduler(options: RunOptions, address: str, shards: int | None = None) -> RunOptions:
+    """The options of a run on an existing scheduler: one shard per worker unless said."""
+    shards = shards or _worker_count(address)
+    progress(f"dask: {shards} shard(s) on the scheduler at {address}")
+    return options.model_copy(
+        update={"executor": "dask", "dask_address": address, "shards": shards}
+    )
+
+
 def _worker_count(address: str) -> int:
     from distributed import Client
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from prefect import flow
 
 from flows.alerts import alert_message, notify
+from flows.dask_cluster import on_scheduler
 from flows.instruments import run_instruments
 from flows.settlement import settle
 from transforms import months
@@ -52,13 +53,17 @@ def monthly_close(
     eligible_products: str | None = None,
     max_rejected: int = 0,
     notify_url: str | None = None,
+    dask_address: str | None = None,
+    dask_shards: int | None = None,
 ) -> dict:
     """Settle the month (default: the previous one), then run its instrument ledger."""
     settled_month = month
     try:
         settled_month = month_of_run(month)
         options = _options(data_dir, out_dir, config, eligible_products, max_rejected)
-        settled = settle(settled_month, options)
+        # the settlement's per-referee work on the cluster (the ledger is small)
+        on_cluster = on_scheduler(options, dask_address, dask_shards) if dask_address else options
+        settled = settle(settled_month, on_cluster)
         ledger = run_instruments(settled_month, options)
     except (CreditflowError, StageFailed, ValueError) as raised:
         error = raised.error if isinstance(raised, StageFailed) else raised

@@ -12,6 +12,7 @@ import pytest
 from bench.generate import generate
 from flows import dask_cluster
 from flows.cli import main
+from tests.test_cli import run_cli
 from tests.test_golden import GOLDEN, SAMPLE_MONTHS, comparable_manifest
 from transforms.errors import OrchestratorUnavailable
 from transforms.pipeline import executors, settlement, shards
@@ -225,3 +226,49 @@ def test_shards_without_lines_still_count_their_share(tmp_path):
             produced[f"batches/{month}/coupons.csv"]
             == (GOLDEN / month / "coupons.csv").read_bytes()
         )
+
+
+@pytest.mark.flow
+def test_the_cli_runs_a_backfill_on_a_local_cluster(prefect_harness, tmp_path, capsys):
+    out = tmp_path / "out"
+    data = ["--data", str(REPO / "sample_data"), "--out", str(out)]
+    code, _, err = run_cli(
+        [
+            "backfill",
+            "--from",
+            "2025-11",
+            "--to",
+            "2026-01",
+            *data,
+            "--executor",
+            "dask",
+            "--workers",
+            "2",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    assert "dask: local cluster of 2 worker process(es)" in err
+    assert "2026-01: shards: 2 shard(s) read" in err
+    for month in SAMPLE_MONTHS[:3]:
+        produced = (out / "batches" / month / "coupons.csv").read_bytes()
+        assert produced == (GOLDEN / month / "coupons.csv").read_bytes()
+
+
+@pytest.mark.flow
+def test_the_scheduled_close_settles_on_a_dask_scheduler(prefect_harness, cluster, tmp_path):
+    from flows.monthly_close import monthly_close
+
+    for month in SAMPLE_MONTHS[:2]:
+        result = monthly_close(
+            data_dir=str(REPO / "sample_data"),
+            out_dir=str(tmp_path),
+            month=month,
+            dask_address=cluster.scheduler_address,
+            dask_shards=3,
+        )
+        assert result["settlement"] == "published"
+    month = SAMPLE_MONTHS[1]
+    produced = (tmp_path / "batches" / month / "coupons.csv").read_bytes()
+    assert produced == (GOLDEN / month / "coupons.csv").read_bytes()
+    assert list(shards.layout_dir(tmp_path).iterdir())  # the shards' layout was made
