@@ -38,8 +38,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from transforms import contracts
 from transforms.pipeline import sql_runner, warehouse
@@ -108,7 +106,8 @@ class ShardTask:
     shards: int
     parts: tuple[str, ...]  # its buckets of the scanned cycles' files
     record_parts: tuple[str, ...]  # its buckets of every cycle's files up to the month
-    inputs: dict  # relation name -> Arrow table (whole, or this shard's slice)
+    inputs: dict  # relation name -> its Parquet files (whole, or this shard's slice)
+    results_dir: str  # where the shard writes its RETURNED_MODELS rows
     parameters: dict  # the run's SQL parameters
     out_dir: str
     memory_limit: str
@@ -118,7 +117,7 @@ class ShardTask:
 @dataclass(frozen=True)
 class ShardResult:
     shard: int
-    rows: dict  # model name -> Arrow table
+    rows: dict  # model name -> the Parquet file of the shard's rows
     lines_read: int
     seconds: float
 
@@ -182,7 +181,9 @@ def lay_out_file(task: LayoutTask) -> float:
 
 
 def compute_shard(task: ShardTask) -> ShardResult:
-    """Worker: run the shard's models over its lines and return its RETURNED_MODELS rows."""
+    """Worker: run the shard's models over its lines and write its RETURNED_MODELS rows
+    as Parquet beside the layout (the results travel by the shared storage, not through
+    the scheduler: at 100M lines they are gigabytes)."""
     started = time.perf_counter()
     con = _connection(task.out_dir, (), task.memory_limit, task.threads)
     try:
@@ -194,14 +195,19 @@ def compute_shard(task: ShardTask) -> ShardResult:
         record_columns = ["account_id", "record_id", "billing_date"]
         _create_source(con, RECORD_FILES, "raw_billing_records", task.record_parts, record_columns)
         con.execute("attach ':memory:' as warehouse")
-        for name, table in task.inputs.items():
-            con.register("shard_input", table)
-            con.execute(f"create table {name} as select * from shard_input")
-            con.unregister("shard_input")
+        for name, files in task.inputs.items():
+            con.execute(
+                f"create table {name} as select * from "
+                "read_parquet($files, union_by_name = true, hive_partitioning = false)",
+                {"files": list(files)},
+            )
         for model in shard_models():
             sql_runner.create(con, model, task.parameters)
         ((lines_read,),) = con.execute("select count(*) from raw_billing_lines").fetchall()
-        rows = {name: con.sql(f"select * from {name}").to_arrow_table() for name in RETURNED_MODELS}
+        rows = {}
+        for name in RETURNED_MODELS:
+            rows[name] = str(Path(task.results_dir) / f"{name}-{task.shard}.parquet")
+            con.execute(f"copy {name} to $path (format parquet)", {"path": rows[name]})
     finally:
         con.close()
     return ShardResult(task.shard, rows, lines_read, time.perf_counter() - started)
@@ -274,53 +280,77 @@ def compute_sharded(
             f"{run.month}: shards: laid out {len(missing)} billing file(s) in {SHARD_BUCKETS} "
             f"buckets ({time.perf_counter() - started:.1f} s, longest file {max(seconds):.1f} s)"
         )
-    started = time.perf_counter()
-    whole = {
-        name: run.con.sql(f"select {columns} from {name}").to_arrow_table()
-        for name, columns in WHOLE_INPUTS.items()
-    }
-    sliced = {
-        name: _slices(run.con, name, column, shards) for name, column in SLICED_INPUTS.items()
-    }
-    scanned_keys = [keys[path] for path, _ in scanned_files]
-    tasks = [
-        ShardTask(
-            shard,
-            shards,
-            shard_parts(out_dir, scanned_keys, shard, shards),
-            shard_parts(out_dir, list(keys.values()), shard, shards),
-            {**whole, **{name: slices[shard] for name, slices in sliced.items()}},
-            run.parameters,
-            str(out_dir),
-            options.memory_limit,
-            options.threads,
+    scratch = layout_dir(out_dir).parent / "runs" / f"{run.month}-{uuid.uuid4().hex[:12]}"
+    (scratch / "results").mkdir(parents=True)
+    try:
+        started = time.perf_counter()
+        inputs = _write_inputs(run.con, scratch / "inputs", shards)
+        sliced_s = time.perf_counter() - started
+        scanned_keys = [keys[path] for path, _ in scanned_files]
+        tasks = [
+            ShardTask(
+                shard,
+                shards,
+                shard_parts(out_dir, scanned_keys, shard, shards),
+                shard_parts(out_dir, list(keys.values()), shard, shards),
+                {name: files(shard) for name, files in inputs.items()},
+                str(scratch / "results"),
+                run.parameters,
+                str(out_dir),
+                options.memory_limit,
+                options.threads,
+            )
+            for shard in range(shards)
+        ]
+        started = time.perf_counter()
+        results = map_tasks(compute_shard, tasks)
+        progress(
+            f"{run.month}: shards: {len(results)} shard(s) read "
+            f"{sum(r.lines_read for r in results):,} bill lines "
+            f"({time.perf_counter() - started:.1f} s; per shard "
+            + ", ".join(f"{r.seconds:.1f}" for r in results)
+            + f" s; slicing the coordinator's tables {sliced_s:.1f} s)"
         )
-        for shard in range(shards)
-    ]
-    sliced_s = time.perf_counter() - started
-    started = time.perf_counter()
-    results = map_tasks(compute_shard, tasks)
-    progress(
-        f"{run.month}: shards: {len(results)} shard(s) read {sum(r.lines_read for r in results):,} "
-        f"bill lines ({time.perf_counter() - started:.1f} s; per shard "
-        + ", ".join(f"{r.seconds:.1f}" for r in results)
-        + f" s; slicing the coordinator's tables {sliced_s:.1f} s)"
-    )
-    for name in RETURNED_MODELS:
-        union = pa.concat_tables([r.rows[name] for r in results])
-        run.con.register("shard_rows", union)
-        run.con.execute(f"create or replace temp table {name} as select * from shard_rows")
-        run.con.unregister("shard_rows")
+        for name in RETURNED_MODELS:
+            run.con.execute(
+                f"create or replace temp table {name} as select * from read_parquet($files)",
+                {"files": [r.rows[name] for r in results]},
+            )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _slices(con, relation: str, column: str, shards: int) -> list:
-    """A per-account relation cut into the shards' slices by the account's bucket (the
-    incremental state: the cached cycles only)."""
-    where = f"where {CACHED_ONLY}" if relation.startswith("warehouse.") else ""
-    table = con.sql(
-        f"select *, shard_bucket({column}, {SHARD_BUCKETS}) % {shards} as shard_number "
-        f"from {relation} {where}"
-    ).to_arrow_table()
-    numbers = table.column("shard_number")
-    table = table.drop_columns(["shard_number"])
-    return [table.filter(pc.equal(numbers, shard)) for shard in range(shards)]
+def _write_inputs(con, folder: Path, shards: int) -> dict:
+    """Write what the shards read of the coordinator's relations as Parquet (one pass per
+    relation; the per-account ones partitioned by shard) and return, per relation, a
+    function from a shard's number to its files. An empty file with the relation's columns
+    comes first, so a shard without rows still gets a typed, empty relation."""
+    found = {}
+    for name, columns in WHOLE_INPUTS.items():
+        path = folder / f"{name}.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        con.execute(
+            f"copy (select {columns} from {name}) to $path (format parquet)", {"path": str(path)}
+        )
+        found[name] = lambda shard, path=path: (str(path),)
+    for name, column in SLICED_INPUTS.items():
+        where = f"where {CACHED_ONLY}" if name.startswith("warehouse.") else ""
+        target = folder / name.replace(".", "__")
+        target.mkdir(parents=True)
+        schema = target / "columns.parquet"
+        con.execute(
+            f"copy (select * from {name} limit 0) to $path (format parquet)", {"path": str(schema)}
+        )
+        con.execute(
+            f"copy (select *, shard_bucket({column}, {SHARD_BUCKETS}) % {shards} as shard_number "
+            f"from {name} {where}) to $path (format parquet, partition_by (shard_number))",
+            {"path": str(target / "slices")},
+        )
+        found[name] = lambda shard, target=target, schema=schema: (
+            str(schema),
+            *(
+                str(p)
+                for p in sorted((target / "slices" / f"shard_number={shard}").glob("*.parquet"))
+            ),
+        )
+    return found
