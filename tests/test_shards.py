@@ -3,6 +3,8 @@ a stable hash of the account id give the same outputs, byte for byte, for any nu
 shards; a shard reads only its accounts' lines; a file is laid out once."""
 
 import logging
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -144,10 +146,10 @@ def test_a_billing_file_is_laid_out_once(generated, tmp_path):
 
 
 def test_the_layout_key_changes_with_the_content_and_the_place(tmp_path):
-    path = tmp_path / "part-0.parquet"
+    path = str(tmp_path / "part-0.parquet")
     assert shards.file_key(path, "a" * 64) == shards.file_key(path, "a" * 64)
     assert shards.file_key(path, "a" * 64) != shards.file_key(path, "b" * 64)
-    assert shards.file_key(path, "a" * 64) != shards.file_key(tmp_path / "x.parquet", "a" * 64)
+    assert shards.file_key(path, "a" * 64) != shards.file_key("data/part-0.parquet", "a" * 64)
 
 
 def test_in_process_and_dask_map_return_results_in_task_order(cluster):
@@ -272,3 +274,43 @@ def test_the_scheduled_close_settles_on_a_dask_scheduler(prefect_harness, cluste
     produced = (tmp_path / "batches" / month / "coupons.csv").read_bytes()
     assert produced == (GOLDEN / month / "coupons.csv").read_bytes()
     assert list(shards.layout_dir(tmp_path).iterdir())  # the shards' layout was made
+
+
+@pytest.mark.parametrize("shard_count", [2, 3])
+def test_rejected_rows_and_surplus_copies_stay_out_with_a_relative_data_dir(
+    shard_count, world, monkeypatch
+):
+    """The shards leave out the rows the coordinator rejected (accepted with
+    --max-rejected) and the surplus copies of a record delivered twice, which are matched
+    on the file's name as the run records it: here a relative data directory, while the
+    workers read the file by its absolute path."""
+    day = lambda d: date(2025, 3, d)  # noqa: E731
+    for number in range(6):
+        friend, referrer = f"friend-{number}", f"referrer-{number}"
+        world.account(friend)
+        world.account(referrer)
+        world.refer(friend, referrer, day(1), code=f"CODE-{number}")
+        world.spend(friend, day(2), "60.00", record_id=f"twice-{number}")
+        world.spend(friend, day(2), "60.00", record_id=f"twice-{number}")
+        world.spend(friend, day(3), "50.00", currency="EUR")  # rejected: not USD
+    world.write()
+    monkeypatch.chdir(world.root)
+    rows = {}
+    for executor, out in (("local", "out-local"), ("in-process", "out-shards")):
+        options = RunOptions(
+            data_dir=Path("data"),
+            out_dir=Path(out),
+            max_rejected=6,
+            executor=executor,
+            shards=shard_count if executor != "local" else 1,
+        )
+        for month in ("2025-03", "2025-04"):
+            settlement.settle(month, options)
+        with duckdb.connect(f"{out}/warehouse.duckdb", read_only=True) as con:
+            rows[executor] = con.execute(
+                "select referee_account_id, eligible_spend_to_date_usd from referee_status "
+                "where settlement_month = '2025-04' order by 1"
+            ).fetchall()
+    assert rows["in-process"] == rows["local"]
+    # each friend's spend: the record once (60.00), the EUR line not at all
+    assert {spend for _, spend in rows["local"]} == {Decimal("60.00")}

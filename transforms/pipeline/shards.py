@@ -20,7 +20,7 @@ of the file's SHA-256, its path, the DuckDB version (whose hash places the lines
 number of buckets: a changed or moved file, or a DuckDB upgrade, is laid out again; an
 unchanged file never is. A normal month lays out its own cycle only. The coordinator's
 per-account tables (the referees, the incremental state of the cycles not scanned) are
-sliced by the same bucket and sent to the shard that owns them.
+written as Parquet partitioned by the same bucket, for the shard that owns them.
 
 **Why the outputs are the same for any N.** A shard holds every line, every cached day
 and every listing of its accounts (same bucket everywhere), and the models group by
@@ -91,7 +91,8 @@ RECORD_FILES = sql_runner.sql_file("sources/billing_record_files.sql")
 class LayoutTask:
     """Lay out one delivered billing file as bucket parts under `target`."""
 
-    source_file: str
+    source_file: str  # the absolute path the worker reads
+    recorded_as: str  # the name the coordinator's relations give the file (its source_file)
     target: str
     readable: tuple[str, ...]  # what the worker's DuckDB may read (the data directory)
     out_dir: str  # and write (OUT)
@@ -126,10 +127,11 @@ def layout_dir(out_dir: Path) -> Path:
     return Path(out_dir) / "shards" / "billing"
 
 
-def file_key(path: Path, sha256: str) -> str:
-    """Where a file's parts live: changes with its content, its path (the parts record
-    it, and rejected rows are matched on it), the DuckDB version and the bucket count."""
-    text = f"{sha256}\0{Path(path).resolve()}\0{duckdb.__version__}\0{SHARD_BUCKETS}"
+def file_key(path: str, sha256: str) -> str:
+    """Where a file's parts live: changes with its content, the name the run records it
+    by (the parts carry it, and rejected rows are matched on it), the DuckDB version and
+    the bucket count."""
+    text = f"{sha256}\0{path}\0{duckdb.__version__}\0{SHARD_BUCKETS}"
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -168,7 +170,12 @@ def lay_out_file(task: LayoutTask) -> float:
         scratch = target.with_name(f".{target.name}.{uuid.uuid4().hex}")
         con.execute(
             f"copy ({LAYOUT.body}) to $scratch (format parquet, partition_by (bucket))",
-            {**sql_runner.bind(LAYOUT, {"shard_buckets": SHARD_BUCKETS}), "scratch": str(scratch)},
+            {
+                **sql_runner.bind(
+                    LAYOUT, {"shard_buckets": SHARD_BUCKETS, "source_file": task.recorded_as}
+                ),
+                "scratch": str(scratch),
+            },
         )
     finally:
         con.close()
@@ -260,10 +267,11 @@ def compute_sharded(
     options = run.options
     out_dir = Path(options.out_dir).resolve()
     shards = options.shards
-    keys = {path: file_key(Path(path), sha256) for path, sha256 in record_files}
+    keys = {path: file_key(path, sha256) for path, sha256 in record_files}
     missing = [
         LayoutTask(
             str(Path(path).resolve()),
+            path,
             str(layout_dir(out_dir) / key),
             (str(Path(options.data_dir).resolve()),),
             str(out_dir),
