@@ -95,7 +95,7 @@ def run_measured(command: list[str], env: dict | None = None) -> tuple[float, st
 LAST_STDERR = ""
 SHARD_LINE = re.compile(
     r"shards: (\d+) shard\(s\) read ([\d,]+) bill lines \(([\d.]+) s; per shard ([\d., ]+) s; "
-    r"slicing the coordinator's tables ([\d.]+) s\)"
+    r"writing the shards' inputs ([\d.]+) s\)"
 )
 LAYOUT_LINE = re.compile(r"shards: laid out (\d+) billing file\(s\) .*?\(([\d.]+) s,")
 

@@ -13,6 +13,7 @@ import contextlib
 import logging
 
 from transforms.errors import OrchestratorUnavailable, UsageError
+from transforms.pipeline import executors
 from transforms.pipeline.options import RunOptions
 from transforms.summary import progress
 
@@ -67,17 +68,8 @@ def on_scheduler(options: RunOptions, address: str, shards: int | None = None) -
 
 
 def _worker_count(address: str) -> int:
-    from distributed import Client
-
-    from transforms.pipeline.executors import CONNECT_TIMEOUT_S
-
-    try:
-        with Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False) as client:
-            count = len(client.scheduler_info()["workers"])
-    except (OSError, TimeoutError) as error:
-        raise OrchestratorUnavailable(
-            f"cannot reach the Dask scheduler at {address} within {CONNECT_TIMEOUT_S} s ({error})"
-        ) from None
+    with executors.client(address) as connected:
+        count = len(connected.scheduler_info()["workers"])
     if count == 0:
         raise OrchestratorUnavailable(f"the Dask scheduler at {address} has no workers")
     return count

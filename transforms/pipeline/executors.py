@@ -20,18 +20,23 @@ def in_process(function: Callable, tasks: list) -> list:
     return [function(task) for task in tasks]
 
 
+def client(address: str):
+    """A Dask client of the scheduler at `address`; one line and exit 6 when it does not
+    answer (the caller closes it: `with client(address) as c`)."""
+    from distributed import Client  # imported only when a run uses Dask
+
+    try:
+        return Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+    except (OSError, TimeoutError) as error:
+        raise OrchestratorUnavailable(
+            f"cannot reach the Dask scheduler at {address} within {CONNECT_TIMEOUT_S} s "
+            f"({error}); nothing was changed (docs/operations.md#dask)"
+        ) from None
+
+
 def on_dask(address: str) -> Callable:
     def map_tasks(function: Callable, tasks: list) -> list:
-        from distributed import Client  # imported only when a run uses Dask
-
-        try:
-            client = Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
-        except (OSError, TimeoutError) as error:
-            raise OrchestratorUnavailable(
-                f"cannot reach the Dask scheduler at {address} within {CONNECT_TIMEOUT_S} s "
-                f"({error}); nothing was changed (docs/operations.md#dask)"
-            ) from None
-        with client:
-            return client.gather(client.map(function, tasks, pure=False))
+        with client(address) as connected:
+            return connected.gather(connected.map(function, tasks, pure=False))
 
     return map_tasks

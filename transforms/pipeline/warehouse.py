@@ -39,12 +39,7 @@ def connect(
     directory and the eligible-products file), installs no extension, and its
     configuration is locked once set.
     """
-    con = duckdb.connect(":memory:")
-    con.execute("set TimeZone = 'UTC'")
-    con.execute("set preserve_insertion_order = false")
-    con.execute("set memory_limit = $limit", {"limit": memory_limit})
-    if threads:
-        con.execute("set threads = $threads", {"threads": threads})
+    con = session(memory_limit, threads)
     path = layout.warehouse
     if read_only and not path.exists():
         con.execute("attach ':memory:' as warehouse")
@@ -74,6 +69,19 @@ def connect(
         con.execute(f"create or replace view warehouse.liability_by_month as {liability}")
     sql_runner.run_macros(con)
     sandbox(con, layout.root, readable)
+    return con
+
+
+def session(memory_limit: str, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB session with the settings every run uses (a month's connection,
+    and each Dask shard's on its worker): UTC, no insertion order to keep, the memory
+    limit, and the threads when given."""
+    con = duckdb.connect(":memory:")
+    con.execute("set TimeZone = 'UTC'")
+    con.execute("set preserve_insertion_order = false")
+    con.execute("set memory_limit = $limit", {"limit": memory_limit})
+    if threads:
+        con.execute("set threads = $threads", {"threads": threads})
     return con
 
 
