@@ -11,7 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from transforms import contracts, months
-from transforms.pipeline import instruments, settlement
+from transforms.pipeline import instruments, ledger_start, settlement
+from transforms.pipeline.layout import OutputLayout
 from transforms.pipeline.options import RunOptions
 
 
@@ -245,6 +246,10 @@ class World:
     def settle(self, first: str, last: str | None = None, **options) -> list[settlement.Outcome]:
         self.write()
         run_options = RunOptions(data_dir=self.data, out_dir=self.out, **options)
+        if first > self.first_cycle and not (self.out / "warehouse.duckdb").exists():
+            # a world's rules are tested from the month it first settles: its ledger starts
+            # there on purpose, as `creditflow init` would start it
+            ledger_start.start(OutputLayout(self.out), self.data, first, "test world")
         return [settlement.settle(m, run_options) for m in months.month_range(first, last or first)]
 
     def query(self, sql: str, parameters=None) -> list[tuple]:

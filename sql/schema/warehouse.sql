@@ -202,6 +202,16 @@ create table if not exists warehouse.instrument_rollforward (
     primary key (instrument_month, instrument_kind)
 );
 
+-- at most one row: a ledger started on purpose (creditflow init) at a month later than the
+-- data's first billing cycle, and the data directory it settles from; written once, never
+-- updated (docs/operations.md#starting-a-ledger)
+create table if not exists warehouse.ledger_start (
+    first_month varchar primary key,
+    data_dir varchar not null,
+    started_at timestamp not null,
+    started_by varchar not null
+);
+
 -- one row per published instrument month
 create table if not exists warehouse.instrument_months (
     instrument_month varchar primary key,

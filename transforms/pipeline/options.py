@@ -28,6 +28,9 @@ class RunOptions(BaseModel):
     # accounts known to the previous month, or a billing cycle far smaller than the one
     # before it (docs/data-contract.md#snapshots-only-grow)
     accept_shrunk_inputs: bool = False
+    # the operator's word that the ledger's data directory moved to data_dir (recorded with
+    # the month); without it, another directory than the ledger's stops the run
+    data_moved: bool = False
     threads: int | None = None
     # where the per-referee work runs (docs/performance.md#scale-out): "local" is this
     # process's DuckDB over every line; "dask" runs `shards` shards on the Dask scheduler

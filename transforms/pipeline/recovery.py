@@ -23,7 +23,7 @@ import duckdb
 
 from transforms import months
 from transforms.errors import StateConflict, UsageError
-from transforms.pipeline import catalog, warehouse
+from transforms.pipeline import catalog, ledger_start, warehouse
 from transforms.pipeline.layout import OutputLayout
 from transforms.pipeline.options import RunOptions
 from transforms.summary import progress
@@ -92,6 +92,9 @@ def recover(options: RunOptions) -> Recovered:
     shutil.rmtree(scratch.root, ignore_errors=True)
     base = options.model_copy(update={"out_dir": scratch.root, "dry_run": False})
     try:
+        # the rebuilt ledger starts where the published one did (which may be later than
+        # the data's first billing cycle, when it was started with `creditflow init`)
+        ledger_start.start(scratch, options.data_dir, settled[0], started_by="recover")
         for month in settled:
             manifest = json.loads((layout.batch_dir(month) / "manifest.json").read_text())
             settlement.settle(

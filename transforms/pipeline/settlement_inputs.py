@@ -2,9 +2,11 @@
 against the contract, what it sees fingerprinted, and for a month to compute the billing
 cycles to scan, registered and audited."""
 
+import logging
+
 from transforms import contracts, months
 from transforms.errors import InputError
-from transforms.pipeline import inputs, recovery, sql_runner, warehouse
+from transforms.pipeline import inputs, ledger_start, recovery, sql_runner, warehouse
 from transforms.pipeline.files import sha256_file
 from transforms.pipeline.settlement_run import RegisteredInputs, SettlementRun
 from transforms.summary import progress
@@ -28,8 +30,12 @@ def register_inputs(run: SettlementRun, _previous=None) -> RegisteredInputs:
     and run the input audits."""
     con, options, month = run.con, run.options, run.month
     recovery.guard(con, run.layout)
-    already_published = warehouse.check_month_order(month, warehouse.published_months(con))
+    already_published = warehouse.check_month_order(
+        month, warehouse.published_months(con), first=ledger_start.first_month(con)
+    )
     data_dir = inputs.require_data_dir(options.data_dir)
+    if not options.dry_run:
+        ledger_start.check_data_dir(con, data_dir, options.data_moved)
     billing = inputs.billing_cycles(data_dir, month)
     inputs.register_eligible_products(con, options.eligible_products)
     snapshots = {
@@ -101,6 +107,7 @@ def register_inputs(run: SettlementRun, _previous=None) -> RegisteredInputs:
         accepted,
         tuple((str(p), file_hashes[p]) for c in scanned for p in billing[c]),
         tuple((str(p), file_hashes[p]) for c in sorted(billing) for p in billing[c]),
+        min(billing),
     )
 
 
@@ -167,7 +174,7 @@ def accept_shrinkage(run: SettlementRun, shrinkage: list[str]) -> tuple[str, ...
             "--accept-shrunk-inputs, which is recorded with the month)"
         )
     for line in shrinkage:
-        progress(f"accepted (--accept-shrunk-inputs): {line}")
+        progress(f"accepted (--accept-shrunk-inputs): {line}", logging.WARNING)
     return tuple(shrinkage)
 
 

@@ -13,7 +13,7 @@ from transforms.batch_file import (
     sha256_hex,
 )
 from transforms.errors import StateConflict
-from transforms.pipeline import catalog, report, sql_runner, warehouse
+from transforms.pipeline import catalog, ledger_start, report, sql_runner, warehouse
 from transforms.pipeline.faults import crash_point
 from transforms.pipeline.files import atomic_write, make_private_dir
 from transforms.pipeline.settlement_run import (
@@ -98,6 +98,14 @@ def publish(run: SettlementRun, month: ValidatedMonth) -> Outcome:
         folder = _write_preview(run, record, month.coupons_csv, "welcome_rewards")
         staged = run.con.execute("select reason_code, count(*) from referee_status group by all")
         return _outcome(run, "dry run", record, folder, dict(staged.fetchall()), month)
+    ledger_start.check_first_month(
+        run.con,
+        run.month,
+        month.inputs.first_cycle,
+        run.layout.root,
+        run.options.data_dir,
+        record,
+    )
     with warehouse.transaction(run.con):
         warehouse.append(run.con, PUBLISHED_TABLES, "settlements", record)
         crash_point("during_ledger_transaction")

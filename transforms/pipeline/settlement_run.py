@@ -35,6 +35,7 @@ class RegisteredInputs:
     accepted_shrinkage: tuple[str, ...] = ()  # what --accept-shrunk-inputs let through
     scanned_files: tuple[tuple[str, str], ...] = ()  # (path, SHA-256) of the scanned cycles
     record_files: tuple[tuple[str, str], ...] = ()  # the same of every cycle up to the month
+    first_cycle: str = ""  # the data's first delivered billing cycle
 
 
 @dataclass(frozen=True)

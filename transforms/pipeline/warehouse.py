@@ -148,18 +148,29 @@ def published_months(
 
 
 def check_month_order(
-    month: str, published: list[str], *, ledger: str = "ledger", verb: str = "settle"
+    month: str,
+    published: list[str],
+    *,
+    ledger: str = "ledger",
+    verb: str = "settle",
+    first: str | None = None,
 ) -> bool:
-    """True when the month is already published; raise when running it would leave a gap."""
+    """True when the month is already published; raise when running it would leave a gap.
+    `first`: the month an empty ledger was started at on purpose (creditflow init)."""
     if month in published:
         return True
-    if not published:
+    starts_at = published[0] if published else first
+    if starts_at is None:
         return False
-    last = published[-1]
-    if month < published[0]:
+    if month < starts_at:
         raise StateConflict(
-            f"{month}: the {ledger} starts at {published[0]}; months before it cannot be run"
+            f"{month}: the {ledger} starts at {starts_at}; months before it cannot be run"
         )
+    if not published:
+        if month == starts_at:
+            return False
+        published = [months.previous_month(starts_at)]  # the gap runs from the start
+    last = published[-1]
     if month != months.next_month(last):
         missing = months.month_range(months.next_month(last), months.previous_month(month))
         raise StateConflict(
