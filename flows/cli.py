@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from flows.schedule import EXPORT_GIVE_UP_AFTER_HOURS, EXPORT_RETRY_EVERY_HOURS
 from transforms import months
 from transforms.errors import (
     CreditflowError,
@@ -25,6 +26,7 @@ from transforms.errors import (
     StageFailed,
     UsageError,
 )
+from transforms.pipeline.layout import OutputLayout
 from transforms.pipeline.options import RunOptions
 from transforms.summary import progress
 
@@ -55,13 +57,57 @@ def _month(text: str) -> str:
 
 
 class _Parser(argparse.ArgumentParser):
+    """One line and exit 2 for any usage error; no silent abbreviation of an option (a
+    mistyped --verbos is an error, not --verbose)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, allow_abbrev=False, **kwargs)
+
     def error(self, message):  # one line, exit 2
-        raise UsageError(f"usage: {message} (see 'creditflow {self.prog.split()[-1]} --help')")
+        raise UsageError(f"usage: {message} (see '{self.prog} --help')")
+
+    def parse_args(self, args=None, namespace=None):
+        # an unknown option is found by the top-level parser: hint at the command's help
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            command = getattr(parsed, "command", None)
+            prog = f"{self.prog} {command}" if command else self.prog
+            raise UsageError(
+                f"usage: unrecognized arguments: {' '.join(extras)} (see '{prog} --help')"
+            )
+        return parsed
+
+
+def version_line() -> str:
+    """The package version, the digest of the SQL it runs (recorded with every published
+    month) and a digest of its Python code: what a bug report needs."""
+    import hashlib
+
+    from transforms.pipeline.sql_runner import code_version
+
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted([*root.glob("flows/*.py"), *root.glob("transforms/**/*.py")]):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return f"creditflow {code_version()} (python code {digest.hexdigest()[:12]})"
+
+
+class _Version(argparse.Action):
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version_line())
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="creditflow", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser.add_argument("--version", action=_Version)
+    commands = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser, metavar="COMMAND"
+    )
+    month_help = "YYYY-MM, or 'previous' (the month before today, UTC)"
 
     def config_and_rejections(sub):
         sub.add_argument("--config", type=Path, help="rules TOML (default: config/rules.toml)")
@@ -80,6 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
         )
         sub.add_argument(
             "--eligible-products", type=Path, help="eligible products CSV (default: shipped)"
+        )
+        sub.add_argument(
+            "--data-moved",
+            action="store_true",
+            help="the ledger's data directory moved to --data: settle from it and record it "
+            "(without this, another directory than the ledger's stops the run)",
         )
 
     def common(sub):
@@ -126,36 +178,63 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--notify",
             metavar="URL",
-            help="POST a JSON alert to this webhook when the run fails (docs/operations.md#alerts)",
+            help="POST a JSON alert to this webhook when the run fails (default: the "
+            "environment's CREDITFLOW_NOTIFY_URL; docs/operations.md#alerts)",
         )
 
     settle = commands.add_parser("settle", help="settle one month")
-    settle.add_argument("--month", required=True, type=_month)
+    settle.add_argument("--month", required=True, type=_month, help=f"the month: {month_help}")
     common(settle)
     instruments = commands.add_parser(
         "instruments", help="run the voucher and coupon ledger for a month or a range"
     )
     span = instruments.add_mutually_exclusive_group(required=True)
-    span.add_argument("--month", type=_month)
-    span.add_argument("--from", dest="first", type=_month)
-    instruments.add_argument("--to", dest="last", type=_month)
+    span.add_argument("--month", type=_month, help=f"one month: {month_help}")
+    span.add_argument("--from", dest="first", type=_month, help="the range's first month")
+    instruments.add_argument("--to", dest="last", type=_month, help="the range's last month")
     instruments.add_argument("--data", required=True, type=Path, help="input data directory")
     instruments.add_argument("--out", required=True, type=Path, help="output directory")
     config_and_rejections(instruments)
     instruments.add_argument("--verbose", action="store_true", help="show Prefect's own logs")
     notify(instruments)
     backfill = commands.add_parser("backfill", help="settle a range of months in order")
-    backfill.add_argument("--from", dest="first", required=True, type=_month)
-    backfill.add_argument("--to", dest="last", required=True, type=_month)
+    backfill.add_argument(
+        "--from", dest="first", required=True, type=_month, help="the first month (YYYY-MM)"
+    )
+    backfill.add_argument(
+        "--to", dest="last", required=True, type=_month, help=f"the last month: {month_help}"
+    )
     common(backfill)
+    init = commands.add_parser(
+        "init",
+        help="start a ledger on purpose at a month later than the data's first billing cycle "
+        "(docs/operations.md#starting-a-ledger)",
+    )
+    init.add_argument("--out", required=True, type=Path, help="the new ledger's OUT directory")
+    init.add_argument(
+        "--data", required=True, type=Path, help="the data directory the ledger settles from"
+    )
+    init.add_argument(
+        "--first-month",
+        required=True,
+        type=_month,
+        help="the program's first month to settle (YYYY-MM); it pays everything earned to it",
+    )
     export = commands.add_parser(
         "export",
         help="one settled month as a workbook or CSV files for finance, from OUT/catalog.duckdb "
         "(sheets Summary, Coupons without codes, Statements, Pending, Rejections, Liability)",
     )
     export.add_argument("--out", required=True, type=Path, help="the OUT directory to read")
-    export.add_argument("--month", required=True, type=_month)
-    export.add_argument("--format", choices=("xlsx", "csv"), default="xlsx")
+    export.add_argument(
+        "--month", required=True, type=_month, help=f"a settled month: {month_help}"
+    )
+    export.add_argument(
+        "--format",
+        choices=("xlsx", "csv"),
+        default="xlsx",
+        help="one workbook (xlsx, default) or a folder of CSV files",
+    )
     export.add_argument(
         "--to", required=True, type=Path, help="the workbook (xlsx) or the folder (csv) to write"
     )
@@ -172,9 +251,13 @@ def build_parser() -> argparse.ArgumentParser:
         "lines (read from OUT/catalog.duckdb and the month's recorded data directory)",
     )
     explain.add_argument("--out", required=True, type=Path, help="the OUT directory to read")
-    explain.add_argument("--month", required=True, type=_month)
+    explain.add_argument(
+        "--month", required=True, type=_month, help=f"a settled month: {month_help}"
+    )
     explain.add_argument("--referrer", required=True, help="the referrer's account id")
-    explain.add_argument("--format", choices=("text", "json"), default="text")
+    explain.add_argument(
+        "--format", choices=("text", "json"), default="text", help="text (default) or json"
+    )
     explain.add_argument(
         "--data",
         type=Path,
@@ -198,15 +281,43 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="with --dask-address: N shards (default: one per worker)",
     )
+    serve.add_argument(
+        "--export-retry-every-hours",
+        type=float,
+        default=EXPORT_RETRY_EVERY_HOURS,
+        metavar="H",
+        help="a scheduled run that finds its billing export not yet delivered tries again "
+        f"every H hours (default {EXPORT_RETRY_EVERY_HOURS:g})",
+    )
+    serve.add_argument(
+        "--export-give-up-after-hours",
+        type=float,
+        default=EXPORT_GIVE_UP_AFTER_HOURS,
+        metavar="H",
+        help="... and gives up, alerting loudly, after H hours "
+        f"(default {EXPORT_GIVE_UP_AFTER_HOURS:g})",
+    )
     notify(serve)
     return parser
 
 
 def _quiet_prefect(verbose: bool) -> None:
-    if not verbose:
-        # the engine logs every failure with a traceback; the CLI reports it in one line
-        for name in ("prefect", "prefect.flow_runs", "prefect.task_runs"):
-            logging.getLogger(name).setLevel(logging.CRITICAL)
+    """Prefect's own lines stay out of the operator's terminal, where the CLI says what
+    matters in one line; the engine's warnings and errors still reach the run's log in
+    Prefect (without tracebacks: flows/run_record.py). --verbose shows everything."""
+    if verbose:
+        return
+    logging.getLogger("prefect").setLevel(logging.CRITICAL)
+    for name in ("prefect.flow_runs", "prefect.task_runs"):
+        engine = logging.getLogger(name)
+        engine.setLevel(logging.WARNING)
+        engine.propagate = False  # to the API handler only, not the terminal
+
+
+def _server_log(args) -> Path | None:
+    """Where the ephemeral Prefect server's own output goes: OUT/logs/, or the terminal
+    with --verbose."""
+    return None if args.verbose else OutputLayout(args.out).logs_dir / "prefect-server.log"
 
 
 def run(argv: list[str]) -> int:
@@ -220,6 +331,8 @@ def run(argv: list[str]) -> int:
         return _export(args)
     if args.command == "explain":
         return _explain(args)
+    if args.command == "init":
+        return _init(args)
     if args.command == "backfill" and args.first > args.last:
         raise UsageError(f"usage: --from {args.first} is after --to {args.last}")
     options = _options(args)
@@ -237,12 +350,16 @@ def run(argv: list[str]) -> int:
     _quiet_prefect(args.verbose)
     key = key_for_run()
     if key.is_development:
-        progress(DEVELOPMENT_KEY_WARNING)
+        progress(DEVELOPMENT_KEY_WARNING, logging.WARNING)
     with dask_cluster.executor_options(args, options) as options:
         if args.command == "settle":
-            outcomes = [_orchestrated(settlement.settle, args.month, options)]
+            outcomes = [
+                _orchestrated(settlement.settle, args.month, options, server_log=_server_log(args))
+            ]
         else:
-            outcomes = _orchestrated(settlement.backfill, args.first, args.last, options)
+            outcomes = _orchestrated(
+                settlement.backfill, args.first, args.last, options, server_log=_server_log(args)
+            )
     print(format_run(outcomes, time.perf_counter() - started, key.kind))
     _point_to_catalog(args.out)
     return 0
@@ -261,6 +378,19 @@ def _export(args) -> int:
         export.write_csv(sheets, target)
     counts = ", ".join(f"{sheet.name} {len(sheet.rows)}" for sheet in sheets)
     print(f"{args.month}: exported ({counts} rows) -> {target}")
+    return 0
+
+
+def _init(args) -> int:
+    """Start a ledger on purpose: its first month and the data directory it settles from."""
+    _check_out_dir(args.out)
+    from transforms.pipeline import ledger_start
+
+    done = ledger_start.start(OutputLayout(args.out), args.data, args.first_month, "init")
+    print(
+        f"{args.out}: ledger {done} at {args.first_month}, settled from {args.data.resolve()}; "
+        f"next: creditflow settle --month {args.first_month} --data {args.data} --out {args.out}"
+    )
     return 0
 
 
@@ -300,16 +430,40 @@ def _serve(args) -> int:
     pauses the schedule, Prefect's default; the next `serve` resumes it)."""
     from prefect.settings import get_current_settings
 
-    if not get_current_settings().api.url:
+    api_url = get_current_settings().api.url
+    if not api_url:
         raise UsageError(
             "usage: creditflow serve needs a Prefect server: start one (prefect server start) "
             "and set PREFECT_API_URL (docs/operations.md#production-setup)"
         )
+    if args.workers is not None and (args.dask_address is None or args.workers < 1):
+        raise UsageError("usage: --workers needs --dask-address and 1 or more")
+    if not 0 < args.export_retry_every_hours <= args.export_give_up_after_hours:
+        raise UsageError(
+            "usage: --export-retry-every-hours must be above 0 and at most "
+            "--export-give-up-after-hours"
+        )
     _check_out_dir(args.out)
     from prefect import serve
+    from prefect.client.orchestration import get_client
 
+    from flows.alerts import NOTIFY_URL_VARIABLE, notify_url
     from flows.monthly_close import deployment
+    from flows.prefect_home import is_orchestrator_failure
 
+    with get_client(sync_client=True) as client:
+        unhealthy = client.api_healthcheck()
+    if unhealthy is not None:
+        raise OrchestratorUnavailable(
+            f"the Prefect server at {api_url} does not answer "
+            f"({str(unhealthy).splitlines()[0][:200]}); start it (systemctl start "
+            "prefect-server) and run creditflow serve again"
+        )
+    # the webhook reaches the runs through this process's environment (they are its child
+    # processes); the deployment names the variable, so the URL is never a parameter
+    webhook = notify_url(args.notify)
+    if webhook:
+        os.environ[NOTIFY_URL_VARIABLE] = webhook
     parameters = {
         "data_dir": str(args.data.resolve()),
         "out_dir": str(args.out.resolve()),
@@ -318,30 +472,41 @@ def _serve(args) -> int:
             str(args.eligible_products.resolve()) if args.eligible_products else None
         ),
         "max_rejected": args.max_rejected,
-        "notify_url": args.notify,
+        "notify_env": NOTIFY_URL_VARIABLE if webhook else None,
         "dask_address": args.dask_address,
         "dask_shards": args.workers,
+        "export_retry_every_hours": args.export_retry_every_hours,
+        "export_give_up_after_hours": args.export_give_up_after_hours,
     }
-    if args.workers is not None and (args.dask_address is None or args.workers < 1):
-        raise UsageError("usage: --workers needs --dask-address and 1 or more")
-    serve(deployment({name: value for name, value in parameters.items() if value is not None}))
+    try:
+        serve(deployment({name: value for name, value in parameters.items() if value is not None}))
+    except Exception as error:
+        if not is_orchestrator_failure(error):
+            raise
+        raise OrchestratorUnavailable(
+            f"the Prefect server at {api_url} stopped answering "
+            f"({str(error).splitlines()[0][:200]}); run creditflow serve again once it is back"
+        ) from None
     return 0
 
 
 def _remember_alert(args) -> None:
     global _alert_to
     _alert_to = None
-    if getattr(args, "notify", None):
+    from flows.alerts import notify_url
+
+    url = notify_url(args.notify) if hasattr(args, "notify") else None
+    if url:
         if getattr(args, "month", None):
             asked = args.month
         elif getattr(args, "first", None):
             asked = f"{args.first}..{args.last}"
         else:
             asked = "-"  # serve: no month of its own (its runs alert by month)
-        _alert_to = (args.notify, args.command, asked)
+        _alert_to = (url, args.command, asked)
 
 
-def _alert(exit_code: int, reason: str, month: str | None) -> None:
+def _alert(exit_code: int, reason: str, month: str | None, where: str | None = None) -> None:
     """A failed run tells the --notify webhook; whatever happens there, the exit code stays."""
     if _alert_to is None:
         return
@@ -349,7 +514,7 @@ def _alert(exit_code: int, reason: str, month: str | None) -> None:
 
     url, command, asked = _alert_to
     out = _out_dir if _out_dir is not None else "OUT"
-    notify(url, alert_message(command, month or asked, exit_code, reason, out))
+    notify(url, alert_message(command, month or asked, exit_code, reason, out, where=where))
 
 
 def _point_to_catalog(out: Path) -> None:
@@ -361,7 +526,6 @@ def _point_to_catalog(out: Path) -> None:
     print(f"analysts: duckdb -readonly {catalog} (any time, also during a run; docs/outputs.md)")
     from transforms.pipeline import catalog as analysts_catalog
     from transforms.pipeline import sql_runner
-    from transforms.pipeline.layout import OutputLayout
 
     with analysts_catalog.reader(OutputLayout(out)) as con:
         found = sql_runner.rows(con, sql_runner.sql_file("queries/newest_largest_coupon.sql"))
@@ -394,16 +558,18 @@ def _check_out_dir(out: Path) -> None:
     _out_dir = out
 
 
-def _orchestrated(flow, *args):
+def _orchestrated(flow, *args, server_log: Path | None = None):
     """Call a flow; when Prefect itself does not answer, start it again after a pause.
 
     Safe by design: a month is published in one transaction and a rerun of a published
-    month changes nothing, so a run cut short by the orchestrator can simply run again."""
+    month changes nothing, so a run cut short by the orchestrator can simply run again.
+    The ephemeral server's own output goes to `server_log` (None: the terminal)."""
     from flows.orphan_guard import tie_ephemeral_server_to_this_process
     from flows.prefect_home import create_database_once, is_orchestrator_failure
 
     create_database_once()
-    tie_ephemeral_server_to_this_process()  # a killed run leaves no server behind
+    # a killed run leaves no server behind, and the server's output stays off the terminal
+    tie_ephemeral_server_to_this_process(server_log)
     for delay_s in (*ORCHESTRATOR_RETRY_DELAYS_S, None):
         try:
             return flow(*args)
@@ -417,7 +583,9 @@ def _orchestrated(flow, *args):
                     f"{len(ORCHESTRATOR_RETRY_DELAYS_S) + 1} tries: {reason}); run the same "
                     "command again: what was published stays, nothing is half-published"
                 ) from None
-            progress(f"Prefect did not answer ({reason}); trying again in {delay_s} s")
+            progress(
+                f"Prefect did not answer ({reason}); trying again in {delay_s} s", logging.WARNING
+            )
             time.sleep(delay_s)
     raise AssertionError("unreachable")
 
@@ -425,7 +593,6 @@ def _orchestrated(flow, *args):
 def _internal_error(error: BaseException) -> tuple[int, str]:
     """An unexpected failure outside a stage: the traceback to a log file, one line out."""
     from transforms.pipeline.files import write_traceback
-    from transforms.pipeline.layout import OutputLayout
 
     logs = (
         OutputLayout(_out_dir).logs_dir
@@ -448,6 +615,7 @@ def _options(args) -> RunOptions:
         "max_rejected": getattr(args, "max_rejected", 0),
         "incremental": not getattr(args, "full_recompute", False),
         "accept_shrunk_inputs": getattr(args, "accept_shrunk_inputs", False),
+        "data_moved": getattr(args, "data_moved", False),
     }
     try:
         return RunOptions(**{name: value for name, value in given.items() if value is not None})
@@ -468,9 +636,19 @@ def _run_instruments(args, options: RunOptions, started: float) -> int:
 
     _quiet_prefect(args.verbose)
     if args.month:
-        outcomes = [_orchestrated(instruments.run_instruments, args.month, options)]
+        outcomes = [
+            _orchestrated(
+                instruments.run_instruments, args.month, options, server_log=_server_log(args)
+            )
+        ]
     else:
-        outcomes = _orchestrated(instruments.instruments_range, args.first, args.last, options)
+        outcomes = _orchestrated(
+            instruments.instruments_range,
+            args.first,
+            args.last,
+            options,
+            server_log=_server_log(args),
+        )
     print(format_instruments(outcomes, time.perf_counter() - started))
     _point_to_catalog(args.out)
     return 0
@@ -483,7 +661,7 @@ def main(argv: list[str] | None = None) -> int:
         error = raised.error if isinstance(raised, StageFailed) else raised
         print(f"creditflow: error: {error}", file=sys.stderr)
         code = error.exit_code
-        _alert(code, str(error), getattr(raised, "month", None))
+        _alert(code, str(error), getattr(raised, "month", None), getattr(error, "where", None))
         del raised, error
     except Exception as error:  # a defect: never a traceback on the terminal
         code, reason = _internal_error(error)

@@ -5,7 +5,9 @@ plain functions and SQL elsewhere.
 """
 
 import base64
+import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -302,9 +304,8 @@ def test_installed_command_runs_end_to_end_in_a_fresh_process(tmp_path, world):
     env.pop("PREFECT_API_URL", None)
     command = shutil.which("creditflow", path=str(Path(sys.executable).parent))
 
-    def settle_april():
+    def creditflow(*arguments):
         # relative paths, as an operator (and make run) gives them
-        arguments = ["settle", "--month", "2025-04", "--data", "data", "--out", "out"]
         return subprocess.run(
             [command, *arguments],
             capture_output=True,
@@ -315,6 +316,13 @@ def test_installed_command_runs_end_to_end_in_a_fresh_process(tmp_path, world):
             cwd=world.root,
         )
 
+    def settle_april():
+        return creditflow("settle", "--month", "2025-04", "--data", "data", "--out", "out")
+
+    # the world's data starts in 2025-01: a ledger that starts in 2025-04 is started on purpose
+    started = creditflow("init", "--out", "out", "--data", "data", "--first-month", "2025-04")
+    assert started.returncode == 0, started.stderr
+    assert "ledger started at 2025-04" in started.stdout
     result = settle_april()
     assert result.returncode == 3, result.stderr
     error_lines = [line for line in result.stderr.splitlines() if "error" in line.lower()]
@@ -349,3 +357,96 @@ def test_installed_command_runs_end_to_end_in_a_fresh_process(tmp_path, world):
             assert secret not in decoded, f"{secret!r} persisted in {path}"
     for stream in (result.stdout, result.stderr):
         assert not any(code in stream for code in codes)
+
+
+# --- the command line itself -------------------------------------------------------------
+
+
+def test_version_names_the_package_the_sql_and_the_code(capsys):
+    code, out, _ = run_cli(["--version"], capsys)
+    assert code == 0
+    assert re.fullmatch(r"creditflow \S+\+sql\.[0-9a-f]{12} \(python code [0-9a-f]{12}\)\n", out), (
+        out
+    )
+
+
+def _options_of(parser):
+    for action in parser._actions:
+        if isinstance(action, cli.argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from ((f"{name} {option}", text) for option, text in _options_of(sub))
+        elif action.option_strings:
+            yield action.option_strings[-1], action.help
+
+
+def test_every_option_of_every_command_says_what_it_is_for():
+    missing = [option for option, text in _options_of(cli.build_parser()) if not text]
+    assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("args", "hint"),
+    [
+        (["settle", "--month", "2026-01", "--data", "d", "--out", "o", "--verbos"], "settle"),
+        (["settle", "--month", "2026-01", "--data", "d", "--ou", "o"], "settle"),
+        (["sette"], None),
+    ],
+)
+def test_an_abbreviated_or_unknown_word_is_a_usage_error_with_the_right_hint(args, hint, capsys):
+    code, _, err = run_cli(args, capsys)
+    assert code == 2 and err.count("\n") == 1
+    expected = f"(see 'creditflow {hint} --help')" if hint else "(see 'creditflow --help')"
+    assert expected in err and "creditflow creditflow" not in err
+
+
+def test_serve_against_a_server_that_does_not_answer_is_exit_6(tmp_path):
+    env = dict(
+        os.environ, PREFECT_API_URL="http://127.0.0.1:9/api", PREFECT_HOME=str(tmp_path / "ph")
+    )
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "creditflow"),
+            "serve",
+            "--data",
+            str(SAMPLE),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 6, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("creditflow: error: the Prefect server at http://127.0.0.1:9/api")
+    assert "does not answer" in line
+
+
+def test_a_warning_or_an_error_reaches_the_run_log_at_its_level(capsys):
+    from transforms.summary import PROGRESS_LOG, progress
+
+    class Recorder(logging.Handler):
+        def __init__(self):
+            super().__init__(logging.DEBUG)
+            self.seen = []
+
+        def emit(self, record):
+            self.seen.append((record.levelno, record.getMessage()))
+
+    recorder, level = Recorder(), PROGRESS_LOG.level
+    PROGRESS_LOG.addHandler(recorder)
+    PROGRESS_LOG.setLevel(logging.INFO)  # as flows/run_record.py sets it in a run
+    try:
+        progress("a step")
+        progress("a development key", logging.WARNING)
+        progress("error: a stop", logging.ERROR)
+    finally:
+        PROGRESS_LOG.removeHandler(recorder)
+        PROGRESS_LOG.setLevel(level)
+    assert recorder.seen == [
+        (logging.INFO, "a step"),
+        (logging.WARNING, "a development key"),
+        (logging.ERROR, "error: a stop"),
+    ]
+    assert capsys.readouterr().err.count("creditflow: ") == 3  # and each on the terminal
