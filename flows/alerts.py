@@ -8,6 +8,7 @@ changes the run's own outcome: a failure to notify is one line on stderr.
 """
 
 import json
+import logging
 import os
 import re
 import socket
@@ -31,15 +32,22 @@ OUTCOMES = {
     7: "internal error",
 }
 
-# where an operator looks first, by exit code (docs/operations.md#exit-codes)
+# where an operator looks first, by exit code (docs/operations.md#exit-codes), unless the
+# failure names a better place (CreditflowError.where: the quarantine, for rejected rows)
 WHERE_TO_LOOK = {
     2: "the command line, the rules file and CREDITFLOW_COUPON_KEY",
-    3: "{out}/quarantine/{month}/ (rejected rows with their rule)",
+    3: "the input file or folder named in the reason (docs/data-contract.md)",
     4: "{out}/batches/ (published months) and any other run on {out}",
     5: "{out}/reports/{month}/index.html",
     6: "the Prefect server at PREFECT_API_URL, or the machine's load",
     7: "{out}/logs/ (the traceback named in the reason)",
 }
+# how loud an alert is: a failure is an error; waiting for a late billing export is a
+# warning; giving up on it, which leaves the month unsettled, is critical
+SEVERITIES = ("warning", "error", "critical")
+# the environment variable that holds the webhook URL for scheduled runs (a deployment
+# parameter names it; the URL itself is a secret: chat webhooks embed a token)
+NOTIFY_URL_VARIABLE = "CREDITFLOW_NOTIFY_URL"
 
 _COUPON_CODE = re.compile(r"\b(?:RAF|DEV)-[A-Z2-7]{4}(?:-[A-Z2-7]{1,4})+\b")
 
@@ -53,16 +61,30 @@ def scrub(text: str, environ=None) -> str:
 
 
 def alert_message(
-    command: str, month: str, exit_code: int, reason: str, out_dir, environ=None
+    command: str,
+    month: str,
+    exit_code: int | None,
+    reason: str,
+    out_dir,
+    environ=None,
+    *,
+    where: str | None = None,
+    outcome: str | None = None,
+    severity: str = "error",
 ) -> dict:
     """The JSON body of an alert. `text` makes it a valid Slack or Teams incoming-webhook
-    message as it is; the other keys are for relays and automations that route on them."""
-    outcome = OUTCOMES.get(exit_code, "failed")
-    where = WHERE_TO_LOOK.get(exit_code, "{out}/logs/").format(out=out_dir, month=month)
+    message as it is; the other keys are for relays and automations that route on them.
+    exit_code None: the run goes on (it waits for its input), `outcome` says what for."""
+    assert severity in SEVERITIES, severity
+    outcome = outcome or OUTCOMES.get(exit_code, "failed")
+    where = where or WHERE_TO_LOOK.get(exit_code, "{out}/logs/").format(out=out_dir, month=month)
     reason = scrub(reason, environ)
     host = socket.gethostname()
+    status = f"exit {exit_code}" if exit_code is not None else "still running"
+    loud = "CRITICAL: " if severity == "critical" else ""
     return {
         "source": "creditflow",
+        "severity": severity,
         "command": command,
         "month": month,
         "exit_code": exit_code,
@@ -72,10 +94,17 @@ def alert_message(
         "runbook": "docs/operations.md#exit-codes",
         "host": host,
         "text": (
-            f"creditflow {command} {month} on {host}: exit {exit_code} ({outcome}). "
+            f"{loud}creditflow {command} {month} on {host}: {status} ({outcome}). "
             f"{reason} Look at: {where}."
         ),
     }
+
+
+def notify_url(given: str | None, environ=None) -> str | None:
+    """The webhook: --notify, else the environment's CREDITFLOW_NOTIFY_URL (how a scheduled
+    run gets it without the URL ever being a visible deployment parameter)."""
+    environ = os.environ if environ is None else environ
+    return given or environ.get(NOTIFY_URL_VARIABLE) or None
 
 
 def notify(url: str, message: dict) -> bool:
@@ -97,5 +126,5 @@ def notify(url: str, message: dict) -> bool:
             problem = str(getattr(error, "reason", error))
         if delay_s is not None:
             time.sleep(delay_s)
-    progress(f"the alert could not be delivered to the --notify webhook ({problem})")
+    progress(f"the alert could not be delivered to the --notify webhook ({problem})", logging.ERROR)
     return False

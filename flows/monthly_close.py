@@ -7,7 +7,11 @@ directories given to `serve`. A failed month alerts the `notify_url` webhook and
 Prefect run; the next month's run stops at the gap until the failed month is rerun.
 """
 
-from datetime import UTC, datetime
+import logging
+import os
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from prefect import flow
@@ -15,17 +19,21 @@ from prefect import flow
 from flows.alerts import alert_message, notify
 from flows.dask_cluster import on_scheduler
 from flows.instruments import run_instruments
+from flows.run_record import tag_this_run
+from flows.schedule import (
+    DEPLOYMENT_NAME,
+    EXPORT_GIVE_UP_AFTER_HOURS,
+    EXPORT_RETRY_EVERY_HOURS,
+    SCHEDULE_CRON,
+    SCHEDULE_TIMEZONE,
+)
 from flows.settlement import settle
 from transforms import months
 from transforms.coupon_codes import key_for_run
-from transforms.errors import CreditflowError, StageFailed, UsageError
+from transforms.errors import CreditflowError, ExportNotDelivered, StageFailed, UsageError
+from transforms.pipeline import inputs
 from transforms.pipeline.options import RunOptions
 from transforms.summary import DEVELOPMENT_KEY_WARNING, progress
-
-DEPLOYMENT_NAME = "creditflow-monthly"
-# the 4th at 06:00 UTC: the provider's final bills arrive on the 3rd
-SCHEDULE_CRON = "0 6 4 * *"
-SCHEDULE_TIMEZONE = "UTC"
 
 
 def month_of_run(month: str) -> str:
@@ -44,6 +52,38 @@ def _run_name() -> str:
     return f"monthly-{month_of_run(flow_run.parameters.get('month', 'previous'))}"
 
 
+def wait_for_billing_export(
+    data_dir: Path,
+    month: str,
+    retry_every_hours: float,
+    give_up_after_hours: float,
+    on_wait: Callable[[ExportNotDelivered, int, int, datetime], None],
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Wait until the month's billing cycle is delivered; return the try that found it.
+
+    Tried now and then every `retry_every_hours` until `give_up_after_hours` have passed;
+    before each wait, `on_wait(missing, try, tries, next try at)` tells the operator. The
+    last miss raises ExportNotDelivered saying it gave up (exit 3)."""
+    tries = 1 + (int(give_up_after_hours / retry_every_hours) if retry_every_hours > 0 else 0)
+    for attempt in range(1, tries + 1):
+        try:
+            inputs.billing_cycles(inputs.require_data_dir(data_dir), month)
+            return attempt
+        except ExportNotDelivered as missing:
+            if attempt == tries:
+                raise ExportNotDelivered(
+                    f"{missing}; gave up waiting for it after {give_up_after_hours:g} h "
+                    f"({tries} tries, every {retry_every_hours:g} h): settle {month} by hand "
+                    "once it is delivered (docs/operations.md#a-late-billing-export)",
+                    where=missing.where,
+                ) from None
+            next_try = datetime.now(UTC) + timedelta(hours=retry_every_hours)
+            on_wait(missing, attempt, tries, next_try)
+            sleep(retry_every_hours * 3600)
+    raise AssertionError("unreachable")
+
+
 @flow(name=DEPLOYMENT_NAME, flow_run_name=_run_name, persist_result=False)
 def monthly_close(
     data_dir: str,
@@ -52,25 +92,66 @@ def monthly_close(
     config: str | None = None,
     eligible_products: str | None = None,
     max_rejected: int = 0,
-    notify_url: str | None = None,
+    notify_env: str | None = None,
     dask_address: str | None = None,
     dask_shards: int | None = None,
+    export_retry_every_hours: float = EXPORT_RETRY_EVERY_HOURS,
+    export_give_up_after_hours: float = EXPORT_GIVE_UP_AFTER_HOURS,
 ) -> dict:
-    """Settle the month (default: the previous one), then run its instrument ledger."""
+    """Settle the month (default: the previous one), then run its instrument ledger.
+
+    notify_env names the environment variable of `creditflow serve` that holds the alert
+    webhook's URL (never the URL itself: parameters are shown in the UI and the API)."""
     settled_month = month
+    webhook = os.environ.get(notify_env) if notify_env else None
+
+    def alert(exit_code, reason, **details):
+        if webhook:
+            notify(
+                webhook,
+                alert_message("monthly", settled_month, exit_code, reason, out_dir, **details),
+            )
+
+    def waiting(missing, attempt, tries, next_try):
+        reason = (
+            f"{missing}; waiting for the export: try {attempt} of {tries}, the next at "
+            f"{next_try:%Y-%m-%d %H:%M} UTC"
+        )
+        progress(f"{settled_month}: {reason}", logging.WARNING)
+        alert(
+            None,
+            reason,
+            outcome="waiting for the billing export",
+            severity="warning",
+            where=missing.where or str(Path(data_dir) / "billing"),
+        )
+
     try:
         settled_month = month_of_run(month)
+        tag_this_run("monthly", settled_month)
         options = _options(data_dir, out_dir, config, eligible_products, max_rejected)
+        wait_for_billing_export(
+            options.data_dir,
+            settled_month,
+            export_retry_every_hours,
+            export_give_up_after_hours,
+            waiting,
+        )
         # the settlement's per-referee work on the cluster (the ledger is small)
         on_cluster = on_scheduler(options, dask_address, dask_shards) if dask_address else options
         settled = settle(settled_month, on_cluster)
         ledger = run_instruments(settled_month, options)
     except (CreditflowError, StageFailed, ValueError) as raised:
         error = raised.error if isinstance(raised, StageFailed) else raised
-        progress(f"error: {error}")
-        if notify_url:
-            code = getattr(error, "exit_code", UsageError.exit_code)
-            notify(notify_url, alert_message("monthly", settled_month, code, str(error), out_dir))
+        progress(f"error: {error}", logging.ERROR)
+        code = getattr(error, "exit_code", UsageError.exit_code)
+        gave_up = isinstance(error, ExportNotDelivered) and "gave up" in str(error)
+        alert(
+            code,
+            str(error),
+            where=getattr(error, "where", None),
+            severity="critical" if gave_up else "error",
+        )
         if isinstance(raised, StageFailed):
             raise
         raise StageFailed(
@@ -89,7 +170,7 @@ def monthly_close(
 def _options(data_dir, out_dir, config, eligible_products, max_rejected) -> RunOptions:
     key = key_for_run()
     if key.is_development:
-        progress(DEVELOPMENT_KEY_WARNING)
+        progress(DEVELOPMENT_KEY_WARNING, logging.WARNING)
     given = {
         "data_dir": Path(data_dir),
         "out_dir": Path(out_dir),

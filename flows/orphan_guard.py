@@ -4,7 +4,8 @@ Without PREFECT_API_URL each run starts its own API as a child process (uvicorn)
 it at exit; a run that is killed (SIGKILL, the OOM killer) cannot, and the server lived on,
 about 200 MB each (issue 17: 7 of 7 kills). `tie_ephemeral_server_to_this_process` makes
 Prefect start the server through this module, which runs uvicorn unchanged and exits as
-soon as its parent is gone.
+soon as its parent is gone. The server's own output (its logs, a traceback of its own) goes
+to a log file under OUT/logs/, never to the operator's terminal (unless --verbose).
 
     python -m flows.orphan_guard PARENT_PID <uvicorn arguments>
 """
@@ -18,28 +19,42 @@ import time
 POLL_S = 1.0
 
 
-def tie_ephemeral_server_to_this_process() -> None:
-    """Route Prefect's `python -m uvicorn ...` through this guard (idempotent)."""
+def tie_ephemeral_server_to_this_process(log_file=None) -> None:
+    """Route Prefect's `python -m uvicorn ...` through this guard, its output appended to
+    `log_file` (None: inherited, the --verbose case). Idempotent; the newest call's
+    log file is the one used."""
     import subprocess
 
     import prefect.server.api.server as server
 
-    if getattr(server.subprocess, "creditflow_guarded", False):
-        return
+    if not getattr(server.subprocess, "creditflow_guarded", False):
+        server.subprocess = _GuardedSubprocess(subprocess)
+    server.subprocess.log_file = log_file
 
-    class _GuardedSubprocess:
-        creditflow_guarded = True
 
-        def __getattr__(self, name):
-            return getattr(subprocess, name)
+class _GuardedSubprocess:
+    """Stands in for the `subprocess` module inside prefect.server.api.server."""
 
-        @staticmethod
-        def Popen(args, *rest, **options):
-            if list(args[1:3]) == ["-m", "uvicorn"]:
-                args = [args[0], "-m", __name__, str(os.getpid()), *args[3:]]
-            return subprocess.Popen(args, *rest, **options)
+    creditflow_guarded = True
 
-    server.subprocess = _GuardedSubprocess()
+    def __init__(self, subprocess):
+        self._subprocess = subprocess
+        self.log_file = None
+
+    def __getattr__(self, name):
+        return getattr(self._subprocess, name)
+
+    def Popen(self, args, *rest, **options):
+        if list(args[1:3]) != ["-m", "uvicorn"]:
+            return self._subprocess.Popen(args, *rest, **options)
+        args = [args[0], "-m", __name__, str(os.getpid()), *args[3:]]
+        if self.log_file is None:
+            return self._subprocess.Popen(args, *rest, **options)
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_file, "ab") as log:  # the child keeps its own descriptor
+            return self._subprocess.Popen(
+                args, *rest, stdout=log, stderr=self._subprocess.STDOUT, **options
+            )
 
 
 def _exit_when_orphaned(parent_pid: int) -> None:

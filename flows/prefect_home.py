@@ -3,9 +3,12 @@ itself failed (docs/operations.md#where-prefect-keeps-its-state).
 
 Without PREFECT_API_URL, every creditflow process starts its own ephemeral Prefect API over
 one SQLite database in PREFECT_HOME. On a fresh home, several first runs at once race to
-create its tables (alembic: "Online migration expected to match one row"), and the losers'
-servers restart with a traceback on stderr. So the first run creates them here, under a
-file lock; the others wait for it, then find the tables there.
+create its tables (alembic: "Online migration expected to match one row") and to register
+Prefect's block types (sqlite3.IntegrityError: "UNIQUE constraint failed:
+block_schema.checksum, block_schema.version"), and the losers' servers print tracebacks. So
+the first run does both here, under a file lock; the others wait for it, then find the
+tables and the block types there (Prefect's memo of the registration lets their servers
+skip it).
 """
 
 import asyncio
@@ -30,9 +33,26 @@ def create_database_once() -> None:
         # uncontended, this costs nothing; contended, a later run waits for the first
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not database.exists():
-            from prefect.server.database import provide_database_interface
+            asyncio.run(_create_and_register())
 
-            asyncio.run(provide_database_interface().create_db())
+
+async def _create_and_register() -> None:
+    """What an ephemeral server's start-up does first (prefect/server/api/server.py's
+    lifespan): the tables, then the block types, with Prefect's own memo of the latter."""
+    from prefect.server.api.server import _memoize_block_auto_registration
+    from prefect.server.database import provide_database_interface
+    from prefect.server.models.block_registration import run_block_auto_registration
+
+    database = provide_database_interface()
+    await database.create_db()
+
+    @_memoize_block_auto_registration
+    async def register_block_types() -> None:
+        session = await database.session()
+        async with session:
+            await run_block_auto_registration(session=session)
+
+    await register_block_types()
 
 
 def is_orchestrator_failure(error: BaseException) -> bool:

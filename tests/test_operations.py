@@ -6,6 +6,7 @@ Prefect UI (names, tags, logs, artifacts), checked in a real browser where one e
 import http.server
 import json
 import os
+import re
 import shlex
 import shutil
 import socket
@@ -14,11 +15,16 @@ import sys
 import threading
 import time
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from flows import alerts, cli
+from tests.world import World
+from transforms import months
+from transforms.errors import ExportNotDelivered, InputError
+from transforms.pipeline import inputs
 
 REPO = Path(__file__).resolve().parents[1]
 BASE = REPO / "tests" / "bad_inputs" / "base"  # two small cycles: 2025-03, 2025-04
@@ -87,17 +93,45 @@ def _free_port() -> int:
 
 
 def test_an_alert_names_the_month_the_code_the_reason_and_where_to_look():
+    quarantine = "/srv/out/quarantine/2026-03/rejected_rows.parquet (rejected rows with their rule)"
     message = alerts.alert_message(
-        "settle", "2026-03", 3, "2026-03: 2 rejected input row(s)", "/srv/out", environ={}
+        "settle",
+        "2026-03",
+        3,
+        "2026-03: 2 rejected input row(s)",
+        "/srv/out",
+        environ={},
+        where=quarantine,
     )
     assert message["month"] == "2026-03" and message["exit_code"] == 3
-    assert message["outcome"] == "invalid or missing input"
-    assert (
-        message["where_to_look"] == "/srv/out/quarantine/2026-03/ (rejected rows with their rule)"
-    )
+    assert message["outcome"] == "invalid or missing input" and message["severity"] == "error"
+    assert message["where_to_look"] == quarantine
     assert message["reason"] == "2026-03: 2 rejected input row(s)"
     # `text` alone is a complete Slack/Teams message
     assert "creditflow settle 2026-03" in message["text"] and "exit 3" in message["text"]
+
+
+@pytest.mark.parametrize(
+    ("code", "where"),
+    [
+        (2, "the command line"),
+        (3, "the input file or folder named in the reason"),  # never the quarantine
+        (4, "/srv/out/batches/"),
+        (5, "/srv/out/reports/2026-03/index.html"),
+        (6, "the Prefect server"),
+        (7, "/srv/out/logs/"),
+    ],
+)
+def test_an_alert_without_a_place_of_its_own_points_where_its_exit_code_says(code, where):
+    message = alerts.alert_message("settle", "2026-03", code, "why", "/srv/out", environ={})
+    assert message["where_to_look"].startswith(where)
+
+
+def test_a_missing_billing_export_points_at_its_folder_not_the_quarantine(tmp_path):
+    (tmp_path / "billing" / "billing_cycle=2026-02").mkdir(parents=True)
+    with pytest.raises(ExportNotDelivered) as raised:
+        inputs.billing_cycles(tmp_path, "2026-03")
+    assert raised.value.where == str(tmp_path / "billing" / "billing_cycle=2026-03")
 
 
 def test_an_alert_never_carries_a_coupon_code_or_the_key():
@@ -159,13 +193,83 @@ def test_a_successful_run_sends_no_alert(tmp_path, capsys, webhook):
 
 @pytest.mark.flow
 def test_a_backfill_alert_names_the_month_that_failed(prefect_harness, tmp_path, capsys, webhook):
-    args = ["backfill", "--from", "2025-04", "--to", "2025-05", "--data", str(BASE)]
+    args = ["backfill", "--from", "2025-03", "--to", "2025-05", "--data", str(BASE)]
     code, _, _ = run_cli([*args, "--out", str(tmp_path / "out"), "--notify", webhook.url], capsys)
     assert code == 3
     (message,) = webhook.received
     assert message["command"] == "backfill" and message["month"] == "2025-05"
     assert "no billing export for 2025-05" in message["reason"]
-    assert message["where_to_look"].endswith("quarantine/2025-05/ (rejected rows with their rule)")
+    assert message["where_to_look"] == str(BASE / "billing" / "billing_cycle=2025-05")
+
+
+# --- a late billing export ---------------------------------------------------------------
+
+
+def _delivered_after(tries: int, data: Path, month: str):
+    """A sleep that delivers the month's billing cycle once `tries` waits have passed."""
+    slept = []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        if len(slept) == tries:
+            folder = data / "billing" / f"billing_cycle={month}"
+            folder.mkdir(parents=True)
+            shutil.copy(BASE / "billing" / "billing_cycle=2025-04" / "part-0.parquet", folder)
+
+    return sleep, slept
+
+
+def test_a_late_export_is_waited_for_and_said_before_each_wait(tmp_path):
+    from flows.monthly_close import wait_for_billing_export
+
+    data = tmp_path / "data"
+    shutil.copytree(BASE, data)
+    sleep, slept = _delivered_after(2, data, "2025-05")
+    said = []
+    found_on = wait_for_billing_export(
+        data, "2025-05", 6, 72, lambda *told: said.append(told), sleep=sleep
+    )
+    assert found_on == 3 and slept == [6 * 3600, 6 * 3600]
+    assert [(attempt, tries) for _, attempt, tries, _ in said] == [(1, 13), (2, 13)]
+    missing, _, _, next_try = said[0]
+    assert "no billing export for 2025-05" in str(missing)
+    assert next_try.tzinfo is not None  # said in UTC
+
+
+def test_an_export_that_never_arrives_gives_up_after_the_last_try(tmp_path):
+    from flows.monthly_close import wait_for_billing_export
+
+    sleep, slept = _delivered_after(99, tmp_path, "2025-05")
+    with pytest.raises(ExportNotDelivered) as gave_up:
+        wait_for_billing_export(BASE, "2025-05", 6, 12, lambda *_: None, sleep=sleep)
+    assert len(slept) == 2  # tries at 0, 6 and 12 hours
+    assert "gave up waiting for it after 12 h (3 tries, every 6 h)" in str(gave_up.value)
+    assert gave_up.value.where == str(BASE / "billing" / "billing_cycle=2025-05")
+
+
+def test_other_input_errors_are_not_waited_for(tmp_path):
+    from flows.monthly_close import wait_for_billing_export
+
+    with pytest.raises(InputError, match="data directory does not exist") as raised:
+        wait_for_billing_export(tmp_path / "nowhere", "2025-05", 6, 72, lambda *_: None)
+    assert not isinstance(raised.value, ExportNotDelivered)
+
+
+def test_a_waiting_alert_is_a_warning_that_the_run_goes_on():
+    message = alerts.alert_message(
+        "monthly",
+        "2026-11",
+        None,
+        "no billing export for 2026-11; waiting",
+        "/srv/out",
+        environ={},
+        outcome="waiting for the billing export",
+        severity="warning",
+        where="/data/billing/billing_cycle=2026-11",
+    )
+    assert message["severity"] == "warning" and message["exit_code"] is None
+    assert "still running (waiting for the billing export)" in message["text"]
+    assert not message["text"].startswith("CRITICAL")
 
 
 # --- serve on a real local Prefect server -------------------------------------------------
@@ -275,15 +379,45 @@ def _quietly(check):
     return attempt
 
 
+def _next_scheduled_start(now: datetime) -> datetime:
+    """When cron `0 6 4 * *` (UTC) fires next after `now`: the 4th at 06:00."""
+    this_month = now.replace(day=4, hour=6, minute=0, second=0, microsecond=0)
+    if now < this_month:
+        return this_month
+    year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
+    return this_month.replace(year=year, month=month)
+
+
+def _scheduled_world(root: Path, month: str) -> World:
+    """A small world whose ledger starts at `month` on purpose: one friend qualified two
+    months before, so the first month pays one coupon (the USD 20.00 base)."""
+    world = World(root)
+    world.first_cycle = months.previous_month(months.previous_month(month))
+    world.last_cycle = month
+    start = months.first_day(world.first_cycle)
+    world.refer("acct-friend-S1", "acct-referrer-S1", start)
+    world.spend("acct-friend-S1", start.replace(day=2), "20.00")
+    world.write()
+    return world
+
+
 @pytest.fixture(scope="module")
 def prefect_server(tmp_path_factory):
-    """A real local Prefect server (`prefect server start`) in its own home and port."""
+    """A real local Prefect server (`prefect server start`) in its own home and port, its
+    scheduler service looking for new deployments every 5 s (Prefect's default is 60 s)."""
     home = tmp_path_factory.mktemp("prefect-server-home")
     port = _free_port()
     api = f"http://127.0.0.1:{port}/api"
-    env = dict(os.environ, PREFECT_HOME=str(home), PREFECT_UI_API_URL=api)
+    env = dict(
+        os.environ,
+        PREFECT_HOME=str(home),
+        PREFECT_UI_API_URL=api,
+        PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="5",
+        PREFECT_SERVER_LOGGING_LEVEL="INFO",
+    )
     env.pop("PREFECT_API_URL", None)
-    log = open(home / "server.log", "w")  # noqa: SIM115 (closed below)
+    log_path = home / "server.log"
+    log = open(log_path, "w")  # noqa: SIM115 (closed below)
     server = subprocess.Popen(
         [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
@@ -292,7 +426,7 @@ def prefect_server(tmp_path_factory):
     )
     try:
         _wait_for("the Prefect server", _quietly(lambda: _api(api, "/health")), 180, server)
-        yield api
+        yield {"api": api, "log": log_path}
     finally:
         server.terminate()
         server.wait(timeout=60)
@@ -301,13 +435,47 @@ def prefect_server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def served(prefect_server, tmp_path_factory):
-    """`creditflow serve` against the server; one run of the deployment triggered for
-    2025-03 as an operator would (`prefect deployment run ... -p month=2025-03`)."""
+    """What an operator does on a new machine: `creditflow init` a ledger at the month the
+    next scheduled run settles, then `creditflow serve` with a webhook. The server's own
+    scheduler creates the upcoming runs; the first is started early through the API (its
+    scheduled day stays, so it settles the month before it), as a clock that reached the
+    4th would start it."""
+    api = prefect_server["api"]
     root = tmp_path_factory.mktemp("served")
-    env = dict(os.environ, PREFECT_API_URL=prefect_server, PREFECT_HOME=str(root / "ph"))
+    first_start = _next_scheduled_start(datetime.now(UTC))
+    month = months.previous_month(f"{first_start:%Y-%m}")
+    world = _scheduled_world(root, month)
+    hook = Webhook()
+    env = dict(os.environ, PREFECT_API_URL=api, PREFECT_HOME=str(root / "ph"))
+    init = subprocess.run(
+        [
+            CREDITFLOW,
+            "init",
+            "--out",
+            str(world.out),
+            "--data",
+            str(world.data),
+            "--first-month",
+            month,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert init.returncode == 0, init.stderr
     log = open(root / "serve.log", "w")  # noqa: SIM115 (closed below)
     serve = subprocess.Popen(
-        [CREDITFLOW, "serve", "--data", str(BASE), "--out", str(root / "out")],
+        [
+            CREDITFLOW,
+            "serve",
+            "--data",
+            str(world.data),
+            "--out",
+            str(world.out),
+            "--notify",
+            hook.url,
+        ],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -315,73 +483,214 @@ def served(prefect_server, tmp_path_factory):
     try:
         deployment = _wait_for(
             "the deployment",
-            _quietly(
-                lambda: _api(
-                    prefect_server, "/deployments/name/creditflow-monthly/creditflow-monthly"
-                )
-            ),
+            _quietly(lambda: _api(api, "/deployments/name/creditflow-monthly/creditflow-monthly")),
             180,
             serve,
         )
-        subprocess.run(
-            [PREFECT, "deployment", "run", "creditflow-monthly/creditflow-monthly", *TRIGGER],
-            env=env,
-            check=True,
-            capture_output=True,
-            timeout=120,
+
+        def scheduled_by_the_server():
+            runs = _api(
+                api,
+                "/flow_runs/filter",
+                {
+                    "flow_runs": {
+                        "deployment_id": {"any_": [deployment["id"]]},
+                        "state": {"type": {"any_": ["SCHEDULED"]}},
+                    },
+                    "sort": "EXPECTED_START_TIME_ASC",
+                },
+            )
+            return runs if len(runs) >= 3 else None
+
+        upcoming = _wait_for("the scheduler's runs", scheduled_by_the_server, 180, serve)
+        first = upcoming[0]
+        _api(
+            api,
+            f"/flow_runs/{first['id']}/set_state",
+            {
+                "state": {
+                    "type": "SCHEDULED",
+                    "name": "Scheduled",
+                    "state_details": {"scheduled_time": datetime.now(UTC).isoformat()},
+                },
+                "force": True,
+            },
         )
 
-        def finished():
-            runs = _api(prefect_server, "/flow_runs/filter", {})
-            parent = [run for run in runs if run["deployment_id"] == deployment["id"]]
-            if parent and parent[0]["state_type"] in ("COMPLETED", "FAILED", "CRASHED"):
-                return runs
-            return None
+        def finished(run_id):
+            def check():
+                run = _api(api, f"/flow_runs/{run_id}")
+                return run if run["state_type"] in ("COMPLETED", "FAILED", "CRASHED") else None
 
-        runs = _wait_for("the triggered run", finished, 600, serve)
-        yield {"api": prefect_server, "deployment": deployment, "runs": runs, "out": root / "out"}
+            return check
+
+        scheduled = _wait_for("the scheduled run", finished(first["id"]), 600, serve)
+        runs = _api(api, "/flow_runs/filter", {})
+        yield {
+            "api": api,
+            "server_log": prefect_server["log"],
+            "deployment": deployment,
+            "upcoming": upcoming,
+            "first_start": first_start,
+            "month": month,
+            "scheduled": scheduled,
+            "runs": runs,
+            "world": world,
+            "env": env,
+            "hook": hook,
+            "serve": serve,
+            "finished": finished,
+        }
     finally:
         serve.terminate()
         serve.wait(timeout=60)
         log.close()
+        hook.close()
 
 
-def test_serve_registers_the_monthly_deployment_with_its_schedule(served):
+def _run_id(printed: str) -> str:
+    """The flow run id `prefect deployment run` prints."""
+    found = re.search(r"UUID: ([0-9a-f-]{36})", printed)
+    assert found, printed
+    return found.group(1)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def test_the_servers_scheduler_creates_the_monthly_runs(served):
+    """What the monthly close relies on: the server's own scheduler inserted the upcoming
+    runs (the 4th at 06:00 UTC, month after month) for the deployment `serve` registered."""
     deployment = served["deployment"]
     (schedule,) = deployment["schedules"]
     assert schedule["schedule"]["cron"] == "0 6 4 * *"
     assert schedule["schedule"]["timezone"] == "UTC" and schedule["active"] is True
     assert deployment["paused"] is False
     assert deployment["entrypoint"] == "flows.monthly_close.monthly_close"
-    assert deployment["parameters"]["data_dir"] == str(BASE)
-    assert deployment["parameters"]["out_dir"] == str(served["out"])
+    starts = [run["expected_start_time"][:19] for run in served["upcoming"]]
+    expected, moment = [], served["first_start"]
+    for _ in starts:
+        expected.append(_iso(moment))
+        moment = _next_scheduled_start(moment)
+    assert starts == expected
+    assert all(run["state_name"] == "Scheduled" for run in served["upcoming"][1:])
 
 
-def test_a_triggered_run_settles_then_runs_the_ledger_under_readable_names(served):
-    runs = {run["name"]: run for run in served["runs"]}
-    assert {"monthly-2025-03", "settle-2025-03", "instruments-2025-03"} <= set(runs)
-    assert all(runs[name]["state_type"] == "COMPLETED" for name in runs)
-    assert set(runs["settle-2025-03"]["tags"]) == {"settlement", "2025-03"}
-    assert set(runs["instruments-2025-03"]["tags"]) == {"instruments", "2025-03"}
-    assert (served["out"] / "batches" / "2025-03" / "manifest.json").exists()
-    assert (served["out"] / "instruments" / "2025-03").is_dir()
+def test_a_scheduled_run_settles_the_previous_month_then_runs_the_ledger(served):
+    month, run = served["month"], served["scheduled"]
+    assert run["state_type"] == "COMPLETED", run["state"]
+    assert run["name"] == f"monthly-{month}"
+    # the scheduled day stayed (the run was only started early), and it decided the month
+    assert run["expected_start_time"][:19] == _iso(served["first_start"])
+    by_name = {r["name"]: r for r in served["runs"]}
+    for name, kind in (("settle", "settlement"), ("instruments", "instruments")):
+        child = by_name[f"{name}-{month}"]
+        assert child["state_type"] == "COMPLETED" and set(child["tags"]) == {kind, month}
+    assert {"creditflow", "monthly", month} <= set(run["tags"])  # the month tag, too
+    batch = served["world"].out / "batches" / month
+    rows = (batch / "coupons.csv").read_text().splitlines()
+    assert len(rows) == 2 and rows[1].split(",")[1] == "acct-referrer-S1", rows
+    assert (served["world"].out / "instruments" / month / "rollforward.csv").is_file()
+    assert served["hook"].received == []  # a good run sends no alert
 
+
+def test_the_server_logged_no_error_while_scheduling_and_running(served):
+    lines = served["server_log"].read_text().splitlines()
+    assert [line for line in lines if "ERROR" in line or "Traceback" in line] == []
+
+
+def test_the_webhook_url_is_never_a_deployment_parameter(served):
+    parameters = served["deployment"]["parameters"]
+    assert parameters["notify_env"] == "CREDITFLOW_NOTIFY_URL"
+    assert served["hook"].url not in json.dumps(served["deployment"])
+    assert parameters["data_dir"] == str(served["world"].data)
+    assert parameters["out_dir"] == str(served["world"].out)
+
+
+def test_a_run_whose_export_never_arrives_gives_up_loudly_in_one_line(served):
+    """The month after has no billing export: waited for (here: not at all), then a
+    critical alert through the webhook the deployment names, a failed run whose log says
+    it at ERROR level without a traceback, and nothing published."""
+    month = months.next_month(served["month"])
+    triggered = subprocess.run(
+        [
+            PREFECT,
+            "deployment",
+            "run",
+            "creditflow-monthly/creditflow-monthly",
+            "-p",
+            f"month={month}",
+            "-p",
+            "export_give_up_after_hours=0",
+        ],
+        env=served["env"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert triggered.returncode == 0, triggered.stderr
     api = served["api"]
-    settle = runs["settle-2025-03"]
+    run_id = _run_id(triggered.stdout)
+    run = _wait_for("the triggered run", served["finished"](run_id), 300, served["serve"])
+    assert run["name"] == f"monthly-{month}"
+    assert run["state_type"] == "FAILED"
+    (message,) = served["hook"].received
+    assert message["severity"] == "critical" and message["exit_code"] == 3
+    assert message["text"].startswith("CRITICAL: ") and "gave up waiting" in message["reason"]
+    assert message["where_to_look"].endswith(f"billing_cycle={month}")
+    logs = _api(api, "/logs/filter", {"logs": {"flow_run_id": {"any_": [run["id"]]}}})
+    errors = [log["message"] for log in logs if log["level"] >= 40]
+    assert any(f"no billing export for {month}" in line for line in errors), errors
+    assert not any("Traceback" in log["message"] for log in logs)
+    assert not (served["world"].out / "batches" / month).exists()
+
+
+def test_a_manually_triggered_run_of_a_published_month_changes_nothing(served):
+    month = served["month"]
+    coupons = served["world"].out / "batches" / month / "coupons.csv"
+    before = coupons.read_bytes()
+    triggered = subprocess.run(
+        [
+            PREFECT,
+            "deployment",
+            "run",
+            "creditflow-monthly/creditflow-monthly",
+            "-p",
+            f"month={month}",
+        ],
+        env=served["env"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    finished = served["finished"](_run_id(triggered.stdout))
+    run = _wait_for("the triggered rerun", finished, 300, served["serve"])
+    assert run["state_type"] == "COMPLETED" and run["name"] == f"monthly-{month}"
+    assert coupons.read_bytes() == before
+
+
+def test_a_run_leaves_readable_tasks_logs_and_artifacts(served):
+    api, month = served["api"], served["month"]
+    settle = next(run for run in served["runs"] if run["name"] == f"settle-{month}")
     tasks = _api(api, "/task_runs/filter", {"flow_runs": {"id": {"any_": [settle["id"]]}}})
     assert {task["name"] for task in tasks} == {
-        f"{stage}-2025-03"
+        f"{stage}-{month}"
         for stage in ("register-inputs", "stage", "compute", "validate-invariants", "publish")
     }
     logs = _api(api, "/logs/filter", {"logs": {"flow_run_id": {"any_": [settle["id"]]}}})
-    assert "2025-03: publish (one ledger transaction, then the batch files)" in {
-        log["message"] for log in logs
-    }
+    messages = [log["message"] for log in logs]
+    assert f"{month}: publish (one ledger transaction, then the batch files)" in messages
+    closing = f"{month}: published - 1 coupon(s), USD 20.00"
+    assert any(line.startswith(closing) and "liability" in line for line in messages), messages
     artifacts = _api(api, "/artifacts/filter", {})
     keys = {artifact["key"]: artifact for artifact in artifacts}
-    assert {"settlement-2025-03", "settlement-2025-03-table", "instruments-2025-03"} <= set(keys)
-    markdown = keys["settlement-2025-03"]["data"]
-    assert "# Settlement 2025-03: published" in markdown and "**Liability**" in markdown
+    assert {f"settlement-{month}", f"settlement-{month}-table", f"instruments-{month}"} <= set(keys)
+    markdown = keys[f"settlement-{month}"]["data"]
+    assert f"# Settlement {month}: published" in markdown and "**Liability**" in markdown
+    assert "file://" not in markdown
+    assert f"`{served['world'].out.resolve() / 'batches' / month / 'coupons.csv'}`" in markdown
     assert "RAF-" not in json.dumps(artifacts)  # no coupon code in anything Prefect keeps
 
 
@@ -389,11 +698,11 @@ def test_the_run_page_and_its_artifact_render_in_a_real_browser(served, tmp_path
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         pytest.skip("no Chromium on this machine (apt-get install -y chromium) to render the UI")
-    api = served["api"]
+    api, month = served["api"], served["month"]
     ui = api.removesuffix("/api")
-    settle = next(run for run in served["runs"] if run["name"] == "settle-2025-03")
+    settle = next(run for run in served["runs"] if run["name"] == f"settle-{month}")
     (artifact,) = _api(
-        api, "/artifacts/filter", {"artifacts": {"key": {"any_": ["settlement-2025-03"]}}}
+        api, "/artifacts/filter", {"artifacts": {"key": {"any_": [f"settlement-{month}"]}}}
     )
     pages = {
         "run": f"{ui}/runs/flow-run/{settle['id']}",
@@ -414,8 +723,8 @@ def test_the_run_page_and_its_artifact_render_in_a_real_browser(served, tmp_path
         )
         assert shot.stat().st_size > 20_000, f"{name}: a near-empty screenshot"
         assert "Can't connect to Server API" not in dom
-        assert "settle-2025-03" in dom
+        assert f"settle-{month}" in dom
         if name == "artifact":
-            assert "Settlement 2025-03: published" in dom
+            assert f"Settlement {month}: published" in dom
         if keep := os.environ.get("CREDITFLOW_KEEP_SCREENSHOTS"):
             shutil.copy(shot, Path(keep) / f"prefect-{name}.png")

@@ -2,9 +2,16 @@
 
 
 class CreditflowError(Exception):
-    """An expected failure: reported as one line on stderr with its exit code."""
+    """An expected failure: reported as one line on stderr with its exit code.
+
+    `where`: where an operator looks first (an alert's where_to_look), when the failure
+    knows better than its exit code does (flows/alerts.py WHERE_TO_LOOK)."""
 
     exit_code = 1
+
+    def __init__(self, message: str = "", *, where: str | None = None):
+        super().__init__(message)
+        self.where = where
 
 
 class UsageError(CreditflowError):
@@ -15,6 +22,11 @@ class InputError(CreditflowError):
     """Invalid or missing input: nothing is computed or published."""
 
     exit_code = 3
+
+
+class ExportNotDelivered(InputError):
+    """The settled month's billing cycle is not (yet) in the data directory: the scheduled
+    close waits for it (flows/monthly_close.py) before it gives up."""
 
 
 class StateConflict(CreditflowError):

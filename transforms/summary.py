@@ -8,11 +8,12 @@ from pathlib import Path
 from transforms.money import format_usd_grouped
 
 
-def progress(message: str) -> None:
+def progress(message: str, level: int = logging.INFO) -> None:
     """One progress line on stderr (stdout carries the summary), and the same line as a log
-    record: inside a Prefect run, flows/run_record.py sends it to the run's logs."""
+    record at its level (a warning or an error is one): inside a Prefect run,
+    flows/run_record.py sends it to the run's logs."""
     print(f"creditflow: {message}", file=sys.stderr, flush=True)
-    PROGRESS_LOG.info(message)
+    PROGRESS_LOG.log(level, message)
 
 
 PROGRESS_LOG = logging.getLogger("creditflow.progress")
@@ -137,9 +138,30 @@ def program_cost_line(outcome) -> str:
     )
 
 
+def settlement_closing_line(outcome) -> str:
+    """The last line of a settlement run's log: what it issued and what it left owed."""
+    return (
+        f"{outcome.month}: {outcome.action} - {outcome.coupon_count} coupon(s), "
+        f"USD {_usd(outcome.coupon_total_usd)}; welcome rewards {outcome.welcome_count}, "
+        f"USD {_usd(outcome.welcome_total_usd)}; liability: settled, not yet issued "
+        f"USD {_usd(outcome.coupon_total_usd)}, carried forward USD {_usd(outcome.carry_out_total_usd)}"
+    )
+
+
+def instruments_closing_line(outcome) -> str:
+    """The last line of an instrument run's log: events, breakage, what is outstanding."""
+    closing = sum((row["closing_outstanding_usd"] for row in outcome.rollforward), Decimal(0))
+    return (
+        f"{outcome.month}: instruments {outcome.action} - {outcome.event_count} event(s), "
+        f"{outcome.rejected_event_count} rejected, breakage USD {_usd(outcome.breakage_usd)}; "
+        f"liability: outstanding instruments USD {_usd(closing)}"
+    )
+
+
 def _link(label: str, path: Path) -> str:
-    # an absolute file URI: the Prefect UI renders it as a link an operator can copy
-    return f"[{label}]({Path(path).resolve().as_uri()})"
+    # the path as text: the UI runs in an operator's browser, where a file:// link to the
+    # batch machine opens nothing; a path can be copied into a shell there
+    return f"{label}: `{Path(path).resolve()}`"
 
 
 def settlement_markdown(outcome, quarantine: Path | None) -> str:
@@ -167,7 +189,9 @@ def settlement_markdown(outcome, quarantine: Path | None) -> str:
             f"**Liability**: settled, not yet issued USD {_usd(outcome.coupon_total_usd)}; "
             f"carried forward USD {_usd(outcome.carry_out_total_usd)}.",
             "",
-            " · ".join(links),
+            "Files on the run's machine:",
+            "",
+            *(f"- {link}" for link in links),
         ]
     )
 
@@ -208,7 +232,9 @@ def instruments_markdown(outcome, quarantine: Path | None) -> str:
             "",
             f"**Liability**: outstanding instruments USD {_usd(closing)} at the month's end.",
             "",
-            " · ".join(links),
+            "Files on the run's machine:",
+            "",
+            *(f"- {link}" for link in links),
         ]
     )
 

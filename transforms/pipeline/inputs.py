@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from transforms import contracts, months
-from transforms.errors import InputError
+from transforms.errors import ExportNotDelivered, InputError
 from transforms.pipeline import sql_runner
 from transforms.pipeline.files import atomic_write, parquet_bytes, sha256_file
 
@@ -65,9 +65,11 @@ def billing_cycles(data_dir: Path, month: str) -> dict[str, tuple[Path, ...]]:
         if found.group(1) <= month:
             billing[found.group(1)] = parquet_files(folder)
     if not billing.get(month):
-        raise InputError(
-            f"{billing_root / f'billing_cycle={month}'}: no billing export for {month} (rule: the "
-            "settled month's cycle must be delivered)"
+        folder = billing_root / f"billing_cycle={month}"
+        raise ExportNotDelivered(
+            f"{folder}: no billing export for {month} (rule: the settled month's cycle must be "
+            "delivered)",
+            where=str(folder),
         )
     # a cycle missing in the middle would silently drop its spend (and claw back what it
     # paid): the delivered cycles run without a gap from the first to the settled month
@@ -203,7 +205,7 @@ def run_audits(con, audits: list, parameters: dict, quarantine: Path, max_reject
         f"{rejected} rejected row(s) kept in {quarantine}; fix the inputs, or accept "
         f"them with --max-rejected {rejected}"
     )
-    raise InputError("\n".join(lines))
+    raise InputError("\n".join(lines), where=f"{quarantine} (rejected rows with their rule)")
 
 
 def write_quarantine(con, path: Path) -> str:
