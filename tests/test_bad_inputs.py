@@ -80,6 +80,8 @@ def _april(starting_ledgers, tmp_path, capsys, command, kind, max_rejected=None,
     shutil.copytree(starting_ledgers[command], out)
     capsys.readouterr()
     args = [command, "--month", "2025-04", "--data", str(CORPUS / kind / "data"), "--out", str(out)]
+    if command == "settle":
+        args.append("--data-moved")  # the kind's data is a re-delivery in a folder of its own
     if max_rejected is not None:
         args += ["--max-rejected", max_rejected]
     args += [arg.replace("{data}", str(CORPUS / kind / "data")) for arg in extra]

@@ -26,6 +26,7 @@ settlement.settle(sys.argv[1], RunOptions(data_dir=Path(sys.argv[2]), out_dir=Pa
 
 
 def _world(world):
+    world.first_cycle = "2025-03"  # the program starts with its first delivered cycle
     for n in range(4):
         world.refer(f"friend{n}", f"referrer{n % 2}", date(2025, 3, 1 + n))
         world.spend(f"friend{n}", date(2025, 3, 5 + n), str(40 + 70 * n))

@@ -6,6 +6,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from bench.generate import generate
+from tests.world import start_ledger
 from transforms import contracts
 from transforms.pipeline import settlement
 from transforms.pipeline.options import RunOptions
@@ -23,6 +24,7 @@ def test_same_seed_same_bytes_and_the_output_settles(tmp_path):
     generate(tmp_path / "a", referees=300, cycles=13, lines_per_month=3000, seed=5, progress=quiet)
     generate(tmp_path / "b", referees=300, cycles=13, lines_per_month=3000, seed=5, progress=quiet)
     assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
+    start_ledger(tmp_path / "out", tmp_path / "a", "2026-01")
     outcome = settlement.settle(
         "2026-01", RunOptions(data_dir=tmp_path / "a", out_dir=tmp_path / "out")
     )

@@ -5,7 +5,7 @@ from datetime import date
 
 import duckdb
 
-from tests.world import World
+from tests.world import World, start_ledger
 from transforms import months
 from transforms.pipeline import settlement
 from transforms.pipeline.options import RunOptions
@@ -122,6 +122,7 @@ def test_files_unchanged_since_an_earlier_run_are_not_hashed_again(tmp_path, mon
     _populate(world)
     data = world.write()
     options = RunOptions(data_dir=data, out_dir=world.out)
+    start_ledger(world.out, data, "2025-03")
     settlement.settle("2025-03", options)
     assert len(hashed) == 3  # first run: every visible cycle's file
     hashed.clear()

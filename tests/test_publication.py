@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from tests.world import start_ledger
 from transforms import months
 from transforms.batch_file import COUPON_COLUMNS
 from transforms.errors import InputError, StateConflict
@@ -167,6 +168,7 @@ def test_settling_month_by_month_equals_one_backfill(world, tmp_path):
     world.spend("friend-c", date(2025, 4, 21), "90.00")
     world.settle("2025-03", "2025-08")
     options = RunOptions(data_dir=world.data, out_dir=tmp_path / "again")
+    start_ledger(options.out_dir, world.data, "2025-03")
     for month in months.month_range("2025-03", "2025-08"):
         settlement.settle(month, options)
     for month in months.month_range("2025-03", "2025-08"):

@@ -16,6 +16,7 @@ from flows import dask_cluster
 from flows.cli import main
 from tests.test_cli import run_cli
 from tests.test_golden import GOLDEN, SAMPLE_MONTHS, comparable_manifest
+from tests.world import start_ledger
 from transforms.errors import OrchestratorUnavailable
 from transforms.pipeline import executors, settlement, shards
 from transforms.pipeline.options import RunOptions
@@ -39,6 +40,7 @@ def published_bytes(out: Path) -> dict[str, bytes]:
 
 def settle_all(data: Path, out: Path, month_list, **executor) -> dict[str, bytes]:
     options = RunOptions(data_dir=data, out_dir=out, **executor)
+    start_ledger(out, data, month_list[0])  # the generated history starts before it
     for month in month_list:
         assert settlement.settle(month, options).action == "published"
     return published_bytes(out)
@@ -136,6 +138,7 @@ def test_a_shard_reads_only_its_accounts_and_every_line_once(generated, tmp_path
 
 def test_a_billing_file_is_laid_out_once(generated, tmp_path):
     options = RunOptions(data_dir=generated, out_dir=tmp_path, executor="in-process", shards=2)
+    start_ledger(tmp_path, generated, GENERATED_MONTHS[0])
     settlement.settle(GENERATED_MONTHS[0], options)
     first = {p.name: p.stat().st_mtime_ns for p in shards.layout_dir(tmp_path).iterdir()}
     settlement.settle(GENERATED_MONTHS[1], options)
@@ -304,6 +307,7 @@ def test_rejected_rows_and_surplus_copies_stay_out_with_a_relative_data_dir(
             executor=executor,
             shards=shard_count if executor != "local" else 1,
         )
+        start_ledger(options.out_dir, options.data_dir, "2025-03")
         for month in ("2025-03", "2025-04"):
             settlement.settle(month, options)
         with duckdb.connect(f"{out}/warehouse.duckdb", read_only=True) as con:

@@ -247,9 +247,8 @@ class World:
         self.write()
         run_options = RunOptions(data_dir=self.data, out_dir=self.out, **options)
         if first > self.first_cycle and not (self.out / "warehouse.duckdb").exists():
-            # a world's rules are tested from the month it first settles: its ledger starts
-            # there on purpose, as `creditflow init` would start it
-            ledger_start.start(OutputLayout(self.out), self.data, first, "test world")
+            # a world's rules are tested from the month it first settles
+            start_ledger(self.out, self.data, first)
         return [settlement.settle(m, run_options) for m in months.month_range(first, last or first)]
 
     def query(self, sql: str, parameters=None) -> list[tuple]:
@@ -281,6 +280,12 @@ class World:
             {"r": referrer, "m": month},
         )
         return Decimal(rows[0][0]) if rows else None
+
+
+def start_ledger(out: Path, data: Path, first_month: str) -> None:
+    """A test's ledger starts at `first_month` on purpose, as `creditflow init` starts one
+    (docs/operations.md#starting-a-ledger)."""
+    ledger_start.start(OutputLayout(out), data, first_month, "test")
 
 
 def month_events(world, month) -> dict:
