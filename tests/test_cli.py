@@ -243,6 +243,10 @@ def test_several_runs_at_once_each_finish_with_their_own_result(tmp_path):
     ), results
     for _, _, err in results:
         assert "Traceback" not in err and "leaked" not in err, err
+        assert "IntegrityError" not in err and "sqlite3" not in err, err
+    # each ephemeral server's own output went to its OUT's log, never to the terminal
+    for out in outs:
+        assert (tmp_path / out / "logs" / "prefect-server.log").is_file()
 
 
 def test_orchestrated_retries_only_orchestrator_failures(monkeypatch):
