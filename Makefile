@@ -1,6 +1,7 @@
 # Two commands get a fresh clone to a result:
 #   make run   - set up, then settle every sample month (2025-11..2026-10) into out/
-#   make test  - set up, then lint (ruff, sqlfluff) and run the test suite
+#   make test  - set up, then lint (ruff, sqlfluff) and run the whole test suite (what CI runs)
+#   make check - lint and every test but the integration ones: the edit-test loop
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -11,7 +12,7 @@ LAST_MONTH ?= 2026-10
 export PREFECT_SERVER_ANALYTICS_ENABLED = false
 export GX_ANALYTICS_ENABLED = false
 
-.PHONY: setup run test lint sample bench clean golden
+.PHONY: setup run test check lint sample bench clean golden
 
 setup: $(VENV)/.installed
 
@@ -30,8 +31,15 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/sqlfluff lint sql --processes 2
 
+# two workers (the machine's two cores); tests that share an expensive module fixture (the
+# sample year, a real Prefect server, a Dask cluster) run on one worker (xdist_group)
+PYTEST_PARALLEL = -n 2 --dist loadgroup
+
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_PARALLEL)
+
+check: lint
+	HYPOTHESIS_PROFILE=dev $(BIN)/pytest $(PYTEST_PARALLEL) -m "not integration"
 
 sample: setup
 	$(BIN)/python sample_data/generate.py
@@ -44,4 +52,4 @@ clean:
 	rm -rf $(VENV) $(OUT)
 
 golden: setup
-	CREDITFLOW_COUPON_KEY=test-key-for-creditflow-golden-files $(BIN)/python -m tests.test_golden
+	CREDITFLOW_COUPON_KEY=test-key-for-creditflow-golden-files $(BIN)/python -m tests.golden_year

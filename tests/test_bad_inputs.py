@@ -5,30 +5,66 @@ settle`, or `creditflow instruments` for the voucher and coupon inputs) of 2025-
 bad dataset. It must exit with the kind's code and one error line naming the problem,
 publish nothing, leave the ledgers unchanged, and keep rejected rows (with file and reason)
 in the quarantine.
+
+Every kind runs its command's own arguments through the CLI's parser and options and the
+same pipeline in this process (the CLI's error line is `creditflow: error: ` and the
+error); THROUGH_THE_CLI also run end to end through `creditflow` and Prefect, one kind per
+way a run stops (a missing cycle, a broken file, rejected rows, a usage error, an instrument
+input, a valid odd case).
 """
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from tests.test_cli import run_cli
+from flows import cli
+from tests.helpers import ledger_rows, run_cli
+from transforms.errors import CreditflowError
+from transforms.pipeline import instruments, settlement, sql_runner
 
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"
 KINDS = sorted(p.name for p in CORPUS.iterdir() if (p / "expected.json").is_file())
+THROUGH_THE_CLI = [
+    "missing_month_cycle",
+    "garbage_parquet",
+    "non_usd_currency",
+    "rules_other_currency",
+    "coupon_usage_zero_amount",
+    "upper_case_parquet_extension",
+]
+AUDITS = ("audits/inputs", "audits/instrument_inputs")
 
 
-def test_the_corpus_has_at_least_25_kinds():
-    assert len(KINDS) >= 25
+def _audit_rules() -> dict[str, str]:
+    """Every rule an input audit can reject a row for (its broken_rule text, up to a bound
+    parameter), by the audit that states it."""
+    rules = {}
+    for folder in AUDITS:
+        for audit in sql_runner.folder(folder):
+            for rule in re.findall(r"then\s+'([^']+)'|'([^']+)'\s+as broken_rule", audit.code):
+                rules["".join(rule).strip()] = audit.name
+    return rules
+
+
+def test_every_input_audit_rule_is_hit_by_a_corpus_kind():
+    messages = [json.loads((CORPUS / k / "expected.json").read_text())["message"] for k in KINDS]
+    rules = _audit_rules()
+    assert len(rules) > 50  # the parse found the rules, not nothing
+    missed = [f"{rules[rule]}: {rule}" for rule in rules if not any(rule in m for m in messages)]
+    assert missed == []
 
 
 @pytest.fixture(scope="module")
-def published_march(prefect_harness, tmp_path_factory):
+def published_march(tmp_path_factory):
     out = tmp_path_factory.mktemp("march") / "out"
-    code = _settle(["--month", "2025-03", "--data", str(CORPUS / "base"), "--out", str(out)])
-    assert code == 0
+    code, err = _in_process(
+        ["settle", "--month", "2025-03", "--data", str(CORPUS / "base"), "--out", str(out)]
+    )
+    assert code == 0, err
     return out
 
 
@@ -38,31 +74,25 @@ def starting_ledgers(published_march, tmp_path_factory):
     instrument month April also needs April settled (its friends' welcome rewards)."""
     settled_april = tmp_path_factory.mktemp("april") / "out"
     shutil.copytree(published_march, settled_april)
-    code = _settle(
-        ["--month", "2025-04", "--data", str(CORPUS / "base"), "--out", str(settled_april)]
-    )
-    assert code == 0
+    args = ["settle", "--month", "2025-04", "--data", str(CORPUS / "base")]
+    code, err = _in_process([*args, "--out", str(settled_april)])
+    assert code == 0, err
     return {"settle": published_march, "instruments": settled_april}
 
 
-def _settle(args):
+def _in_process(args: list[str]) -> tuple[int, str]:
+    """The command's arguments through the CLI's own parser and options, then the same
+    pipeline the flow runs, in this process: the exit code and the error line."""
+    parsed = cli.build_parser().parse_args(args)
     try:
-        from flows import cli
-
-        cli.main(["settle", *args])
-    except SystemExit as exited:
-        return exited.code
-    return None
-
-
-def _ledger(out: Path):
-    with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
-        return (
-            con.execute("select * from ledger_entries order by all").fetchall(),
-            con.execute("select settlement_month from settlements order by 1").fetchall(),
-            con.execute("select * from instrument_events order by all").fetchall(),
-            con.execute("select instrument_month from instrument_months order by 1").fetchall(),
-        )
+        options = cli._options(parsed)
+        if parsed.command == "settle":
+            settlement.settle(parsed.month, options)
+        else:
+            instruments.run_month(parsed.month, options)
+    except CreditflowError as error:
+        return error.exit_code, f"creditflow: error: {error}\n"
+    return 0, ""
 
 
 # where each command publishes a month, and where it keeps the rows it rejected
@@ -73,32 +103,31 @@ QUARANTINE = {
 }
 
 
-def _april(starting_ledgers, tmp_path, capsys, command, kind, max_rejected=None, extra=()):
+def _april(starting_ledgers, tmp_path, command, kind, max_rejected=None, extra=(), capsys=None):
     """`creditflow COMMAND --month 2025-04` on the kind's data, over a copy of the ledger
-    the command starts from; returns (out, exit code, stderr)."""
+    the command starts from: through the CLI when `capsys` is given, else in process;
+    returns (out, exit code, stderr)."""
     out = tmp_path / "out"
     shutil.copytree(starting_ledgers[command], out)
-    capsys.readouterr()
     args = [command, "--month", "2025-04", "--data", str(CORPUS / kind / "data"), "--out", str(out)]
     if command == "settle":
         args.append("--data-moved")  # the kind's data is a re-delivery in a folder of its own
     if max_rejected is not None:
         args += ["--max-rejected", max_rejected]
     args += [arg.replace("{data}", str(CORPUS / kind / "data")) for arg in extra]
+    if capsys is None:
+        return out, *_in_process(args)
+    capsys.readouterr()
     code, _, err = run_cli(args, capsys)
     return out, code, err
 
 
-@pytest.mark.flow
-@pytest.mark.parametrize("kind", KINDS)
-def test_bad_input_is_refused_with_one_line_and_nothing_is_published(
-    starting_ledgers, tmp_path, capsys, kind
-):
+def _check_refused(starting_ledgers, tmp_path, kind, capsys=None):
     expected = json.loads((CORPUS / kind / "expected.json").read_text())
     command = expected["command"]
-    ledger_before = _ledger(starting_ledgers[command])
+    ledger_before = ledger_rows(starting_ledgers[command])
     out, code, err = _april(
-        starting_ledgers, tmp_path, capsys, command, kind, extra=expected.get("args", ())
+        starting_ledgers, tmp_path, command, kind, extra=expected.get("args", ()), capsys=capsys
     )
     if expected["exit_code"] == 0:
         # a case that looks odd but is valid (a .PARQUET part file, a TIMESTAMPTZ_NS column,
@@ -113,7 +142,7 @@ def test_bad_input_is_refused_with_one_line_and_nothing_is_published(
     assert expected["message"] in err
     assert "Traceback" not in err
     assert not (out / PUBLISHED[command]).exists()
-    assert _ledger(out) == ledger_before
+    assert ledger_rows(out) == ledger_before
     quarantine = out / QUARANTINE[command]
     if quarantine.exists():
         with duckdb.connect() as con:
@@ -126,11 +155,26 @@ def test_bad_input_is_refused_with_one_line_and_nothing_is_published(
         assert f"kept in {quarantine}" in err
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_bad_input_is_refused_with_one_line_and_nothing_is_published(
+    starting_ledgers, tmp_path, kind
+):
+    _check_refused(starting_ledgers, tmp_path, kind)
+
+
+@pytest.mark.flow
+@pytest.mark.parametrize("kind", THROUGH_THE_CLI)
+def test_through_the_cli_and_prefect_too(prefect_harness, starting_ledgers, tmp_path, capsys, kind):
+    _check_refused(starting_ledgers, tmp_path, kind, capsys)
+
+
 @pytest.mark.flow
 def test_operator_can_accept_rejected_rows_and_the_manifest_records_them(
-    starting_ledgers, tmp_path, capsys
+    prefect_harness, starting_ledgers, tmp_path, capsys
 ):
-    out, code, err = _april(starting_ledgers, tmp_path, capsys, "settle", "non_usd_currency", "1")
+    out, code, err = _april(
+        starting_ledgers, tmp_path, "settle", "non_usd_currency", "1", capsys=capsys
+    )
     assert code == 0, err
     manifest = json.loads((out / "batches" / "2025-04" / "manifest.json").read_text())
     assert manifest["rejected_rows_accepted"] == 1
@@ -146,10 +190,10 @@ def test_operator_can_accept_rejected_rows_and_the_manifest_records_them(
 
 @pytest.mark.flow
 def test_operator_can_accept_rejected_instrument_rows_and_the_month_records_them(
-    starting_ledgers, tmp_path, capsys
+    prefect_harness, starting_ledgers, tmp_path, capsys
 ):
     out, code, err = _april(
-        starting_ledgers, tmp_path, capsys, "instruments", "coupon_usage_zero_amount", "1"
+        starting_ledgers, tmp_path, "instruments", "coupon_usage_zero_amount", "1", capsys=capsys
     )
     assert code == 0, err
     with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
@@ -165,10 +209,10 @@ def test_operator_can_accept_rejected_instrument_rows_and_the_month_records_them
 @pytest.mark.flow
 @pytest.mark.parametrize("kind", ["tiny_cycle", "lost_referrals"])
 def test_operator_can_accept_smaller_inputs_and_the_manifest_records_it(
-    starting_ledgers, tmp_path, capsys, kind
+    prefect_harness, starting_ledgers, tmp_path, capsys, kind
 ):
     out, code, err = _april(
-        starting_ledgers, tmp_path, capsys, "settle", kind, extra=["--accept-shrunk-inputs"]
+        starting_ledgers, tmp_path, "settle", kind, extra=["--accept-shrunk-inputs"], capsys=capsys
     )
     assert code == 0, err
     manifest = json.loads((out / "batches" / "2025-04" / "manifest.json").read_text())

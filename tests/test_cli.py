@@ -17,16 +17,10 @@ from pathlib import Path
 import pytest
 
 from flows import cli
+from tests.helpers import run_cli
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "sample_data"
-
-
-def run_cli(args, capsys):
-    with pytest.raises(SystemExit) as exited:
-        cli.main(args)
-    captured = capsys.readouterr()
-    return exited.value.code, captured.out, captured.err
 
 
 @pytest.mark.parametrize(
@@ -208,6 +202,7 @@ def test_an_orchestrator_that_does_not_answer_is_retried_then_exit_6(tmp_path):
     assert not (tmp_path / "out" / "batches").exists()
 
 
+@pytest.mark.integration
 def test_several_runs_at_once_each_finish_with_their_own_result(tmp_path):
     """Five processes at once on one fresh Prefect home (the worst case: its database does
     not exist yet): three on their own OUT all publish; of the two on one OUT exactly one
@@ -296,6 +291,7 @@ def test_an_internal_error_is_exit_7_with_the_traceback_in_out_logs(
     assert "Traceback" in log.read_text() and "a defect in a stage" in log.read_text()
 
 
+@pytest.mark.integration
 def test_installed_command_runs_end_to_end_in_a_fresh_process(tmp_path, world):
     """The console script as a scheduler calls it: real process, real Prefect ephemeral mode."""
     # distinctive ids: Prefect names runs with random words ("friendly-…"), so a bare

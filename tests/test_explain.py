@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from flows import cli
+from tests.helpers import run_cli
 from transforms.errors import InputError
 from transforms.pipeline import explain
 
@@ -61,14 +62,8 @@ def settled(world):
     return world
 
 
-def _run(args, capsys):
-    with pytest.raises(SystemExit) as exited:
-        cli.main(args)
-    return exited.value.code, capsys.readouterr()
-
-
 def test_explain_json_has_the_fixed_keys_and_the_hand_computed_lines(settled, capsys):
-    code, printed = _run(
+    code, out, err = run_cli(
         [
             "explain",
             "--out",
@@ -82,8 +77,8 @@ def test_explain_json_has_the_fixed_keys_and_the_hand_computed_lines(settled, ca
         ],
         capsys,
     )
-    assert code == 0, printed.err
-    document = json.loads(printed.out)
+    assert code == 0, err
+    document = json.loads(out)
     assert list(document) == JSON_KEYS
     # May: both bonuses become payable (friend-a 10 % of (60 - 10 - 5 - 20) = 2.50,
     # friend-b 10 % of (96.26 - 6.26 - 20) = 7.00); the bases were paid in February
@@ -124,14 +119,14 @@ def test_explain_json_has_the_fixed_keys_and_the_hand_computed_lines(settled, ca
 
 
 def test_explain_text_names_the_rules_and_sums(settled, capsys):
-    code, printed = _run(
+    code, out, err = run_cli(
         ["explain", "--out", str(settled.out), "--month", "2025-02", "--referrer", "referrer"],
         capsys,
     )
-    assert code == 0, printed.err
-    assert "coupon USD 40.00" in printed.out
-    assert "carry in 0.00 + friends' deltas 40.00 = coupon 40.00 + carry out 0.00" in printed.out
-    assert printed.out.count("rule 2: base earned") == 2
+    assert code == 0, err
+    assert "coupon USD 40.00" in out
+    assert "carry in 0.00 + friends' deltas 40.00 = coupon 40.00 + carry out 0.00" in out
+    assert out.count("rule 2: base earned") == 2
 
 
 def test_a_referrer_without_a_coupon_says_why(settled):
@@ -171,10 +166,10 @@ def test_explain_refuses_a_data_directory_that_changed(settled, tmp_path):
 
 def test_explain_of_an_unknown_referrer_or_month_is_a_usage_error(settled, capsys):
     base = ["explain", "--out", str(settled.out), "--referrer"]
-    code, printed = _run([*base, "nobody", "--month", "2025-05"], capsys)
-    assert code == 2 and "no referral of referrer 'nobody'" in printed.err
-    code, printed = _run([*base, "referrer", "--month", "2025-09"], capsys)
-    assert code == 2 and "2025-09 is not settled" in printed.err
+    code, _, err = run_cli([*base, "nobody", "--month", "2025-05"], capsys)
+    assert code == 2 and "no referral of referrer 'nobody'" in err
+    code, _, err = run_cli([*base, "referrer", "--month", "2025-09"], capsys)
+    assert code == 2 and "2025-09 is not settled" in err
 
 
 def test_a_run_ends_by_pointing_to_the_catalog_the_report_and_an_explain_command(settled, capsys):

@@ -9,7 +9,7 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
-from flows import cli
+from tests.helpers import run_cli
 from transforms.pipeline import export
 from transforms.rules import DEFAULT_RULES_PATH
 
@@ -29,15 +29,9 @@ def settled(world):
     return world
 
 
-def _run(args, capsys):
-    with pytest.raises(SystemExit) as exited:
-        cli.main(args)
-    return exited.value.code, capsys.readouterr()
-
-
 def test_the_workbook_opens_and_its_totals_are_the_settlements(settled, tmp_path, capsys):
     path = tmp_path / "2025-05.xlsx"
-    code, _ = _run(
+    code, _, _ = run_cli(
         ["export", "--out", str(settled.out), "--month", "2025-05", "--to", str(path)], capsys
     )
     assert code == 0
@@ -80,7 +74,7 @@ def test_the_same_month_exports_to_the_same_bytes(settled, tmp_path):
 def test_csv_writes_one_file_per_sheet_with_two_decimal_money(settled, tmp_path, capsys):
     folder = tmp_path / "april"
     args = ["export", "--out", str(settled.out), "--month", "2025-04", "--format", "csv"]
-    code, _ = _run([*args, "--to", str(folder)], capsys)
+    code, _, _ = run_cli([*args, "--to", str(folder)], capsys)
     assert code == 0
     assert sorted(p.stem for p in folder.iterdir()) == sorted(SHEETS)
     pending = list(csv.DictReader((folder / "Pending.csv").open()))
@@ -97,8 +91,8 @@ def test_csv_writes_one_file_per_sheet_with_two_decimal_money(settled, tmp_path,
 
 def test_a_month_not_settled_is_a_usage_error(settled, tmp_path, capsys):
     args = ["export", "--out", str(settled.out), "--month", "2025-09", "--to", str(tmp_path / "x")]
-    code, captured = _run(args, capsys)
-    assert code == 2 and "2025-09 is not settled" in captured.err
+    code, _, err = run_cli(args, capsys)
+    assert code == 2 and "2025-09 is not settled" in err
 
 
 def test_ids_a_spreadsheet_would_evaluate_stay_text_in_every_file(world, tmp_path):

@@ -3,7 +3,6 @@
 Regenerate after an intended change of results with `make golden` and review the diff.
 """
 
-import json
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -11,33 +10,30 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tests.golden_year import (
+    FIRST,
+    GOLDEN,
+    LAST,
+    REPO,
+    SAMPLE_MONTHS,
+    backfill,
+    comparable_manifest,
+    instrument_year,
+)
+from tests.helpers import ledger_rows
 from transforms import months
-from transforms.pipeline import explain, instruments, settlement
-from transforms.pipeline.options import RunOptions
+from transforms.pipeline import explain
 
-REPO = Path(__file__).resolve().parents[1]
-GOLDEN = REPO / "tests" / "golden" / "batches"
-FIRST, LAST = "2025-11", "2026-10"
-SAMPLE_MONTHS = months.month_range(FIRST, LAST)
-
-
-def backfill(out: Path) -> None:
-    options = RunOptions(data_dir=REPO / "sample_data", out_dir=out)
-    for month in SAMPLE_MONTHS:
-        settlement.settle(month, options)
-
-
-def comparable_manifest(data: bytes) -> dict:
-    # code_version digests the SQL text itself, so it changes with any edit, even a comment
-    manifest = json.loads(data)
-    manifest.pop("code_version")
-    return manifest
+# one sample year per module, settled and run through the instrument ledger once; the
+# tests only read it (a test that runs months again works on a copy of its own)
+pytestmark = pytest.mark.xdist_group("sample_year")
 
 
 @pytest.fixture(scope="module")
 def sample_out(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("sample-backfill")
+    out = tmp_path_factory.mktemp("sample-year")
     backfill(out)
+    instrument_year(out)
     return out
 
 
@@ -103,23 +99,24 @@ def test_sample_ledger_conserves_money_and_respects_the_cap(sample_out):
     assert sum(Decimal(r[1]) for r in rows) > 0
 
 
-def test_rerunning_the_whole_sample_backfill_changes_no_byte(sample_out, tmp_path):
-    before = {
-        p.relative_to(sample_out): p.read_bytes() for p in (sample_out / "batches").rglob("*.*")
-    }
-    ledger_before = _ledger(sample_out)
-    backfill(sample_out)
-    after = {
-        p.relative_to(sample_out): p.read_bytes() for p in (sample_out / "batches").rglob("*.*")
-    }
-    assert after == before
-    assert _ledger(sample_out) == ledger_before
+def test_rerunning_the_whole_sample_year_changes_no_byte(sample_out, tmp_path):
+    again = tmp_path / "again"
+    shutil.copytree(sample_out, again)
+
+    def published(out):
+        return {
+            p.relative_to(out): p.read_bytes()
+            for folder in ("batches", "instruments")
+            for p in (out / folder).rglob("*.*")
+        }
+
+    backfill(again)
+    instrument_year(again)
+    assert published(again) == published(sample_out)
+    assert ledger_rows(again) == ledger_rows(sample_out)
 
 
 def test_sample_instrument_year_rolls_forward_every_month(sample_out):
-    options = RunOptions(data_dir=REPO / "sample_data", out_dir=sample_out)
-    for month in SAMPLE_MONTHS:
-        instruments.run_month(month, options)
     with duckdb.connect(str(sample_out / "warehouse.duckdb"), read_only=True) as con:
         rows = con.execute(
             """select instrument_month, instrument_kind, opening_outstanding_usd, issued_usd,
@@ -156,9 +153,6 @@ def test_every_delivered_event_is_listed_in_exactly_one_month(sample_out):
     """Nothing dropped, nothing twice: over the sample year, each distinct voucher event and
     coupon usage dated up to the last month's cutoff appears in exactly one month's
     events.parquet (later ones wait for their month)."""
-    options = RunOptions(data_dir=REPO / "sample_data", out_dir=sample_out)
-    for month in SAMPLE_MONTHS:
-        instruments.run_month(month, options)
     data, cutoff = REPO / "sample_data", months.cutoff_date(LAST)
     with duckdb.connect() as con:
         delivered = con.execute(
@@ -186,9 +180,6 @@ def test_sample_liability_ties_out_every_month(sample_out):
     the coupons the instrument ledger issues in M are the batch settled in M-1; the welcome
     rewards it issues in M are those settled in M; the outstanding columns are the
     roll-forward's closing balances; the accrual is referee_status summed."""
-    options = RunOptions(data_dir=REPO / "sample_data", out_dir=sample_out)
-    for month in SAMPLE_MONTHS:
-        instruments.run_month(month, options)
     with duckdb.connect(str(sample_out / "warehouse.duckdb"), read_only=True) as con:
         liability = {
             row[0]: row[1:]
@@ -261,9 +252,6 @@ def test_sample_liability_ties_out_every_month(sample_out):
 def test_the_analysts_ten_questions_run_on_the_sample_year(sample_out):
     """docs/outputs.md's ten questions, as written, against the analysts' catalog: each
     runs and answers with rows."""
-    options = RunOptions(data_dir=REPO / "sample_data", out_dir=sample_out)
-    for month in SAMPLE_MONTHS:
-        instruments.run_month(month, options)
     guide = (REPO / "docs" / "outputs.md").read_text()
     section = guide.split("## Ten questions analysts ask")[1].split("\n## ")[0]
     queries = [block.split("```")[0] for block in section.split("```sql")[1:]]
@@ -271,21 +259,6 @@ def test_the_analysts_ten_questions_run_on_the_sample_year(sample_out):
     with duckdb.connect(str(sample_out / "catalog.duckdb"), read_only=True) as catalog:
         for query in queries:
             assert catalog.execute(query).fetchall(), query
-
-
-def _ledger(out: Path):
-    with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
-        return con.execute("select * from ledger_entries order by all").fetchall()
-
-
-if __name__ == "__main__":  # make golden
-    import tempfile
-
-    out = Path(tempfile.mkdtemp(prefix="creditflow-golden-"))
-    backfill(out)
-    shutil.rmtree(GOLDEN, ignore_errors=True)
-    shutil.copytree(out / "batches", GOLDEN)
-    print(f"golden batches rewritten under {GOLDEN}")
 
 
 def test_explain_reconciles_for_every_referrer_of_every_sample_month(sample_out):

@@ -19,6 +19,7 @@ import duckdb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.helpers import examples
 from tests.world import World
 
 MONTHS = ("2025-04", "2025-05", "2025-06")
@@ -87,7 +88,7 @@ def _files(out: Path) -> dict:
     }
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(8), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(event, min_size=1, max_size=10), st.booleans())
 def test_random_event_streams_list_every_event_once_and_keep_the_ledger_whole(events, late):
     root = Path(tempfile.mkdtemp(prefix="creditflow-instruments-"))

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests import oracle
+from tests.helpers import examples
 from tests.world import World
 from transforms import months
 
@@ -31,7 +32,7 @@ line = st.tuples(st.integers(0, 240), amounts, link)
 referee = st.tuples(st.integers(0, 2), st.integers(0, 150), st.lists(line, max_size=6))
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(15), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(referee, min_size=1, max_size=6))
 def test_random_worlds_conserve_money_respect_the_cap_and_match_the_oracle(referees):
     root = Path(tempfile.mkdtemp(prefix="creditflow-hypothesis-"))
@@ -105,32 +106,3 @@ def _check_month(world, month, registrations, spend):
         got = credited.get(friend, Decimal(0))
         assert Decimal(0) <= got <= Decimal("300.00")
         assert got == expected, (month, friend)
-
-
-@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(referee, min_size=1, max_size=5))
-def test_month_by_month_equals_the_backfill_flow(prefect_harness, referees):
-    """The Prefect backfill flow and settling each month on its own give identical batches."""
-    from flows.settlement import backfill
-    from transforms.pipeline import settlement
-    from transforms.pipeline.options import RunOptions
-
-    root = Path(tempfile.mkdtemp(prefix="creditflow-hypothesis-"))
-    try:
-        world = World(root, first_cycle="2025-01", last_cycle="2025-12")
-        for number, (referrer, registered_offset, spends) in enumerate(referees):
-            registered = START + timedelta(days=registered_offset)
-            world.refer(f"friend{number}", f"referrer{referrer}", registered)
-            for offset, amount, _ in spends:
-                if registered + timedelta(days=offset) <= date(2025, 12, 31):
-                    world.spend(f"friend{number}", registered + timedelta(days=offset), amount)
-        world.write()
-        backfill(FIRST, LAST, RunOptions(data_dir=world.data, out_dir=root / "backfill"))
-        for month in months.month_range(FIRST, LAST):
-            settlement.settle(month, RunOptions(data_dir=world.data, out_dir=root / "one-by-one"))
-        for month in months.month_range(FIRST, LAST):
-            for name in ("coupons.csv", "manifest.json"):
-                one = (root / "one-by-one" / "batches" / month / name).read_bytes()
-                assert one == (root / "backfill" / "batches" / month / name).read_bytes()
-    finally:
-        shutil.rmtree(root, ignore_errors=True)

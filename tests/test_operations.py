@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from flows import alerts, cli
+from tests.helpers import run_cli
 from tests.world import World
 from transforms import months
 from transforms.errors import ExportNotDelivered, InputError
@@ -39,13 +40,6 @@ HEADLESS = (
     "--virtual-time-budget=15000",  # the UI is a single-page app: let it fetch and draw
     "--window-size=1280,900",
 )
-
-
-def run_cli(args, capsys):
-    with pytest.raises(SystemExit) as exited:
-        cli.main(args)
-    captured = capsys.readouterr()
-    return exited.value.code, captured.out, captured.err
 
 
 class Webhook:
@@ -186,9 +180,13 @@ def test_an_alert_that_cannot_be_delivered_does_not_change_the_exit_code(
     assert "could not be delivered" in err and err.count("creditflow: error:") == 1
 
 
-def test_a_successful_run_sends_no_alert(tmp_path, capsys, webhook):
-    code, _, _ = run_cli(["settle", "--help"], capsys)  # argparse's own exit
-    assert code == 0 and webhook.received == []
+@pytest.mark.flow
+def test_a_successful_run_sends_no_alert(prefect_harness, tmp_path, capsys, webhook):
+    args = ["settle", "--month", "2025-03", "--data", str(BASE), "--out", str(tmp_path / "out")]
+    code, out, err = run_cli([*args, "--notify", webhook.url], capsys)
+    assert code == 0, err
+    assert "2025-03: published" in out
+    assert webhook.received == []
 
 
 @pytest.mark.flow
@@ -302,6 +300,7 @@ def test_the_documented_systemd_unit_runs_a_valid_serve_command():
     assert "prefect server start" in server
 
 
+@pytest.mark.integration
 @pytest.mark.flow
 def test_a_killed_run_leaves_no_prefect_server_behind(tmp_path):
     # issue 17: SIGKILL cannot be handled, so the ephemeral API watches its parent instead
@@ -560,6 +559,8 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
+@pytest.mark.integration
+@pytest.mark.xdist_group("prefect_server")
 def test_the_servers_scheduler_creates_the_monthly_runs(served):
     """What the monthly close relies on: the server's own scheduler inserted the upcoming
     runs (the 4th at 06:00 UTC, month after month) for the deployment `serve` registered."""
@@ -578,6 +579,8 @@ def test_the_servers_scheduler_creates_the_monthly_runs(served):
     assert all(run["state_name"] == "Scheduled" for run in served["upcoming"][1:])
 
 
+@pytest.mark.integration
+@pytest.mark.xdist_group("prefect_server")
 def test_a_scheduled_run_settles_the_previous_month_then_runs_the_ledger(served):
     month, run = served["month"], served["scheduled"]
     assert run["state_type"] == "COMPLETED", run["state"]
@@ -596,11 +599,15 @@ def test_a_scheduled_run_settles_the_previous_month_then_runs_the_ledger(served)
     assert served["hook"].received == []  # a good run sends no alert
 
 
+@pytest.mark.integration
+@pytest.mark.xdist_group("prefect_server")
 def test_the_server_logged_no_error_while_scheduling_and_running(served):
     lines = served["server_log"].read_text().splitlines()
     assert [line for line in lines if "ERROR" in line or "Traceback" in line] == []
 
 
+@pytest.mark.integration
+@pytest.mark.xdist_group("prefect_server")
 def test_the_webhook_url_is_never_a_deployment_parameter(served):
     parameters = served["deployment"]["parameters"]
     assert parameters["notify_env"] == "CREDITFLOW_NOTIFY_URL"
@@ -609,6 +616,8 @@ def test_the_webhook_url_is_never_a_deployment_parameter(served):
     assert parameters["out_dir"] == str(served["world"].out)
 
 
+@pytest.mark.integration
+@pytest.mark.xdist_group("prefect_server")
 def test_a_run_whose_export_never_arrives_gives_up_loudly_in_one_line(served):
     """The month after has no billing export: waited for (here: not at all), then a
     critical alert through the webhook the deployment names, a failed run whose log says
@@ -647,6 +656,8 @@ def test_a_run_whose_export_never_arrives_gives_up_loudly_in_one_line(served):
     assert not (served["world"].out / "batches" / month).exists()
 
 
+@pytest.mark.integration
+@pytest.mark.xdist_group("prefect_server")
 def test_a_manually_triggered_run_of_a_published_month_changes_nothing(served):
     month = served["month"]
     coupons = served["world"].out / "batches" / month / "coupons.csv"
@@ -672,6 +683,8 @@ def test_a_manually_triggered_run_of_a_published_month_changes_nothing(served):
     assert coupons.read_bytes() == before
 
 
+@pytest.mark.integration
+@pytest.mark.xdist_group("prefect_server")
 def test_a_run_leaves_readable_tasks_logs_and_artifacts(served):
     api, month = served["api"], served["month"]
     settle = next(run for run in served["runs"] if run["name"] == f"settle-{month}")
@@ -702,6 +715,8 @@ def test_a_run_leaves_readable_tasks_logs_and_artifacts(served):
     assert "RAF-" not in json.dumps(artifacts)  # no coupon code in anything Prefect keeps
 
 
+@pytest.mark.integration
+@pytest.mark.xdist_group("prefect_server")
 def test_the_run_page_and_its_artifact_render_in_a_real_browser(served, tmp_path):
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:

@@ -9,11 +9,9 @@ from decimal import Decimal
 
 import pytest
 
-from tests.world import start_ledger
 from transforms import months
 from transforms.batch_file import COUPON_COLUMNS
 from transforms.errors import InputError, StateConflict
-from transforms.pipeline import settlement
 from transforms.pipeline.options import RunOptions
 from transforms.rules import DEFAULT_RULES_PATH
 
@@ -162,19 +160,26 @@ def test_development_key_is_named_in_codes_and_manifest(world, monkeypatch):
     assert all(r["coupon_code"].startswith("DEV-") for r in rows)
 
 
-def test_settling_month_by_month_equals_one_backfill(world, tmp_path):
+@pytest.mark.flow
+def test_the_backfill_flow_equals_settling_month_by_month(prefect_harness, world, tmp_path):
+    """`creditflow backfill` (the Prefect flow over the range) and one `settle` per month
+    publish the same bytes: same coupons, manifests and welcome files, month after month,
+    with a refund after payment, a bonus, a carry and a friend who arrives later."""
+    from flows.settlement import backfill
+
     _earning_world(world)
+    world.spend("friend-a", date(2025, 5, 3), "-140.00")  # a refund after the base was paid
     world.refer("friend-c", "referrer-1", date(2025, 4, 20))
     world.spend("friend-c", date(2025, 4, 21), "90.00")
     world.settle("2025-03", "2025-08")
-    options = RunOptions(data_dir=world.data, out_dir=tmp_path / "again")
-    start_ledger(options.out_dir, world.data, "2025-03")
+    options = RunOptions(data_dir=world.data, out_dir=tmp_path / "backfill")
+    outcomes = backfill("2025-03", "2025-08", options)
+    assert [o.action for o in outcomes] == ["published"] * 6
+    assert sum(o.coupon_count for o in outcomes) > 0
     for month in months.month_range("2025-03", "2025-08"):
-        settlement.settle(month, options)
-    for month in months.month_range("2025-03", "2025-08"):
-        assert (tmp_path / "again" / "batches" / month / "coupons.csv").read_bytes() == (
-            _batch(world, month) / "coupons.csv"
-        ).read_bytes()
+        for name in ("coupons.csv", "welcome.csv", "manifest.json"):
+            flowed = (tmp_path / "backfill" / "batches" / month / name).read_bytes()
+            assert flowed == (_batch(world, month) / name).read_bytes(), (month, name)
 
 
 def test_account_ids_with_commas_are_quoted_and_validated(world, tmp_path):

@@ -5,10 +5,9 @@ files, and `creditflow recover` rebuilds the ledger only when it reproduces them
 import shutil
 from datetime import date
 
-import duckdb
 import pytest
 
-from flows import cli
+from tests.helpers import ledger_rows, run_cli
 from transforms.errors import StateConflict
 from transforms.pipeline import recovery, settlement
 from transforms.pipeline.options import RunOptions
@@ -23,17 +22,6 @@ def published(world):
     world.settle("2025-03", "2025-05")
     world.run_instruments("2025-03", "2025-05")
     return world
-
-
-def _ledger(out):
-    with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
-        return con.execute("select * from ledger_entries order by all").fetchall()
-
-
-def _run(args, capsys):
-    with pytest.raises(SystemExit) as exited:
-        cli.main(args)
-    return exited.value.code, capsys.readouterr()
 
 
 def test_a_lost_warehouse_stops_the_next_run_instead_of_paying_again(published):
@@ -58,14 +46,14 @@ def test_recover_rebuilds_the_ledger_and_the_next_month_is_as_if_nothing_was_los
         ["2025-03", "2025-04", "2025-05"],
         ["2025-03", "2025-04", "2025-05"],
     )
-    assert _ledger(published.out) == _ledger(control)
+    assert ledger_rows(published.out) == ledger_rows(control)
     assert not (published.out / recovery.SCRATCH).exists()
     published.settle("2025-06")
     options = RunOptions(data_dir=published.data, out_dir=control)
     settlement.settle("2025-06", options)
     june = [out / "batches" / "2025-06" / "coupons.csv" for out in (published.out, control)]
     assert june[0].read_bytes() == june[1].read_bytes()
-    assert _ledger(published.out) == _ledger(control)
+    assert ledger_rows(published.out) == ledger_rows(control)
 
 
 def test_recover_replaces_nothing_when_the_inputs_changed(published):
@@ -81,12 +69,12 @@ def test_recover_replaces_nothing_when_the_inputs_changed(published):
 def test_a_damaged_warehouse_is_one_line_with_the_way_back(published, capsys):
     (published.out / "warehouse.duckdb").write_bytes(b"not a database" * 100)
     args = ["--data", str(published.data), "--out", str(published.out)]
-    code, printed = _run(["settle", "--month", "2025-06", *args], capsys)
+    code, out, err = run_cli(["settle", "--month", "2025-06", *args], capsys)
     assert code == 4
-    assert printed.err.count("\n") == 1 and "Traceback" not in printed.err
-    assert "cannot be opened as the warehouse" in printed.err
-    code, printed = _run(["recover", *args], capsys)
-    assert code == 0, printed.err
-    assert "3 settlement month(s) (2025-03..2025-05) and 3 instrument month(s)" in printed.out
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "cannot be opened as the warehouse" in err
+    code, out, err = run_cli(["recover", *args], capsys)
+    assert code == 0, err
+    assert "3 settlement month(s) (2025-03..2025-05) and 3 instrument month(s)" in out
     kept = list(published.out.glob("warehouse.replaced-*.duckdb"))
     assert len(kept) == 1 and kept[0].read_bytes() == b"not a database" * 100

@@ -14,8 +14,8 @@ import pytest
 from bench.generate import generate
 from flows import dask_cluster
 from flows.cli import main
-from tests.test_cli import run_cli
-from tests.test_golden import GOLDEN, SAMPLE_MONTHS, comparable_manifest
+from tests.golden_year import GOLDEN, SAMPLE_MONTHS, comparable_manifest
+from tests.helpers import run_cli
 from tests.world import start_ledger
 from transforms.errors import OrchestratorUnavailable
 from transforms.pipeline import executors, settlement, shards
@@ -75,7 +75,8 @@ def cluster():
         yield running
 
 
-@pytest.mark.parametrize("shard_count", [1, 2, 3])
+# (one shard is checked against the local executor on the generated data below)
+@pytest.mark.parametrize("shard_count", [2, 3])
 def test_the_sample_year_is_the_same_for_any_number_of_shards(shard_count, tmp_path):
     produced = settle_all(
         REPO / "sample_data",
@@ -105,6 +106,8 @@ def test_generated_data_is_the_same_for_any_number_of_shards(
     assert differing == []
 
 
+@pytest.mark.integration
+@pytest.mark.xdist_group("dask_cluster")
 def test_on_a_dask_cluster_the_outputs_are_the_same(generated, generated_local, cluster, tmp_path):
     produced = settle_all(
         generated,
@@ -155,6 +158,8 @@ def test_the_layout_key_changes_with_the_content_and_the_place(tmp_path):
     assert shards.file_key(path, "a" * 64) != shards.file_key("data/part-0.parquet", "a" * 64)
 
 
+@pytest.mark.integration
+@pytest.mark.xdist_group("dask_cluster")
 def test_in_process_and_dask_map_return_results_in_task_order(cluster):
     tasks = [3, 1, 2]
     assert executors.in_process(abs, tasks) == [3, 1, 2]
@@ -201,6 +206,8 @@ def test_executor_options_are_checked(arguments, tmp_path, capsys):
     assert "usage:" in capsys.readouterr().err
 
 
+@pytest.mark.integration
+@pytest.mark.xdist_group("dask_cluster")
 def test_a_local_cluster_is_started_and_closed_for_the_command(monkeypatch, tmp_path):
     class Args:
         executor, workers, dask_address = "dask", 2, None
@@ -214,25 +221,33 @@ def test_a_local_cluster_is_started_and_closed_for_the_command(monkeypatch, tmp_
         executors.on_dask(sharded.dask_address)(abs, [-1])
 
 
-def test_shards_without_lines_still_count_their_share(tmp_path):
+def test_shards_without_lines_still_count_their_share(world, tmp_path):
     """More shards than buckets: some shards own no bucket at all, and in an incremental
     month many own referees with no line in the new cycle (their spend is in the state);
-    every referee must still be measured."""
-    months = SAMPLE_MONTHS[:3]
-    produced = settle_all(
-        REPO / "sample_data",
-        tmp_path,
-        months,
+    every referee must still be measured (a tiny world: the cost is per shard)."""
+    world.first_cycle, world.last_cycle = "2025-03", "2025-04"
+    for number in range(6):
+        friend = f"friend-{number}"
+        world.refer(friend, f"referrer-{number % 2}", date(2025, 3, 1 + number))
+        world.spend(friend, date(2025, 3, 2 + number), f"{15 + 30 * number}.00")
+        if number % 3 == 0:  # some spend again in the incremental month, most do not
+            world.spend(friend, date(2025, 4, 2 + number), "25.00")
+    world.write()
+    month_list = ("2025-03", "2025-04")
+    local = settle_all(world.data, tmp_path / "local", month_list)
+    sharded = settle_all(
+        world.data,
+        tmp_path / "sharded",
+        month_list,
         executor="in-process",
         shards=shards.SHARD_BUCKETS + 4,
     )
-    for month in months:
-        assert (
-            produced[f"batches/{month}/coupons.csv"]
-            == (GOLDEN / month / "coupons.csv").read_bytes()
-        )
+    assert sharded == local
+    assert b"referrer-0" in local["batches/2025-04/coupons.csv"]
 
 
+@pytest.mark.integration
+@pytest.mark.xdist_group("dask_cluster")
 @pytest.mark.flow
 def test_the_cli_runs_a_backfill_on_a_local_cluster(prefect_harness, tmp_path, capsys):
     out = tmp_path / "out"
@@ -260,6 +275,8 @@ def test_the_cli_runs_a_backfill_on_a_local_cluster(prefect_harness, tmp_path, c
         assert produced == (GOLDEN / month / "coupons.csv").read_bytes()
 
 
+@pytest.mark.integration
+@pytest.mark.xdist_group("dask_cluster")
 @pytest.mark.flow
 def test_the_scheduled_close_settles_on_a_dask_scheduler(prefect_harness, cluster, tmp_path):
     from flows.monthly_close import monthly_close

@@ -127,17 +127,39 @@ def _bad_event(**changes):
     )
 
 
-def _event_with_text_time(data, text):
-    """An event whose occurred_at column is text (the contract accepts text timestamps)."""
-    _append_rows(data, CATALOG, GOOD_VOUCHER)
-    schema = _table(data, EVENTS).schema
-    index = schema.get_field_index("occurred_at")
-    schema = schema.set(index, pa.field("occurred_at", pa.string()))
-    _write(data, EVENTS, pa.Table.from_pylist([GOOD_EVENT | {"occurred_at": text}], schema))
-
-
 def _bad_usage(**changes):
     return lambda d: _append_rows(d, USAGE, GOOD_USAGE | changes)
+
+
+def _text_cell(relative, row_of, column, text):
+    """A column rewritten as text (the contract accepts text dates, times and amounts) with
+    one unreadable value at the row `row_of(data)` names."""
+
+    def mutate(data):
+        values = _table(data, relative).column(column).to_pylist()
+        row = row_of(data)
+        texts = [
+            text if i == row else (v.isoformat() if hasattr(v, "isoformat") else str(v))
+            for i, v in enumerate(values)
+        ]
+        _retype(data, relative, column, texts, pa.string())
+
+    return mutate
+
+
+def _with_text_time(relative, good, column, text, *before):
+    """One instrument input row whose time column is unreadable text (after the rows it
+    needs, `before`, e.g. the voucher an event names)."""
+
+    def mutate(data):
+        for needed_relative, needed in before:
+            _append_rows(data, needed_relative, needed)
+        schema = _table(data, relative).schema
+        index = schema.get_field_index(column)
+        schema = schema.set(index, pa.field(column, pa.string()))
+        _write(data, relative, pa.Table.from_pylist([good | {column: text}], schema))
+
+    return mutate
 
 
 def _first_referee_line(data) -> int:
@@ -267,7 +289,7 @@ KINDS = {
     "absurd_amount": (
         lambda d: _set_cell(d, APRIL, "cash_amount", _first_referee_line(d), 5_000_000_000),
         3,
-        "cash_amount beyond the configured bound",
+        "cash_amount beyond the configured bound (max_abs_line_amount_usd)",
     ),
     "unparseable_date_text": (
         lambda d: _retype(
@@ -282,6 +304,31 @@ KINDS = {
         ),
         3,
         "billing_date is not a date",
+    ),
+    "original_record_id_with_space": (
+        lambda d: _set_cell(d, APRIL, "original_record_id", _first_referee_line(d), "rec 1"),
+        3,
+        "original_record_id does not match the id pattern",
+    ),
+    "referral_null_referrer": (
+        lambda d: _append_copy(d, REFERRALS, 2, {"referrer_account_id": None}),
+        3,
+        "referrer_account_id is null",
+    ),
+    "billing_date_null": (
+        lambda d: _set_cell(d, APRIL, "billing_date", _first_referee_line(d), None),
+        3,
+        "billing_date is null",
+    ),
+    "pretax_amount_not_a_number": (
+        _text_cell(APRIL, _first_referee_line, "pretax_amount", "n/a"),
+        3,
+        "a pretax or deducted amount is not a number",
+    ),
+    "registered_at_not_a_timestamp": (
+        _text_cell(REFERRALS, lambda d: 1, "registered_at", "last tuesday"),
+        3,
+        "registered_at is not a timestamp",
     ),
     "referral_null_registered_at": (
         lambda d: _set_cell(d, REFERRALS, "registered_at", 1, None),
@@ -371,14 +418,14 @@ INSTRUMENT_KINDS = {
         "event_id does not match the id pattern",
     ),
     "voucher_event_time_not_a_timestamp": (
-        lambda d: _event_with_text_time(d, "soon"),
+        _with_text_time(EVENTS, GOOD_EVENT, "occurred_at", "soon", (CATALOG, GOOD_VOUCHER)),
         3,
         "occurred_at is not a timestamp",
     ),
     "voucher_id_formula": (
         _bad_voucher(voucher_id="=HYPERLINK(1)"),
         3,
-        "voucher_id does not match",
+        "voucher_id does not match the id pattern",
     ),
     "voucher_event_unknown_type": (
         _bad_event(event_type="gift"),
@@ -416,6 +463,37 @@ INSTRUMENT_KINDS = {
         3,
         "instrument_kind is not one of referral_coupon, welcome_credit, welcome_discount",
     ),
+    "coupon_usage_id_with_space": (
+        _bad_usage(usage_id="u 1"),
+        3,
+        "usage_id does not match the id pattern",
+    ),
+    "coupon_usage_null_amount": (_bad_usage(used_amount=None), 3, "used_amount is null"),
+    "coupon_usage_null_time": (_bad_usage(used_at=None), 3, "used_at is null"),
+    "coupon_usage_time_not_a_timestamp": (
+        _with_text_time(USAGE, GOOD_USAGE, "used_at", "soon"),
+        3,
+        "used_at is not a timestamp",
+    ),
+    "welcome_usage_half_cent_order": (
+        _bad_usage(
+            instrument_kind="welcome_discount", coupon_month=None, order_amount=Decimal("25.005")
+        ),
+        3,
+        "order_amount is not a whole number of cents",
+    ),
+    "voucher_null_purchaser": (_bad_voucher(purchased_by=None), 3, "purchased_by is null"),
+    "voucher_null_face_value": (_bad_voucher(face_value=None), 3, "face_value is null"),
+    "voucher_null_validity": (_bad_voucher(valid_to=None), 3, "valid_from or valid_to is null"),
+    "voucher_null_purchase_time": (_bad_voucher(purchased_at=None), 3, "purchased_at is null"),
+    "voucher_purchase_time_not_a_timestamp": (
+        _with_text_time(CATALOG, GOOD_VOUCHER, "purchased_at", "at the fair"),
+        3,
+        "purchased_at is not a timestamp",
+    ),
+    "voucher_null_max_transfers": (_bad_voucher(max_transfers=None), 3, "max_transfers is null"),
+    "voucher_event_null_time": (_bad_event(occurred_at=None), 3, "occurred_at is null"),
+    "voucher_event_null_actor": (_bad_event(actor_account_id=None), 3, "actor_account_id is null"),
     "welcome_usage_zero_order": (
         _bad_usage(
             instrument_kind="welcome_discount", coupon_month=None, order_amount=Decimal("0")

@@ -9,10 +9,16 @@ import os
 import signal
 
 CRASH_POINTS = (
+    # the settlement
     "after_staging",
     "during_ledger_transaction",
     "after_commit",
     "after_coupons_file",
+    # the instrument ledger
+    "instruments_during_ledger_transaction",
+    "instruments_after_commit",
+    "instruments_after_state_file",
+    "instruments_after_events_file",
 )
 
 

@@ -21,6 +21,7 @@ from transforms import instrument_lifecycle as engine
 from transforms.errors import StateConflict, UsageError, ValidationFailure
 from transforms.money import format_usd
 from transforms.pipeline import catalog, inputs, recovery, report, sql_runner, warehouse
+from transforms.pipeline.faults import crash_point
 from transforms.pipeline.files import atomic_write, parquet_bytes, sha256_file
 from transforms.pipeline.layout import OutputLayout
 from transforms.pipeline.options import RunOptions
@@ -215,6 +216,8 @@ def publish(run: Run, registered: RegisteredInstruments) -> InstrumentsOutcome:
     }
     with warehouse.transaction(con):
         warehouse.append(con, PUBLISHED_TABLES, "instrument_months", record)
+        crash_point("instruments_during_ledger_transaction")
+    crash_point("instruments_after_commit")
     folder = write_files(run)
     refresh_readers(run)
     return _outcome(run, "published", folder)
@@ -247,6 +250,7 @@ def write_files(run: Run) -> Path:
         query = sql_runner.sql_file(f"queries/instrument_{name}_file.sql")
         table = sql_runner.arrow(run.con, query, run.parameters)
         atomic_write(folder / f"{name}.parquet", parquet_bytes(table), mode=0o644)
+        crash_point(f"instruments_after_{name}_file")
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     rows = _rollforward(run)
