@@ -33,7 +33,7 @@ lint: setup
 
 # two workers (the machine's two cores); tests that share an expensive module fixture (the
 # sample year, a real Prefect server, a Dask cluster) run on one worker (xdist_group)
-PYTEST_PARALLEL = -n 2 --dist loadgroup
+PYTEST_PARALLEL = -n 3 --dist loadgroup
 
 test: lint
 	$(BIN)/pytest $(PYTEST_PARALLEL)

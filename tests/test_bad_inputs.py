@@ -58,7 +58,7 @@ def test_every_input_audit_rule_is_hit_by_a_corpus_kind():
     assert missed == []
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def published_march(tmp_path_factory):
     out = tmp_path_factory.mktemp("march") / "out"
     code, err = _in_process(
@@ -68,7 +68,7 @@ def published_march(tmp_path_factory):
     return out
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def starting_ledgers(published_march, tmp_path_factory):
     """What each command starts from: a settlement of April starts from March published; an
     instrument month April also needs April settled (its friends' welcome rewards)."""

@@ -91,7 +91,7 @@ def _snapshot(out):
     return files, tables, duplicates, imbalance
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def uninterrupted(tmp_path_factory):
     world = _world(World(tmp_path_factory.mktemp("uninterrupted")))
     for month in MONTHS:

@@ -24,12 +24,12 @@ from tests.helpers import ledger_rows
 from transforms import months
 from transforms.pipeline import explain
 
-# one sample year per module, settled and run through the instrument ledger once; the
+# one sample year per session, settled and run through the instrument ledger once; the
 # tests only read it (a test that runs months again works on a copy of its own)
 pytestmark = pytest.mark.xdist_group("sample_year")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def sample_out(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("sample-year")
     backfill(out)

@@ -32,7 +32,7 @@ line = st.tuples(st.integers(0, 240), amounts, link)
 referee = st.tuples(st.integers(0, 2), st.integers(0, 150), st.lists(line, max_size=6))
 
 
-@settings(max_examples=examples(15), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(8), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(referee, min_size=1, max_size=6))
 def test_random_worlds_conserve_money_respect_the_cap_and_match_the_oracle(referees):
     root = Path(tempfile.mkdtemp(prefix="creditflow-hypothesis-"))

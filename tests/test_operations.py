@@ -401,7 +401,7 @@ def _scheduled_world(root: Path, month: str) -> World:
     return world
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def prefect_server(tmp_path_factory):
     """A real local Prefect server (`prefect server start`) in its own home and port, its
     scheduler service looking for new deployments every 5 s (Prefect's default is 60 s)."""
@@ -433,7 +433,7 @@ def prefect_server(tmp_path_factory):
         log.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def served(prefect_server, tmp_path_factory):
     """What an operator does on a new machine: `creditflow init` a ledger at the month the
     next scheduled run settles, then `creditflow serve` with a webhook. The server's own

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from tests.world import start_ledger
 from transforms import months
 from transforms.batch_file import COUPON_COLUMNS
 from transforms.errors import InputError, StateConflict
@@ -173,6 +174,7 @@ def test_the_backfill_flow_equals_settling_month_by_month(prefect_harness, world
     world.spend("friend-c", date(2025, 4, 21), "90.00")
     world.settle("2025-03", "2025-08")
     options = RunOptions(data_dir=world.data, out_dir=tmp_path / "backfill")
+    start_ledger(options.out_dir, world.data, "2025-03")
     outcomes = backfill("2025-03", "2025-08", options)
     assert [o.action for o in outcomes] == ["published"] * 6
     assert sum(o.coupon_count for o in outcomes) > 0

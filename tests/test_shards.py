@@ -52,7 +52,7 @@ def exit_code(argv: list[str]) -> int:
     return exited.value.code
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def generated(tmp_path_factory) -> Path:
     """Generated data with linked refunds, repeated records and the identity cases."""
     data = tmp_path_factory.mktemp("generated")
@@ -60,12 +60,12 @@ def generated(tmp_path_factory) -> Path:
     return data
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def generated_local(generated, tmp_path_factory) -> dict[str, bytes]:
     return settle_all(generated, tmp_path_factory.mktemp("local"), GENERATED_MONTHS)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def cluster():
     from distributed import LocalCluster
 
