@@ -12,13 +12,7 @@ os.environ["GX_ANALYTICS_ENABLED"] = "false"
 os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
 os.environ["CREDITFLOW_COUPON_KEY"] = "test-key-for-creditflow-golden-files"
 
-import logging  # noqa: E402
-
 from tests.world import World  # noqa: E402
-
-# a Dask scheduler in a test process logs its clients' comings and goings at INFO, some after
-# pytest has closed the stream Prefect's console handler writes to ("--- Logging error ---")
-logging.getLogger("distributed").setLevel(logging.WARNING)
 
 
 @pytest.fixture

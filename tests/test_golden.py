@@ -26,7 +26,6 @@ from transforms.pipeline import explain
 
 # one sample year per session, settled and run through the instrument ledger once; the
 # tests only read it (a test that runs months again works on a copy of its own)
-pytestmark = pytest.mark.xdist_group("sample_year")
 
 
 @pytest.fixture(scope="session")

@@ -560,7 +560,6 @@ def _iso(moment: datetime) -> str:
 
 
 @pytest.mark.integration
-@pytest.mark.xdist_group("prefect_server")
 def test_the_servers_scheduler_creates_the_monthly_runs(served):
     """What the monthly close relies on: the server's own scheduler inserted the upcoming
     runs (the 4th at 06:00 UTC, month after month) for the deployment `serve` registered."""
@@ -580,7 +579,6 @@ def test_the_servers_scheduler_creates_the_monthly_runs(served):
 
 
 @pytest.mark.integration
-@pytest.mark.xdist_group("prefect_server")
 def test_a_scheduled_run_settles_the_previous_month_then_runs_the_ledger(served):
     month, run = served["month"], served["scheduled"]
     assert run["state_type"] == "COMPLETED", run["state"]
@@ -600,14 +598,12 @@ def test_a_scheduled_run_settles_the_previous_month_then_runs_the_ledger(served)
 
 
 @pytest.mark.integration
-@pytest.mark.xdist_group("prefect_server")
 def test_the_server_logged_no_error_while_scheduling_and_running(served):
     lines = served["server_log"].read_text().splitlines()
     assert [line for line in lines if "ERROR" in line or "Traceback" in line] == []
 
 
 @pytest.mark.integration
-@pytest.mark.xdist_group("prefect_server")
 def test_the_webhook_url_is_never_a_deployment_parameter(served):
     parameters = served["deployment"]["parameters"]
     assert parameters["notify_env"] == "CREDITFLOW_NOTIFY_URL"
@@ -617,7 +613,6 @@ def test_the_webhook_url_is_never_a_deployment_parameter(served):
 
 
 @pytest.mark.integration
-@pytest.mark.xdist_group("prefect_server")
 def test_a_run_whose_export_never_arrives_gives_up_loudly_in_one_line(served):
     """The month after has no billing export: waited for (here: not at all), then a
     critical alert through the webhook the deployment names, a failed run whose log says
@@ -657,7 +652,6 @@ def test_a_run_whose_export_never_arrives_gives_up_loudly_in_one_line(served):
 
 
 @pytest.mark.integration
-@pytest.mark.xdist_group("prefect_server")
 def test_a_manually_triggered_run_of_a_published_month_changes_nothing(served):
     month = served["month"]
     coupons = served["world"].out / "batches" / month / "coupons.csv"
@@ -684,7 +678,6 @@ def test_a_manually_triggered_run_of_a_published_month_changes_nothing(served):
 
 
 @pytest.mark.integration
-@pytest.mark.xdist_group("prefect_server")
 def test_a_run_leaves_readable_tasks_logs_and_artifacts(served):
     api, month = served["api"], served["month"]
     settle = next(run for run in served["runs"] if run["name"] == f"settle-{month}")
@@ -716,7 +709,6 @@ def test_a_run_leaves_readable_tasks_logs_and_artifacts(served):
 
 
 @pytest.mark.integration
-@pytest.mark.xdist_group("prefect_server")
 def test_the_run_page_and_its_artifact_render_in_a_real_browser(served, tmp_path):
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:

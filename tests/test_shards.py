@@ -69,6 +69,10 @@ def generated_local(generated, tmp_path_factory) -> dict[str, bytes]:
 def cluster():
     from distributed import LocalCluster
 
+    # its scheduler, in this process, logs its clients' comings and goings at INFO, some after
+    # pytest has closed the stream Prefect's console handler writes to ("--- Logging error")
+    for name in ("distributed", "distributed.scheduler", "distributed.core"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     with LocalCluster(
         n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR
     ) as running:
@@ -107,7 +111,6 @@ def test_generated_data_is_the_same_for_any_number_of_shards(
 
 
 @pytest.mark.integration
-@pytest.mark.xdist_group("dask_cluster")
 def test_on_a_dask_cluster_the_outputs_are_the_same(generated, generated_local, cluster, tmp_path):
     produced = settle_all(
         generated,
@@ -159,7 +162,6 @@ def test_the_layout_key_changes_with_the_content_and_the_place(tmp_path):
 
 
 @pytest.mark.integration
-@pytest.mark.xdist_group("dask_cluster")
 def test_in_process_and_dask_map_return_results_in_task_order(cluster):
     tasks = [3, 1, 2]
     assert executors.in_process(abs, tasks) == [3, 1, 2]
@@ -207,7 +209,6 @@ def test_executor_options_are_checked(arguments, tmp_path, capsys):
 
 
 @pytest.mark.integration
-@pytest.mark.xdist_group("dask_cluster")
 def test_a_local_cluster_is_started_and_closed_for_the_command(monkeypatch, tmp_path):
     class Args:
         executor, workers, dask_address = "dask", 2, None
@@ -247,7 +248,6 @@ def test_shards_without_lines_still_count_their_share(world, tmp_path):
 
 
 @pytest.mark.integration
-@pytest.mark.xdist_group("dask_cluster")
 @pytest.mark.flow
 def test_the_cli_runs_a_backfill_on_a_local_cluster(prefect_harness, tmp_path, capsys):
     out = tmp_path / "out"
@@ -276,7 +276,6 @@ def test_the_cli_runs_a_backfill_on_a_local_cluster(prefect_harness, tmp_path, c
 
 
 @pytest.mark.integration
-@pytest.mark.xdist_group("dask_cluster")
 @pytest.mark.flow
 def test_the_scheduled_close_settles_on_a_dask_scheduler(prefect_harness, cluster, tmp_path):
     from flows.monthly_close import monthly_close
