@@ -548,6 +548,22 @@ def served(prefect_server, tmp_path_factory):
         hook.close()
 
 
+def _trigger(served, *parameters: str) -> dict:
+    """`prefect deployment run creditflow-monthly/creditflow-monthly -p ...` as an operator
+    types it; the run once it has finished."""
+    options = [option for parameter in parameters for option in ("-p", parameter)]
+    triggered = subprocess.run(
+        [PREFECT, "deployment", "run", "creditflow-monthly/creditflow-monthly", *options],
+        env=served["env"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert triggered.returncode == 0, triggered.stderr
+    finished = served["finished"](_run_id(triggered.stdout))
+    return _wait_for("the triggered run", finished, 300, served["serve"])
+
+
 def _run_id(printed: str) -> str:
     """The flow run id `prefect deployment run` prints."""
     found = re.search(r"UUID: ([0-9a-f-]{36})", printed)
@@ -618,26 +634,8 @@ def test_a_run_whose_export_never_arrives_gives_up_loudly_in_one_line(served):
     critical alert through the webhook the deployment names, a failed run whose log says
     it at ERROR level without a traceback, and nothing published."""
     month = months.next_month(served["month"])
-    triggered = subprocess.run(
-        [
-            PREFECT,
-            "deployment",
-            "run",
-            "creditflow-monthly/creditflow-monthly",
-            "-p",
-            f"month={month}",
-            "-p",
-            "export_give_up_after_hours=0",
-        ],
-        env=served["env"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert triggered.returncode == 0, triggered.stderr
+    run = _trigger(served, f"month={month}", "export_give_up_after_hours=0")
     api = served["api"]
-    run_id = _run_id(triggered.stdout)
-    run = _wait_for("the triggered run", served["finished"](run_id), 300, served["serve"])
     assert run["name"] == f"monthly-{month}"
     assert run["state_type"] == "FAILED"
     (message,) = served["hook"].received
@@ -656,23 +654,7 @@ def test_a_manually_triggered_run_of_a_published_month_changes_nothing(served):
     month = served["month"]
     coupons = served["world"].out / "batches" / month / "coupons.csv"
     before = coupons.read_bytes()
-    triggered = subprocess.run(
-        [
-            PREFECT,
-            "deployment",
-            "run",
-            "creditflow-monthly/creditflow-monthly",
-            "-p",
-            f"month={month}",
-        ],
-        env=served["env"],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    finished = served["finished"](_run_id(triggered.stdout))
-    run = _wait_for("the triggered rerun", finished, 300, served["serve"])
+    run = _trigger(served, f"month={month}")
     assert run["state_type"] == "COMPLETED" and run["name"] == f"monthly-{month}"
     assert coupons.read_bytes() == before
 
