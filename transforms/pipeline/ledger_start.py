@@ -16,7 +16,7 @@ from pathlib import Path
 
 from transforms.errors import StateConflict
 from transforms.money import format_usd_grouped
-from transforms.pipeline import inputs, warehouse
+from transforms.pipeline import inputs, sql_runner, warehouse
 from transforms.pipeline.layout import OutputLayout
 
 
@@ -69,12 +69,8 @@ def first_month(con) -> str | None:
 def check_data_dir(con, data_dir: Path, moved: bool) -> None:
     """A ledger reads its months from one data directory: the one its newest month was
     settled from (or its recorded start). Another one stops the run unless `moved`."""
-    (newest,) = con.execute(
-        """select coalesce(
-               (select data_dir from warehouse.settlements
-                where data_dir is not null order by settlement_month desc limit 1),
-               (select data_dir from warehouse.ledger_start limit 1))"""
-    ).fetchone()
+    (row,) = sql_runner.rows(con, sql_runner.sql_file("queries/ledger_data_dir.sql"))
+    newest = row["data_dir"]
     given = str(Path(data_dir).resolve())
     if newest is None or newest == given or moved:
         return
