@@ -81,15 +81,11 @@ class _Parser(argparse.ArgumentParser):
 def version_line() -> str:
     """The package version, the digest of the SQL it runs (recorded with every published
     month) and a digest of its Python code: what a bug report needs."""
-    import hashlib
-
-    from transforms.pipeline.sql_runner import code_version
+    from transforms.pipeline.sql_runner import code_version, files_digest
 
     root = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256()
-    for path in sorted([*root.glob("flows/*.py"), *root.glob("transforms/**/*.py")]):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
-    return f"creditflow {code_version()} (python code {digest.hexdigest()[:12]})"
+    python = files_digest(root, [*root.glob("flows/*.py"), *root.glob("transforms/**/*.py")])
+    return f"creditflow {code_version()} (python code {python[:12]})"
 
 
 class _Version(argparse.Action):
@@ -321,8 +317,8 @@ def _server_log(args) -> Path | None:
 
 
 def run(argv: list[str]) -> int:
-    global _out_dir
-    _out_dir = None
+    global _out_dir, _alert_to
+    _out_dir = _alert_to = None  # nothing of an earlier call in this process (tests) applies
     _environment_defaults()
     started = time.perf_counter()
     args = build_parser().parse_args(argv)

@@ -30,7 +30,13 @@ from flows.schedule import (
 from flows.settlement import settle
 from transforms import months
 from transforms.coupon_codes import key_for_run
-from transforms.errors import CreditflowError, ExportNotDelivered, StageFailed, UsageError
+from transforms.errors import (
+    CreditflowError,
+    ExportNeverDelivered,
+    ExportNotDelivered,
+    StageFailed,
+    UsageError,
+)
 from transforms.pipeline import inputs
 from transforms.pipeline.options import RunOptions
 from transforms.summary import DEVELOPMENT_KEY_WARNING, progress
@@ -64,7 +70,7 @@ def wait_for_billing_export(
 
     Tried now and then every `retry_every_hours` until `give_up_after_hours` have passed;
     before each wait, `on_wait(missing, try, tries, next try at)` tells the operator. The
-    last miss raises ExportNotDelivered saying it gave up (exit 3)."""
+    last miss raises ExportNeverDelivered (exit 3)."""
     tries = 1 + (int(give_up_after_hours / retry_every_hours) if retry_every_hours > 0 else 0)
     for attempt in range(1, tries + 1):
         try:
@@ -72,7 +78,7 @@ def wait_for_billing_export(
             return attempt
         except ExportNotDelivered as missing:
             if attempt == tries:
-                raise ExportNotDelivered(
+                raise ExportNeverDelivered(
                     f"{missing}; gave up waiting for it after {give_up_after_hours:g} h "
                     f"({tries} tries, every {retry_every_hours:g} h): settle {month} by hand "
                     "once it is delivered (docs/operations.md#a-late-billing-export)",
@@ -123,7 +129,7 @@ def monthly_close(
             reason,
             outcome="waiting for the billing export",
             severity="warning",
-            where=missing.where or str(Path(data_dir) / "billing"),
+            where=missing.where,
         )
 
     try:
@@ -145,7 +151,7 @@ def monthly_close(
         error = raised.error if isinstance(raised, StageFailed) else raised
         progress(f"error: {error}", logging.ERROR)
         code = getattr(error, "exit_code", UsageError.exit_code)
-        gave_up = isinstance(error, ExportNotDelivered) and "gave up" in str(error)
+        gave_up = isinstance(error, ExportNeverDelivered)
         alert(
             code,
             str(error),

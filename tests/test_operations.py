@@ -24,7 +24,7 @@ from flows import alerts, cli
 from tests.helpers import run_cli
 from tests.world import World
 from transforms import months
-from transforms.errors import ExportNotDelivered, InputError
+from transforms.errors import ExportNeverDelivered, ExportNotDelivered, InputError
 from transforms.pipeline import inputs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -238,7 +238,7 @@ def test_an_export_that_never_arrives_gives_up_after_the_last_try(tmp_path):
     from flows.monthly_close import wait_for_billing_export
 
     sleep, slept = _delivered_after(99, tmp_path, "2025-05")
-    with pytest.raises(ExportNotDelivered) as gave_up:
+    with pytest.raises(ExportNeverDelivered) as gave_up:
         wait_for_billing_export(BASE, "2025-05", 6, 12, lambda *_: None, sleep=sleep)
     assert len(slept) == 2  # tries at 0, 6 and 12 hours
     assert "gave up waiting for it after 12 h (3 tries, every 6 h)" in str(gave_up.value)

@@ -29,6 +29,11 @@ class ExportNotDelivered(InputError):
     close waits for it (flows/monthly_close.py) before it gives up."""
 
 
+class ExportNeverDelivered(ExportNotDelivered):
+    """The scheduled close waited for the billing export as long as it was told to, and
+    gave up: the month is not settled (a critical alert)."""
+
+
 class StateConflict(CreditflowError):
     """The request conflicts with what is published (a gap, a changed month, a concurrent run)."""
 

@@ -220,10 +220,15 @@ def code_version() -> str:
         version = metadata.version("creditflow")
     except metadata.PackageNotFoundError:
         version = "0+unknown"
+    return f"{version}+sql.{files_digest(SQL_ROOT, SQL_ROOT.rglob('*.sql'))[:12]}"
+
+
+def files_digest(root: Path, paths) -> str:
+    """SHA-256 over files' relative names and contents, in name order."""
     digest = hashlib.sha256()
-    for path in sorted(SQL_ROOT.rglob("*.sql")):
-        digest.update(path.relative_to(SQL_ROOT).as_posix().encode() + b"\0" + path.read_bytes())
-    return f"{version}+sql.{digest.hexdigest()[:12]}"
+    for path in sorted(paths):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def arrow(con, file: SqlFile, parameters: dict[str, object] | None = None):
