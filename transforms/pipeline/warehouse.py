@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from transforms import months
 from transforms.errors import StateConflict
@@ -217,11 +218,15 @@ def stage_rows(con, table: str, rows: list[dict]) -> None:
     results of the instrument engine), ready for `append`."""
     con.execute(f"create or replace temp table {table} as select * from warehouse.{table} limit 0")
     if rows:
-        columns = list(rows[0])
-        con.executemany(
-            f"insert into {table} ({', '.join(columns)}) values ({', '.join('?' * len(columns))})",
-            [[row[c] for c in columns] for row in rows],
-        )
+        # one columnar insert: executemany goes row by row and grew to ~10 s a month as the
+        # instrument state grew. Arrow keeps Decimals exact (decimal128); the insert casts
+        # each column to the warehouse table's type by name.
+        staged = pa.Table.from_pylist(rows)
+        con.register("_staged_rows", staged)
+        try:
+            con.execute(f"insert into {table} by name select * from _staged_rows")
+        finally:
+            con.unregister("_staged_rows")
 
 
 def known_file_digests(con) -> dict[tuple, str]:
