@@ -369,6 +369,21 @@ def _wait_for(what: str, check, timeout_s: float, process=None):
     raise AssertionError(f"{what}: not within {timeout_s} s")
 
 
+def _run_logs(api: str, run: dict, awaited) -> list[dict]:
+    """A run's logs as the server keeps them, once one `awaited` line has arrived: a run's
+    logs are shipped in batches, so the last lines can reach the server after its final
+    state (if the line never arrives, the caller's assert shows what did)."""
+
+    def fetched():
+        logs = _api(api, "/logs/filter", {"logs": {"flow_run_id": {"any_": [run["id"]]}}})
+        return logs if any(awaited(log) for log in logs) else None
+
+    try:
+        return _wait_for("the run's log line", fetched, 60)
+    except AssertionError:
+        return _api(api, "/logs/filter", {"logs": {"flow_run_id": {"any_": [run["id"]]}}})
+
+
 def _quietly(check):
     def attempt():
         try:
@@ -642,9 +657,9 @@ def test_a_run_whose_export_never_arrives_gives_up_loudly_in_one_line(served):
     assert message["severity"] == "critical" and message["exit_code"] == 3
     assert message["text"].startswith("CRITICAL: ") and "gave up waiting" in message["reason"]
     assert message["where_to_look"].endswith(f"billing_cycle={month}")
-    logs = _api(api, "/logs/filter", {"logs": {"flow_run_id": {"any_": [run["id"]]}}})
-    errors = [log["message"] for log in logs if log["level"] >= 40]
-    assert any(f"no billing export for {month}" in line for line in errors), errors
+    said = f"no billing export for {month}"
+    logs = _run_logs(api, run, lambda log: log["level"] >= 40 and said in log["message"])
+    assert any(log["level"] >= 40 and said in log["message"] for log in logs), logs
     assert not any("Traceback" in log["message"] for log in logs)
     assert not (served["world"].out / "batches" / month).exists()
 
@@ -668,10 +683,10 @@ def test_a_run_leaves_readable_tasks_logs_and_artifacts(served):
         f"{stage}-{month}"
         for stage in ("register-inputs", "stage", "compute", "validate-invariants", "publish")
     }
-    logs = _api(api, "/logs/filter", {"logs": {"flow_run_id": {"any_": [settle["id"]]}}})
+    closing = f"{month}: published - 1 coupon(s), USD 20.00"
+    logs = _run_logs(api, settle, lambda log: log["message"].startswith(closing))
     messages = [log["message"] for log in logs]
     assert f"{month}: publish (one ledger transaction, then the batch files)" in messages
-    closing = f"{month}: published - 1 coupon(s), USD 20.00"
     assert any(line.startswith(closing) and "liability" in line for line in messages), messages
     # the run's own artifacts (a later rerun of the month records newer versions of the keys)
     artifacts = _api(
@@ -714,17 +729,13 @@ def test_the_run_page_and_its_artifact_render_in_a_real_browser(served, tmp_path
     }
     for name, url in pages.items():
         shot = tmp_path / f"{name}.png"
+        # one browser per page: it prints the page as drawn and takes its picture
         dom = subprocess.run(
-            [browser, *HEADLESS, "--dump-dom", url],
+            [browser, *HEADLESS, "--dump-dom", f"--screenshot={shot}", url],
             capture_output=True,
             text=True,
             timeout=180,
         ).stdout
-        subprocess.run(
-            [browser, *HEADLESS, f"--screenshot={shot}", url],
-            capture_output=True,
-            timeout=180,
-        )
         assert shot.stat().st_size > 20_000, f"{name}: a near-empty screenshot"
         assert "Can't connect to Server API" not in dom
         assert f"settle-{month}" in dom
