@@ -35,7 +35,7 @@ lint: setup
 # expensive session fixture (the sample year, a real Prefect server, a Dask cluster) build
 # it once. (--dist loadgroup would balance better, but with pytest 9.2 it silently stops
 # grouping: pytest-xdist issue 1386; docs/testing.md)
-PYTEST_PARALLEL = -n 2 --dist loadfile
+PYTEST_PARALLEL = -n 2 --dist loadfile --no-loadscope-reorder
 
 test: lint
 	$(BIN)/pytest $(PYTEST_PARALLEL)

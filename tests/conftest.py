@@ -27,3 +27,27 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+# The files that take longest, longest first (sums of their durations on a 2-core machine:
+# docs/testing.md). With --dist loadfile a free worker takes the next file in collection
+# order, so starting the long files first keeps both workers busy to the end; the rest keep
+# pytest's order. (The Makefile turns off xdist's own order, which is by test count.)
+LONGEST_FIRST = (
+    "tests/test_cli.py",
+    "tests/test_operations.py",
+    "tests/test_shards.py",
+    "tests/test_bad_inputs.py",
+    "tests/test_invariants.py",
+    "tests/test_golden.py",
+    "tests/test_instruments.py",
+    "tests/test_crash_safety.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item) -> int:
+        path = item.nodeid.split("::")[0]
+        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: within a file, and among the rest, the order is pytest's
