@@ -88,11 +88,13 @@ def test_a_used_up_or_expired_instrument_takes_no_event(status, reason):
     assert outcome_of(instrument(status=status), event("redeem")).reason == reason
 
 
-def test_a_refund_request_is_refused_and_only_a_voucher_is_redeemed():
+@pytest.mark.parametrize(
+    "kind", [engine.REFERRAL_COUPON, engine.WELCOME_CREDIT, engine.WELCOME_DISCOUNT]
+)
+def test_a_refund_request_is_refused_and_only_a_voucher_is_redeemed(kind):
     assert outcome_of(instrument(), event("refund_request")).reason == engine.NOT_REFUNDABLE
-    coupon = instrument(engine.REFERRAL_COUPON)
-    redeem = event("redeem", engine.REFERRAL_COUPON)
-    assert outcome_of(coupon, redeem).reason == engine.UNKNOWN_EVENT_TYPE
+    redeem = event("redeem", kind)
+    assert outcome_of(instrument(kind), redeem).reason == engine.UNKNOWN_EVENT_TYPE
 
 
 def test_redeeming_a_voucher_takes_its_whole_balance_at_once():
@@ -184,7 +186,12 @@ def test_a_use_pays_at_most_the_order(amount, order, accepted):
 
 @pytest.mark.parametrize(
     ("order", "reason"),
-    [(None, engine.BELOW_MINIMUM_ORDER), ("19.99", engine.BELOW_MINIMUM_ORDER), ("20.00", None)],
+    [
+        (None, engine.BELOW_MINIMUM_ORDER),
+        ("19.99", engine.BELOW_MINIMUM_ORDER),
+        ("20.00", None),
+        ("25.00", None),
+    ],
 )
 def test_the_discount_needs_an_order_of_at_least_its_minimum(order, reason):
     discount = instrument(
@@ -258,10 +265,17 @@ def test_the_roll_forward_keeps_each_kind_to_itself():
         status=engine.PARTIALLY_USED,
     )
     voucher = instrument(instrument_id="i-3", valid_to=date(2025, 6, 30))
+    new_credit = instrument(
+        engine.WELCOME_CREDIT,
+        instrument_id="i-4",
+        face_value_usd=Decimal("10.00"),
+        remaining_balance_usd=Decimal("10.00"),
+    )
     events = [use("25.00"), use("1.00", engine.WELCOME_CREDIT, instrument_id="i-2")]
     opening = {"i-1": coupon, "i-2": credit}
-    result = engine.run_month(opening, [voucher], events, ACCOUNTS, APRIL_LAST)
-    rows = {row["instrument_kind"]: row for row in engine.rollforward(opening, [voucher], result)}
+    issued = [voucher, new_credit]
+    result = engine.run_month(opening, issued, events, ACCOUNTS, APRIL_LAST)
+    rows = {row["instrument_kind"]: row for row in engine.rollforward(opening, issued, result)}
     assert rows[engine.VOUCHER] == {
         "instrument_kind": engine.VOUCHER,
         "opening_outstanding_usd": Decimal("0.00"),
@@ -275,7 +289,10 @@ def test_the_roll_forward_keeps_each_kind_to_itself():
     # the credit was already past its validity: its use is refused, its balance expires
     assert rows[engine.WELCOME_CREDIT]["redeemed_or_used_usd"] == Decimal("0.00")
     assert rows[engine.WELCOME_CREDIT]["expired_usd"] == Decimal("10.00")
-    assert rows[engine.WELCOME_DISCOUNT]["opening_outstanding_usd"] == Decimal("0.00")
+    assert rows[engine.WELCOME_CREDIT]["issued_usd"] == Decimal("10.00")
+    discount = rows[engine.WELCOME_DISCOUNT]
+    assert discount["opening_outstanding_usd"] == discount["issued_usd"] == Decimal("0.00")
+    assert discount["expired_usd"] == discount["closing_outstanding_usd"] == Decimal("0.00")
     assert engine.outstanding_usd(opening.values(), engine.WELCOME_CREDIT) == Decimal("10.00")
     assert engine.outstanding_usd(opening.values(), engine.VOUCHER) == Decimal("0.00")
 
