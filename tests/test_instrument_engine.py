@@ -240,17 +240,22 @@ def test_a_month_applies_its_events_in_order_and_keeps_unknown_ones_as_rejection
         use("30.00", event_id="e-2", on=date(2025, 4, 12)),
         use("30.00", event_id="e-1", on=date(2025, 4, 11)),
         use("5.00", event_id="e-3", instrument_id="no-such-coupon"),
-        # an id of another kind's instrument is not this instrument
+        # an id of another kind's instrument is not this instrument (either way round)
         use("5.00", engine.WELCOME_CREDIT, event_id="e-4"),
+        use("5.00", event_id="e-5", instrument_id="i-9"),
     ]
-    result = engine.run_month({"i-1": coupon}, [], events, ACCOUNTS, APRIL_LAST)
+    voucher = instrument(instrument_id="i-9")
+    opening = {"i-1": coupon, "i-9": voucher}
+    result = engine.run_month(opening, [], events, ACCOUNTS, APRIL_LAST)
     assert [(o.event.event_id, o.accepted, o.reason) for o in result.outcomes] == [
         ("e-3", False, engine.UNKNOWN_INSTRUMENT),
         ("e-4", False, engine.UNKNOWN_INSTRUMENT),
+        ("e-5", False, engine.UNKNOWN_INSTRUMENT),
         ("e-1", True, None),
         ("e-2", True, None),
     ]
-    assert set(result.instruments) == {"i-1"}
+    assert set(result.instruments) == {"i-1", "i-9"}
+    assert result.instruments["i-9"] == voucher
     assert result.instruments["i-1"].remaining_balance_usd == Decimal("40.00")
 
 
@@ -271,7 +276,11 @@ def test_the_roll_forward_keeps_each_kind_to_itself():
         face_value_usd=Decimal("10.00"),
         remaining_balance_usd=Decimal("10.00"),
     )
-    events = [use("25.00"), use("1.00", engine.WELCOME_CREDIT, instrument_id="i-2")]
+    events = [
+        use("25.00"),
+        use("1.00", engine.WELCOME_CREDIT, instrument_id="i-2", event_id="e-2"),
+        use("3.00", engine.WELCOME_CREDIT, instrument_id="i-4", event_id="e-3"),
+    ]
     opening = {"i-1": coupon, "i-2": credit}
     issued = [voucher, new_credit]
     result = engine.run_month(opening, issued, events, ACCOUNTS, APRIL_LAST)
@@ -286,10 +295,10 @@ def test_the_roll_forward_keeps_each_kind_to_itself():
     }
     assert rows[engine.REFERRAL_COUPON]["redeemed_or_used_usd"] == Decimal("25.00")
     assert rows[engine.REFERRAL_COUPON]["closing_outstanding_usd"] == Decimal("75.00")
-    # the credit was already past its validity: its use is refused, its balance expires
-    assert rows[engine.WELCOME_CREDIT]["redeemed_or_used_usd"] == Decimal("0.00")
+    # the old credit was already past its validity: its use is refused, its balance expires
     assert rows[engine.WELCOME_CREDIT]["expired_usd"] == Decimal("10.00")
     assert rows[engine.WELCOME_CREDIT]["issued_usd"] == Decimal("10.00")
+    assert rows[engine.WELCOME_CREDIT]["redeemed_or_used_usd"] == Decimal("3.00")
     discount = rows[engine.WELCOME_DISCOUNT]
     assert discount["opening_outstanding_usd"] == discount["issued_usd"] == Decimal("0.00")
     assert discount["expired_usd"] == discount["closing_outstanding_usd"] == Decimal("0.00")
