@@ -491,7 +491,9 @@ def served(prefect_server, tmp_path_factory):
             "--notify",
             hook.url,
         ],
-        env=env,
+        # the runner looks for runs to start every 2 s here (Prefect's default is 10 s: a
+        # triggered run waits up to that long before it starts)
+        env=dict(env, PREFECT_RUNNER_POLL_FREQUENCY="2"),
         stdout=log,
         stderr=subprocess.STDOUT,
     )
