@@ -22,7 +22,7 @@ MUTANTS = [
     ("sql/intermediate/int_referee_windows.sql",
      "spend_date > window_end_date as is_after_window",
      "spend_date >= window_end_date as is_after_window",
-     "the 365-day window loses its last day"),
+     "an unlinked refund on the window's last day counts twice"),
     ("sql/intermediate/int_referee_windows.sql",
      "spend_date > bonus_window_end_date as",
      "spend_date >= bonus_window_end_date as",
