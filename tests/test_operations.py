@@ -374,14 +374,17 @@ def _run_logs(api: str, run: dict, awaited) -> list[dict]:
     logs are shipped in batches, so the last lines can reach the server after its final
     state (if the line never arrives, the caller's assert shows what did)."""
 
-    def fetched():
-        logs = _api(api, "/logs/filter", {"logs": {"flow_run_id": {"any_": [run["id"]]}}})
-        return logs if any(awaited(log) for log in logs) else None
+    def fetch():
+        return _api(api, "/logs/filter", {"logs": {"flow_run_id": {"any_": [run["id"]]}}})
+
+    def arrived():
+        logs = fetch()
+        return logs if any(map(awaited, logs)) else None
 
     try:
-        return _wait_for("the run's log line", fetched, 60)
+        return _wait_for("the run's log line", arrived, 60)
     except AssertionError:
-        return _api(api, "/logs/filter", {"logs": {"flow_run_id": {"any_": [run["id"]]}}})
+        return fetch()
 
 
 def _quietly(check):
