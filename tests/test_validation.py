@@ -111,3 +111,30 @@ def test_report_of_a_good_month_is_linked_and_holds_no_coupon_code(world):
     )
     for page in Path(world.out / "reports").rglob("*.html"):
         assert code not in page.read_text()
+
+
+def test_a_month_without_coupons_records_what_great_expectations_says_of_an_empty_file(
+    tmp_path,
+):
+    """An empty file is recorded without running GX (gx_validation.validate); the record must
+    be the one GX itself gives for the same empty frame, check by check."""
+    rules = load_rules()
+    failures = gx_validation.validate_coupon_file(HEADER.encode(), rules, tmp_path / "short")
+    by_gx = gx_validation._validation().run(
+        batch_parameters={"dataframe": gx_validation.coupon_frame(HEADER.encode())},
+        expectation_parameters=gx_validation.suite_parameters(rules),
+        result_format={"result_format": "SUMMARY"},
+    )
+    assert failures == []
+    recorded = json.loads((tmp_path / "short" / "validation.json").read_text())
+    assert recorded["rows"] == 0
+    assert recorded["checks"] == sorted(
+        [
+            outcome.expectation_config.type,
+            gx_validation._column(outcome.expectation_config.kwargs),
+            bool(outcome.success),
+            outcome.result.get("unexpected_count", 0) or 0,
+        ]
+        for outcome in by_gx.results
+    )
+    assert len(recorded["checks"]) == len(gx_validation.load_suite_definition()["expectations"])
