@@ -658,15 +658,30 @@ def main(argv: list[str] | None = None) -> int:
         print(f"creditflow: error: {error}", file=sys.stderr)
         code = error.exit_code
         _alert(code, str(error), getattr(raised, "month", None), getattr(error, "where", None))
+        _drop_frames(raised)
         del raised, error
     except Exception as error:  # a defect: never a traceback on the terminal
         code, reason = _internal_error(error)
+        _drop_frames(error)
         del error
         _alert(code, reason, None)
     # the failure's frames hold DuckDB objects; freed here, not at interpreter teardown,
     # where DuckDB's bindings report every one of them as leaked
     gc.collect()
     sys.exit(code)
+
+
+def _drop_frames(error: BaseException | None, depth: int = 0) -> None:
+    """Detach a reported failure from the frames it passed through. Prefect keeps a failed
+    run's exception (its result record) as long as the process lives, and a traceback holds
+    every frame from the raise up to here and, through them, their callers' locals: DuckDB
+    connections among them, which DuckDB's bindings then report as leaked at exit."""
+    if error is None or depth > 10:
+        return
+    error.__traceback__ = None
+    for linked in (error.__cause__, error.__context__, getattr(error, "error", None)):
+        if isinstance(linked, BaseException):
+            _drop_frames(linked, depth + 1)
 
 
 if __name__ == "__main__":

@@ -13,9 +13,11 @@ way a run stops (a missing cycle, a broken file, rejected rows, a usage error, a
 input, a valid odd case).
 """
 
+import gc
 import json
 import re
 import shutil
+import weakref
 from pathlib import Path
 
 import duckdb
@@ -166,6 +168,29 @@ def test_bad_input_is_refused_with_one_line_and_nothing_is_published(
 @pytest.mark.parametrize("kind", THROUGH_THE_CLI)
 def test_through_the_cli_and_prefect_too(prefect_harness, starting_ledgers, tmp_path, capsys, kind):
     _check_refused(starting_ledgers, tmp_path, kind, capsys)
+
+
+class _Held:
+    """Stands for what a caller's frame holds while it runs the CLI (a DuckDB connection)."""
+
+
+def _refused_while_holding(starting_ledgers, tmp_path, capsys) -> weakref.ref:
+    held = _Held()
+    _check_refused(starting_ledgers, tmp_path, "non_usd_currency", capsys)
+    return weakref.ref(held)
+
+
+@pytest.mark.flow
+def test_a_refused_run_keeps_no_frame_of_its_callers_alive(
+    prefect_harness, starting_ledgers, tmp_path, capsys
+):
+    """Prefect keeps a failed run's exception for the life of the process; its traceback
+    kept every frame up to the caller's, and the DuckDB connections in them, which DuckDB's
+    bindings printed as "nanobind: leaked ..." when the process exited (flows/cli.py
+    `_drop_frames`)."""
+    held = _refused_while_holding(starting_ledgers, tmp_path, capsys)
+    gc.collect()
+    assert held() is None, "a caller's frame outlived the refused run"
 
 
 @pytest.mark.flow
