@@ -1,4 +1,6 @@
+import atexit
 import os
+import shutil
 import tempfile
 
 import pytest
@@ -7,10 +9,19 @@ import pytest
 # golden files are stable (the development key has its own test).
 _PREFECT_HOME = tempfile.mkdtemp(prefix="creditflow-prefect-")
 os.environ["PREFECT_HOME"] = _PREFECT_HOME
+_OWNER_PID = os.getpid()
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["GX_ANALYTICS_ENABLED"] = "false"
 os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
 os.environ["CREDITFLOW_COUPON_KEY"] = "test-key-for-creditflow-golden-files"
+
+
+@atexit.register
+def _remove_prefect_home() -> None:
+    # only the process that made it (a forked child inherits this hook, and the folder)
+    if os.getpid() == _OWNER_PID:
+        shutil.rmtree(_PREFECT_HOME, ignore_errors=True)
+
 
 from tests.world import World  # noqa: E402
 
@@ -46,8 +57,36 @@ LONGEST_FIRST = (
 
 
 def pytest_collection_modifyitems(items):
+    # a test that talks to a real Prefect API server (the session's test harness, which every
+    # flow test uses) is an integration test (docs/testing.md, "Tiers and markers")
+    for item in items:
+        uses_a_server = "prefect_harness" in getattr(item, "fixturenames", ())
+        if (uses_a_server or item.get_closest_marker("flow")) and not item.get_closest_marker(
+            "integration"
+        ):
+            item.add_marker(pytest.mark.integration)
+
     def rank(item) -> int:
         path = item.nodeid.split("::")[0]
         return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
 
     items.sort(key=rank)  # stable: within a file, and among the rest, the order is pytest's
+
+
+def _prefect_servers() -> set[int]:
+    server = __import__("sys").modules.get("prefect.server.api.server")
+    return {id(s) for s in server.SubprocessASGIServer._instances.values()} if server else set()
+
+
+@pytest.fixture(autouse=True)
+def _only_integration_tests_start_a_prefect_server(request):
+    """The tiers hold by construction: a test that is not marked integration and makes the
+    process start Prefect's API server (a flow, or the CLI through a flow, with no test
+    server) fails, and says so. make check stays quick only if this holds."""
+    before = _prefect_servers()
+    yield
+    if request.node.get_closest_marker("integration") is None and _prefect_servers() - before:
+        pytest.fail(
+            "this test started Prefect's API server: mark it integration, use the "
+            "prefect_harness fixture, or test the function below the flow"
+        )

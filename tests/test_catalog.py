@@ -7,6 +7,7 @@ import textwrap
 from datetime import date
 
 import duckdb
+import pytest
 
 from transforms.pipeline import catalog
 
@@ -32,6 +33,7 @@ def _earning_world(world):
     return world
 
 
+@pytest.mark.integration  # a second process
 def test_an_analyst_reads_the_catalog_while_a_run_publishes_and_neither_waits(world):
     _earning_world(world).settle("2025-03")
     reader = subprocess.Popen(

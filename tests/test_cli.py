@@ -173,6 +173,7 @@ def test_an_out_that_is_not_a_writable_directory_is_a_usage_error(
     assert "Traceback" not in err
 
 
+@pytest.mark.integration  # creditflow in a fresh process
 def test_an_orchestrator_that_does_not_answer_is_retried_then_exit_6(tmp_path):
     """A Prefect API that never answers (here: a URL nobody listens on): tried again after a
     pause, then one line and exit 6; no traceback and no binding-leak noise."""
@@ -392,6 +393,7 @@ def test_an_abbreviated_or_unknown_word_is_a_usage_error_with_the_right_hint(arg
     assert expected in err and "creditflow creditflow" not in err
 
 
+@pytest.mark.integration  # creditflow in a fresh process
 def test_serve_against_a_server_that_does_not_answer_is_exit_6(tmp_path):
     env = dict(
         os.environ, PREFECT_API_URL="http://127.0.0.1:9/api", PREFECT_HOME=str(tmp_path / "ph")

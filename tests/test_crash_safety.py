@@ -100,6 +100,7 @@ def uninterrupted(tmp_path_factory):
     return _snapshot(world.out)
 
 
+@pytest.mark.integration  # a child process killed at each point
 @pytest.mark.parametrize(
     ("pipeline", "crash_at"),
     [
@@ -125,6 +126,7 @@ def test_sigkill_at_each_crash_point_then_rerun_gives_the_uninterrupted_result(
     assert duplicates == 0 and imbalance == 0
 
 
+@pytest.mark.integration  # a second process holds the warehouse
 def test_a_second_run_on_the_same_out_fails_fast_and_changes_nothing(world):
     _world(world).settle("2025-03")
     holder = subprocess.Popen(

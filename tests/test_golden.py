@@ -24,6 +24,9 @@ from tests.helpers import ledger_rows
 from transforms import months
 from transforms.pipeline import explain
 
+# the whole sample year, end to end: make test runs it, make check leaves it out
+pytestmark = pytest.mark.integration
+
 # one sample year per session, settled and run through the instrument ledger once; the
 # tests only read it (a test that runs months again works on a copy of its own)
 

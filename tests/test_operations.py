@@ -273,6 +273,7 @@ def test_a_waiting_alert_is_a_warning_that_the_run_goes_on():
 # --- serve on a real local Prefect server -------------------------------------------------
 
 
+@pytest.mark.integration  # creditflow in a fresh process
 def test_serve_without_a_prefect_server_is_a_usage_error(tmp_path):
     env = dict(os.environ, PREFECT_HOME=str(tmp_path / "ph"))
     env.pop("PREFECT_API_URL", None)

@@ -66,7 +66,7 @@ def test_recover_replaces_nothing_when_the_inputs_changed(published):
     assert not (published.out / recovery.SCRATCH).exists()
 
 
-def test_a_damaged_warehouse_is_one_line_with_the_way_back(published, capsys):
+def test_a_damaged_warehouse_is_one_line_with_the_way_back(prefect_harness, published, capsys):
     (published.out / "warehouse.duckdb").write_bytes(b"not a database" * 100)
     args = ["--data", str(published.data), "--out", str(published.out)]
     code, out, err = run_cli(["settle", "--month", "2025-06", *args], capsys)

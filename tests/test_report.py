@@ -47,6 +47,7 @@ def test_the_report_gains_the_instrument_bridge_and_reruns_render_the_same_bytes
     shutil.which("chromium") is None,
     reason="no Chromium here (apt-get install -y chromium): the page is not checked in a browser",
 )
+@pytest.mark.integration  # a browser
 def test_the_report_renders_in_a_headless_browser(world, tmp_path):
     world.refer("friend", "referrer", date(2025, 4, 2))
     world.spend("friend", date(2025, 4, 3), "25.00")

@@ -81,6 +81,7 @@ def cluster():
 
 # the generated data below is checked on one, two and three shards against the local
 # executor (and on a Dask cluster); the sample year, with every rule's case, on three
+@pytest.mark.integration  # the whole sample year
 def test_the_sample_year_on_three_shards_matches_the_golden_files(tmp_path):
     produced = settle_all(
         REPO / "sample_data", tmp_path, SAMPLE_MONTHS, executor="in-process", shards=3
@@ -94,6 +95,7 @@ def test_the_sample_year_on_three_shards_matches_the_golden_files(tmp_path):
         )
 
 
+@pytest.mark.integration  # the generated data set, end to end
 @pytest.mark.parametrize("shard_count", [1, 2, 3])
 def test_generated_data_is_the_same_for_any_number_of_shards(
     shard_count, generated, generated_local, tmp_path
