@@ -37,11 +37,14 @@ lint: setup
 # grouping: pytest-xdist issue 1386; docs/testing.md)
 PYTEST_PARALLEL = -n 2 --dist loadfile --no-loadscope-reorder
 
+# extra pytest arguments, e.g. make test PYTEST_ARGS=--durations=0 (docs/testing.md)
+PYTEST_ARGS ?=
+
 test: lint
-	$(BIN)/pytest $(PYTEST_PARALLEL)
+	$(BIN)/pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 check: lint
-	HYPOTHESIS_PROFILE=dev $(BIN)/pytest $(PYTEST_PARALLEL) -m "not integration"
+	HYPOTHESIS_PROFILE=dev $(BIN)/pytest $(PYTEST_PARALLEL) -m "not integration" $(PYTEST_ARGS)
 
 sample: setup
 	$(BIN)/python sample_data/generate.py
