@@ -20,7 +20,7 @@ from transforms import contracts, instrument_rows, months
 from transforms import instrument_lifecycle as engine
 from transforms.errors import StateConflict, UsageError, ValidationFailure
 from transforms.money import format_usd
-from transforms.pipeline import catalog, inputs, recovery, report, sql_runner, warehouse
+from transforms.pipeline import catalog, inputs, report, sql_runner, warehouse
 from transforms.pipeline.faults import crash_point
 from transforms.pipeline.files import atomic_write, parquet_bytes, sha256_file
 from transforms.pipeline.layout import OutputLayout
@@ -82,7 +82,7 @@ def register_inputs(run: Run, _previous=None) -> RegisteredInstruments:
     """Check the month's place in both ledgers, check and register the input files, and
     fingerprint what the month sees (its files and the coupons issued by its cutoff)."""
     con, month = run.con, run.month
-    recovery.guard(con, run.layout)
+    warehouse.guard_published_months(con, run.layout)
     already_published = warehouse.check_month_order(
         month,
         warehouse.published_months(con, "instrument_months", "instrument_month"),

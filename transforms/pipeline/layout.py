@@ -55,3 +55,15 @@ class OutputLayout:
     def instruments_dir(self, month: str) -> Path:
         """state.parquet, events.parquet and rollforward.csv of an instrument month."""
         return self.root / "instruments" / month
+
+    def published_settlement_months(self) -> list[str]:
+        """The months whose batch was published (a manifest is written last)."""
+        root = self.root / "batches"
+        return sorted(p.parent.name for p in root.glob("*/manifest.json")) if root.is_dir() else []
+
+    def published_instrument_months(self) -> list[str]:
+        """The instrument months published (the roll-forward is written last)."""
+        root = self.root / "instruments"
+        return (
+            sorted(p.parent.name for p in root.glob("*/rollforward.csv")) if root.is_dir() else []
+        )

@@ -2,9 +2,9 @@
 
 The warehouse is the ledger's single source of truth, but what was paid is also on disk:
 every published settlement month has OUT/batches/M/manifest.json, every instrument month
-OUT/instruments/M/. `guard` runs before anything is computed: a warehouse that is missing,
-empty or behind those files would settle their months again and pay them again, so the
-run stops (exit 4) and says how to recover.
+OUT/instruments/M/. Before anything is computed, `warehouse.guard_published_months`
+stops a run (exit 4) whose warehouse is missing, empty or behind those files, and says to
+recover: it would settle their months again and pay them again.
 
 `recover` rebuilds the warehouse from the published months' inputs into a scratch folder
 under OUT, by the same pipelines, and swaps it in only once every published file is
@@ -23,7 +23,7 @@ import duckdb
 
 from transforms import months
 from transforms.errors import StateConflict, UsageError
-from transforms.pipeline import catalog, ledger_start, warehouse
+from transforms.pipeline import catalog, instruments, ledger_start, settlement, warehouse
 from transforms.pipeline.layout import OutputLayout
 from transforms.pipeline.options import RunOptions
 from transforms.summary import progress
@@ -31,41 +31,6 @@ from transforms.summary import progress
 SETTLEMENT_FILES = ("coupons.csv", "welcome.csv")
 INSTRUMENT_FILES = ("state.parquet", "events.parquet", "rollforward.csv")
 SCRATCH = ".recovery"
-
-
-def published_settlement_months(layout: OutputLayout) -> list[str]:
-    """The months whose batch was published (a manifest is written last)."""
-    root = layout.root / "batches"
-    return sorted(p.parent.name for p in root.glob("*/manifest.json")) if root.is_dir() else []
-
-
-def published_instrument_months(layout: OutputLayout) -> list[str]:
-    root = layout.root / "instruments"
-    return sorted(p.parent.name for p in root.glob("*/rollforward.csv")) if root.is_dir() else []
-
-
-def guard(con, layout: OutputLayout) -> None:
-    """Stop (exit 4) when published files name months the warehouse does not hold."""
-    for ledger, on_disk, table, column in (
-        ("settlement", published_settlement_months(layout), "settlements", "settlement_month"),
-        (
-            "instrument",
-            published_instrument_months(layout),
-            "instrument_months",
-            "instrument_month",
-        ),
-    ):
-        missing = sorted(set(on_disk) - set(warehouse.published_months(con, table, column)))
-        if missing:
-            span = missing[0] if len(missing) == 1 else f"{missing[0]}..{missing[-1]}"
-            raise StateConflict(
-                f"{layout.warehouse}: missing, empty or behind the published files: {ledger} "
-                f"month(s) {span} are published under {layout.root} but not in the warehouse, "
-                "and running now would pay them again. Nothing was changed. Recover it: "
-                f"creditflow recover --data DIR --out {layout.root} (with the inputs, rules and "
-                "coupon key those months were published with; docs/operations.md"
-                "#a-lost-or-damaged-warehouse)"
-            )
 
 
 @dataclass(frozen=True)
@@ -78,11 +43,9 @@ class Recovered:
 def recover(options: RunOptions) -> Recovered:
     """Rebuild OUT/warehouse.duckdb from the published months' inputs and swap it in once
     it reproduces every published file; raise (exit 4) at the first difference."""
-    from transforms.pipeline import instruments, settlement  # both import this module's users
-
     layout = OutputLayout(Path(options.out_dir))
-    settled = published_settlement_months(layout)
-    instrument_months = published_instrument_months(layout)
+    settled = layout.published_settlement_months()
+    instrument_months = layout.published_instrument_months()
     if not settled:
         raise UsageError(f"usage: nothing is published under {layout.root}: nothing to recover")
     _check_contiguous("settlement", settled)

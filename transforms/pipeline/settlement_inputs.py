@@ -6,7 +6,7 @@ import logging
 
 from transforms import contracts, months
 from transforms.errors import InputError
-from transforms.pipeline import inputs, ledger_start, recovery, sql_runner, warehouse
+from transforms.pipeline import inputs, ledger_start, sql_runner, warehouse
 from transforms.pipeline.files import sha256_file
 from transforms.pipeline.settlement_run import RegisteredInputs, SettlementRun
 from transforms.summary import progress
@@ -29,7 +29,7 @@ def register_inputs(run: SettlementRun, _previous=None) -> RegisteredInputs:
     what the month sees, and for a month to compute: register the billing cycles to scan
     and run the input audits."""
     con, options, month = run.con, run.options, run.month
-    recovery.guard(con, run.layout)
+    warehouse.guard_published_months(con, run.layout)
     already_published = warehouse.check_month_order(
         month, warehouse.published_months(con), first=ledger_start.first_month(con)
     )

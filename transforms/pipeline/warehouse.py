@@ -148,6 +148,32 @@ def published_months(
     ]
 
 
+def guard_published_months(con, layout: OutputLayout) -> None:
+    """Stop (exit 4) when published files name months the warehouse does not hold: a
+    warehouse that is missing, empty or behind them would pay those months again. Every
+    run calls it before anything is computed (docs/operations.md#a-lost-or-damaged-warehouse)."""
+    for ledger, on_disk, table, column in (
+        ("settlement", layout.published_settlement_months(), "settlements", "settlement_month"),
+        (
+            "instrument",
+            layout.published_instrument_months(),
+            "instrument_months",
+            "instrument_month",
+        ),
+    ):
+        missing = sorted(set(on_disk) - set(published_months(con, table, column)))
+        if missing:
+            span = missing[0] if len(missing) == 1 else f"{missing[0]}..{missing[-1]}"
+            raise StateConflict(
+                f"{layout.warehouse}: missing, empty or behind the published files: {ledger} "
+                f"month(s) {span} are published under {layout.root} but not in the warehouse, "
+                "and running now would pay them again. Nothing was changed. Recover it: "
+                f"creditflow recover --data DIR --out {layout.root} (with the inputs, rules and "
+                "coupon key those months were published with; docs/operations.md"
+                "#a-lost-or-damaged-warehouse)"
+            )
+
+
 def check_month_order(
     month: str,
     published: list[str],
