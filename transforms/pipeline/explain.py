@@ -4,91 +4,31 @@ bill lines.
 The published facts (the coupon, the carries, each referee's ledger delta, statuses, Q,
 the hold's end, S90 and S365) are read from the analysts' catalog (OUT/catalog.duckdb), so
 explain never waits for a run and never makes one wait. The bill lines are read again from
-the data directory recorded with the month, through the settlement's own input checks and
-staging models (a full recompute into a private scratch directory, never into OUT), once
-the directory is known to hold exactly what the month saw: its input fingerprint must
-equal the published one. Which line counts where is sql/queries/explain_bill_lines.sql.
+the data directory recorded with the month (explain_lines.py), and the value types and
+their reconciliation are explanation.py's.
 
 Nothing is shown that does not reconcile: Σ delta + carry in = coupon + carry out, and per
 referee the lines counted in w90 (w365) sum to the published S90 (S365); a difference is
 an error (exit 5), never a silently wrong explanation.
 """
 
-import tempfile
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from transforms.coupon_codes import key_from_environment
-from transforms.errors import InputError, UsageError, ValidationFailure
-from transforms.money import CENT, format_usd
-from transforms.pipeline import catalog, sql_runner, warehouse
+from transforms.errors import UsageError, ValidationFailure
+from transforms.money import format_usd
+from transforms.pipeline import catalog, explain_lines, warehouse
+from transforms.pipeline.explanation import (
+    BillLine,
+    Explanation,
+    RefereeExplanation,
+    amount_text,
+    reconciliation_problems,
+)
 from transforms.pipeline.layout import OutputLayout
-from transforms.pipeline.options import RunOptions
-from transforms.pipeline.settlement_inputs import register_inputs
-from transforms.pipeline.settlement_run import SettlementRun
 from transforms.rules import Rules, rules_from_json
-
-BILL_LINES = sql_runner.sql_file("queries/explain_bill_lines.sql")
-# the models the bill-line query reads, and what they need (staging, the accepted lines)
-LINE_MODELS = ("int_accepted_billing_lines", "stg_eligible_products")
-# every input row is shown as the settlement saw it: rejected rows are left out, as they
-# were when the month was settled, whatever --max-rejected that run was given
-ACCEPT_ANY_REJECTED = 10**12
-
-
-@dataclass(frozen=True)
-class BillLine:
-    record_id: str
-    billing_date: date
-    effective_date: date
-    product_code: str
-    subscription_type: str
-    cash_usd: Decimal
-    original_record_id: str | None
-    counts_in: tuple[str, ...]  # 'w90' and/or 'w365'
-
-
-@dataclass(frozen=True)
-class RefereeExplanation:
-    referee_account_id: str
-    referral_code: str
-    is_winning_listing: bool
-    reason_code: str
-    base_status: str | None
-    bonus_status: str | None
-    is_capped: bool | None
-    registered_date: date
-    q_date: date | None
-    hold_ends_on: date | None
-    s90_usd: Decimal | None
-    s365_usd: Decimal | None
-    credited_before_usd: Decimal
-    delta_base_usd: Decimal
-    delta_bonus_usd: Decimal
-    delta_usd: Decimal
-    credited_to_date_usd: Decimal
-    pending_usd: Decimal
-    payable_on: date | None
-    lines: tuple[BillLine, ...] = ()
-
-
-@dataclass(frozen=True)
-class Explanation:
-    month: str
-    referrer_account_id: str
-    cutoff_date: date
-    issued_on: date
-    cap_per_referee_usd: Decimal
-    coupon_usd: Decimal | None
-    carry_in_usd: Decimal
-    carry_out_usd: Decimal
-    referees: tuple[RefereeExplanation, ...] = field(default_factory=tuple)
-
-    @property
-    def deltas_usd(self) -> Decimal:
-        return sum((r.delta_usd for r in self.referees), Decimal("0.00"))
 
 
 def explain_month(
@@ -103,7 +43,7 @@ def explain_month(
     explanations = [_explanation(month, record, rules, *fact) for fact in facts["referrers"]]
     winning = [r for e in explanations for r in e.referees if r.is_winning_listing]
     if winning:
-        lines = _bill_lines(record, rules, month, winning, data_dir)
+        lines = explain_lines.bill_lines(record, rules, month, winning, data_dir)
         explanations = [_with_lines(e, lines) for e in explanations]
     for explanation in explanations:
         problems = reconciliation_problems(explanation)
@@ -113,32 +53,6 @@ def explain_month(
                 f"reconcile with what was published: {'; '.join(problems)}"
             )
     return explanations
-
-
-def reconciliation_problems(explanation: Explanation) -> list[str]:
-    """What does not add up (empty: every sum reconciles exactly)."""
-    problems = []
-    coupon = explanation.coupon_usd or Decimal("0.00")
-    left = explanation.deltas_usd + explanation.carry_in_usd
-    if left != coupon + explanation.carry_out_usd:
-        problems.append(
-            f"deltas {explanation.deltas_usd} + carry in {explanation.carry_in_usd} != "
-            f"coupon {coupon} + carry out {explanation.carry_out_usd}"
-        )
-    for referee in explanation.referees:
-        for window, published in (("w90", referee.s90_usd), ("w365", referee.s365_usd)):
-            if published is None:
-                continue
-            lines = sum(
-                (line.cash_usd for line in referee.lines if window in line.counts_in),
-                Decimal("0.00"),
-            )
-            if lines != published:
-                problems.append(
-                    f"{referee.referee_account_id}: lines in {window} sum to "
-                    f"{amount_text(lines)}, published {amount_text(published)}"
-                )
-    return problems
 
 
 def _published_facts(layout: OutputLayout, month: str, referrers: list[str] | None) -> dict:
@@ -228,104 +142,6 @@ def _referee(status: dict, rules: Rules) -> RefereeExplanation:
     )
 
 
-def _bill_lines(
-    record: dict, rules: Rules, month: str, referees: list, data_dir: Path | None
-) -> dict[str, list[BillLine]]:
-    """The bill lines of the referees' winning listings, per referee, as the settlement of
-    the month counted them."""
-    data = Path(data_dir) if data_dir else _recorded(record, "data_dir", "--data")
-    products = Path(record.get("eligible_products_file") or "")
-    if not products.is_file():
-        raise InputError(
-            f"{products}: the eligible products file {month} was settled with is not there"
-        )
-    dates = rules.month_dates(month)
-    with tempfile.TemporaryDirectory(prefix="creditflow-explain-") as scratch:
-        options = RunOptions(
-            data_dir=data,
-            out_dir=Path(scratch),
-            eligible_products=products,
-            incremental=False,
-            max_rejected=ACCEPT_ANY_REJECTED,
-            accept_shrunk_inputs=True,  # the month was settled on them as they are
-        )
-        layout = OutputLayout(Path(scratch))
-        con = warehouse.connect(layout, read_only=False, readable=(data, products))
-        run = SettlementRun(
-            month=month,
-            options=options,
-            layout=layout,
-            parameters=rules.sql_parameters(dates),
-            con=con,
-            dates=dates,
-            rules=rules,
-            key=key_from_environment(),
-        )
-        try:
-            registered = register_inputs(run)
-            if registered.fingerprint != record["input_fingerprint"]:
-                raise InputError(
-                    f"{data}: no longer holds the inputs {month} was settled on (input "
-                    f"fingerprint {registered.fingerprint[:12]}, published "
-                    f"{record['input_fingerprint'][:12]}); pass --data with the month's inputs"
-                )
-            for model in sql_runner.models_for(LINE_MODELS):
-                sql_runner.create(con, model, run.parameters)
-            sql_runner.script(con, sql_runner.sql_file("control/explain_referees.sql"))
-            con.executemany(
-                "insert into explain_referees values (?, ?, ?, ?, ?)",
-                [_windows(r, rules, dates.cutoff_date) for r in referees],
-            )
-            found = sql_runner.rows(con, BILL_LINES)
-        finally:
-            run.close()
-    lines: dict[str, list[BillLine]] = {}
-    for row in found:
-        lines.setdefault(row["referee_account_id"], []).append(
-            BillLine(
-                record_id=row["record_id"],
-                billing_date=row["billing_date"],
-                effective_date=row["effective_date"],
-                product_code=row["product_code"],
-                subscription_type=row["subscription_type"],
-                cash_usd=row["cash_amount_usd"],
-                original_record_id=row["original_record_id"],
-                counts_in=tuple(w for w in ("w90", "w365") if row[f"counts_in_{w}"]),
-            )
-        )
-    return lines
-
-
-def _windows(referee: RefereeExplanation, rules: Rules, cutoff: date) -> tuple:
-    """The winning listing's windows, as int_referees derives them."""
-    registered = referee.registered_date
-    window_end = registered + timedelta(days=rules.qualification_window_days - 1)
-    finality = window_end + timedelta(days=rules.hold_days)
-    return (
-        referee.referee_account_id,
-        registered,
-        window_end,
-        registered + timedelta(days=rules.bonus_window_days - 1),
-        min(finality, cutoff),
-    )
-
-
-def _recorded(record: dict, column: str, option: str) -> Path:
-    value = record.get(column)
-    if not value:
-        raise UsageError(
-            f"usage: {record['settlement_month']} was published before its data directory "
-            f"was recorded: pass {option}"
-        )
-    path = Path(value)
-    if not path.is_dir():
-        raise InputError(
-            f"{path}: the data directory {record['settlement_month']} was settled on is not "
-            f"there; pass {option} with the month's inputs"
-        )
-    return path
-
-
 def _with_lines(explanation: Explanation, lines: dict[str, list[BillLine]]) -> Explanation:
     return replace(
         explanation,
@@ -336,14 +152,6 @@ def _with_lines(explanation: Explanation, lines: dict[str, list[BillLine]]) -> E
             for r in explanation.referees
         ),
     )
-
-
-def amount_text(amount: Decimal) -> str:
-    """Two decimals; a spend amount finer than a cent (bill lines carry four places) keeps
-    its own digits, so that the sums shown reconcile exactly."""
-    if amount == amount.quantize(CENT):
-        return format_usd(amount)
-    return f"{amount.normalize():f}"
 
 
 def as_json(explanation: Explanation) -> dict:
