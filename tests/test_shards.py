@@ -18,7 +18,7 @@ from tests.golden_year import GOLDEN, SAMPLE_MONTHS, comparable_manifest
 from tests.helpers import run_cli
 from tests.world import start_ledger
 from transforms.errors import OrchestratorUnavailable
-from transforms.pipeline import executors, settlement, shards
+from transforms.pipeline import executors, settlement, shard_layout
 from transforms.pipeline.options import RunOptions
 
 REPO = Path(__file__).resolve().parents[1]
@@ -123,10 +123,10 @@ def test_on_a_dask_cluster_the_outputs_are_the_same(generated, generated_local, 
 
 def test_a_shard_reads_only_its_accounts_and_every_line_once(generated, tmp_path):
     settle_all(generated, tmp_path, GENERATED_MONTHS[:1], executor="in-process", shards=3)
-    keys = [p.name for p in shards.layout_dir(tmp_path).iterdir()]
+    keys = [p.name for p in shard_layout.layout_dir(tmp_path).iterdir()]
     accounts, lines = [], 0
     for shard in range(3):
-        parts = shards.shard_parts(tmp_path, keys, shard, 3)
+        parts = shard_layout.shard_parts(tmp_path, keys, shard, 3)
         table = pq.ParquetDataset(list(parts)).read(columns=["account_id"])
         accounts.append(set(table.column("account_id").to_pylist()))
         lines += table.num_rows
@@ -144,9 +144,9 @@ def test_a_billing_file_is_laid_out_once(generated, tmp_path):
     options = RunOptions(data_dir=generated, out_dir=tmp_path, executor="in-process", shards=2)
     start_ledger(tmp_path, generated, GENERATED_MONTHS[0])
     settlement.settle(GENERATED_MONTHS[0], options)
-    first = {p.name: p.stat().st_mtime_ns for p in shards.layout_dir(tmp_path).iterdir()}
+    first = {p.name: p.stat().st_mtime_ns for p in shard_layout.layout_dir(tmp_path).iterdir()}
     settlement.settle(GENERATED_MONTHS[1], options)
-    second = {p.name: p.stat().st_mtime_ns for p in shards.layout_dir(tmp_path).iterdir()}
+    second = {p.name: p.stat().st_mtime_ns for p in shard_layout.layout_dir(tmp_path).iterdir()}
     assert {k: second[k] for k in first} == first  # nothing laid out again
     new_cycle_files = list(generated.glob(f"billing/billing_cycle={GENERATED_MONTHS[1]}/*.parquet"))
     assert len(second) - len(first) == len(new_cycle_files)
@@ -154,9 +154,11 @@ def test_a_billing_file_is_laid_out_once(generated, tmp_path):
 
 def test_the_layout_key_changes_with_the_content_and_the_place(tmp_path):
     path = str(tmp_path / "part-0.parquet")
-    assert shards.file_key(path, "a" * 64) == shards.file_key(path, "a" * 64)
-    assert shards.file_key(path, "a" * 64) != shards.file_key(path, "b" * 64)
-    assert shards.file_key(path, "a" * 64) != shards.file_key("data/part-0.parquet", "a" * 64)
+    assert shard_layout.file_key(path, "a" * 64) == shard_layout.file_key(path, "a" * 64)
+    assert shard_layout.file_key(path, "a" * 64) != shard_layout.file_key(path, "b" * 64)
+    assert shard_layout.file_key(path, "a" * 64) != shard_layout.file_key(
+        "data/part-0.parquet", "a" * 64
+    )
 
 
 @pytest.mark.integration
@@ -239,7 +241,7 @@ def test_shards_without_lines_still_count_their_share(world, tmp_path):
         tmp_path / "sharded",
         month_list,
         executor="in-process",
-        shards=shards.SHARD_BUCKETS + 4,
+        shards=shard_layout.SHARD_BUCKETS + 4,
     )
     assert sharded == local
     assert b"referrer-0" in local["batches/2025-04/coupons.csv"]
@@ -290,7 +292,7 @@ def test_the_scheduled_close_settles_on_a_dask_scheduler(prefect_harness, cluste
     month = SAMPLE_MONTHS[1]
     produced = (tmp_path / "batches" / month / "coupons.csv").read_bytes()
     assert produced == (GOLDEN / month / "coupons.csv").read_bytes()
-    assert list(shards.layout_dir(tmp_path).iterdir())  # the shards' layout was made
+    assert list(shard_layout.layout_dir(tmp_path).iterdir())  # the shards' layout was made
 
 
 @pytest.mark.parametrize("shard_count", [2, 3])

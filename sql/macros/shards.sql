@@ -1,7 +1,7 @@
 /* shards
    kind: macro
    purpose: the one definition of an account's shard bucket (--executor dask,
-            transforms/pipeline/shards.py): DuckDB's hash of the account id, modulo the
+            transforms/pipeline/shard_layout.py): DuckDB's hash of the account id, modulo the
             number of buckets. The layout of the bill lines
             (sql/queries/shard_billing_layout.sql) and the coordinator's slices of the
             per-referee tables use it alike, so a shard's lines, state and referees are

@@ -1,7 +1,7 @@
 /* shard_billing_layout
    kind: query
    purpose: one billing file's lines as the shard layout stores them (--executor dask,
-            transforms/pipeline/shards.py): the columns the sharded models read, where
+            transforms/pipeline/shard_layout.py): the columns the sharded models read, where
             each line came from, and its bucket (sql/macros/shards.sql). Every
             line of an account lands in the same bucket in every file, so a shard that
             reads some buckets holds all the lines of its accounts and none of the others.
