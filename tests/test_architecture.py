@@ -9,7 +9,6 @@ PACKAGES = ("flows", "transforms")
 MAX_LINES = 300
 # still to be split (the architecture issue, #27); each may shrink, none may grow
 NOT_YET_SPLIT = {
-    "flows/cli.py": 688,
     "bench/run.py": 475,
     "sample_data/generate.py": 379,
 }

@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from flows import cli
+from flows import cli, cli_parser
 from tests.helpers import ledger_rows, run_cli
 from transforms.errors import CreditflowError
 from transforms.pipeline import instruments, settlement, sql_runner
@@ -85,7 +85,7 @@ def starting_ledgers(published_march, tmp_path_factory):
 def _in_process(args: list[str]) -> tuple[int, str]:
     """The command's arguments through the CLI's own parser and options, then the same
     pipeline the flow runs, in this process: the exit code and the error line."""
-    parsed = cli.build_parser().parse_args(args)
+    parsed = cli_parser.build_parser().parse_args(args)
     try:
         options = cli._options(parsed)
         if parsed.command == "settle":

@@ -4,6 +4,7 @@ Flow-level tests are few and share one Prefect test server; the rules are tested
 plain functions and SQL elsewhere.
 """
 
+import argparse
 import base64
 import logging
 import os
@@ -11,13 +12,14 @@ import re
 import shutil
 import subprocess
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
-from flows import cli
+from flows import cli_commands, cli_parser
 from tests.helpers import run_cli
+from transforms import months
 from transforms.pipeline import settlement
 from transforms.pipeline.options import RunOptions
 
@@ -43,8 +45,8 @@ def test_usage_errors_exit_2_with_one_line(args, capsys):
 
 
 def test_month_previous_is_taken_by_every_command():
-    parser = cli.build_parser()
-    expected = cli.months.previous_month(f"{cli.datetime.now(cli.UTC):%Y-%m}")
+    parser = cli_parser.build_parser()
+    expected = months.previous_month(f"{datetime.now(UTC):%Y-%m}")
     for args in (
         ["settle", "--month", "previous", "--data", "d", "--out", "o"],
         ["instruments", "--month", "previous", "--data", "d", "--out", "o"],
@@ -178,7 +180,7 @@ def test_an_orchestrator_that_does_not_answer_is_retried_then_exit_6(tmp_path):
     """A Prefect API that never answers (here: a URL nobody listens on): tried again after a
     pause, then one line and exit 6; no traceback and no binding-leak noise."""
     script = (
-        "import flows.cli as c; c.ORCHESTRATOR_RETRY_DELAYS_S = (0,); "
+        "import flows.cli as c, flows.cli_commands as k; k.ORCHESTRATOR_RETRY_DELAYS_S = (0,); "
         f"c.main(['settle', '--month', '2025-11', '--data', {str(SAMPLE)!r}, "
         f"'--out', {str(tmp_path / 'out')!r}])"
     )
@@ -239,7 +241,7 @@ def test_several_runs_at_once_each_finish_with_their_own_result(tmp_path):
 
 
 def test_orchestrated_retries_only_orchestrator_failures(monkeypatch):
-    monkeypatch.setattr(cli, "ORCHESTRATOR_RETRY_DELAYS_S", (0, 0))
+    monkeypatch.setattr(cli_commands, "ORCHESTRATOR_RETRY_DELAYS_S", (0, 0))
     calls = []
 
     def flaky(month):
@@ -250,7 +252,7 @@ def test_orchestrated_retries_only_orchestrator_failures(monkeypatch):
             )
         return month
 
-    assert cli._orchestrated(flaky, "2026-01") == "2026-01" and len(calls) == 3
+    assert cli_commands.orchestrated(flaky, "2026-01") == "2026-01" and len(calls) == 3
 
     def broken(month):
         calls.append(month)
@@ -258,7 +260,7 @@ def test_orchestrated_retries_only_orchestrator_failures(monkeypatch):
 
     calls.clear()
     with pytest.raises(KeyError):
-        cli._orchestrated(broken, "2026-01")
+        cli_commands.orchestrated(broken, "2026-01")
     assert len(calls) == 1
 
 
@@ -366,7 +368,7 @@ def test_version_names_the_package_the_sql_and_the_code(capsys):
 
 def _options_of(parser):
     for action in parser._actions:
-        if isinstance(action, cli.argparse._SubParsersAction):
+        if isinstance(action, argparse._SubParsersAction):
             for name, sub in action.choices.items():
                 yield from ((f"{name} {option}", text) for option, text in _options_of(sub))
         elif action.option_strings:
@@ -374,7 +376,7 @@ def _options_of(parser):
 
 
 def test_every_option_of_every_command_says_what_it_is_for():
-    missing = [option for option, text in _options_of(cli.build_parser()) if not text]
+    missing = [option for option, text in _options_of(cli_parser.build_parser()) if not text]
     assert missing == []
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from flows import cli
+from flows import cli_commands
 from tests.helpers import run_cli
 from transforms.errors import InputError
 from transforms.pipeline import explain
@@ -173,7 +173,7 @@ def test_explain_of_an_unknown_referrer_or_month_is_a_usage_error(settled, capsy
 
 
 def test_a_run_ends_by_pointing_to_the_catalog_the_report_and_an_explain_command(settled, capsys):
-    cli._point_to_catalog(settled.out)
+    cli_commands.point_to_catalog(settled.out)
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith(f"analysts: duckdb -readonly {settled.out / 'catalog.duckdb'}")
     assert printed[1] == f"month report: {settled.out / 'reports' / '2025-05' / 'index.html'}"

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from flows import alerts, cli
+from flows import alerts, cli_parser
 from tests.helpers import run_cli
 from tests.world import World
 from transforms import months
@@ -293,7 +293,7 @@ def test_the_documented_systemd_unit_runs_a_valid_serve_command():
     (exec_start,) = [line for line in unit.splitlines() if line.startswith("ExecStart=")]
     program, *args = shlex.split(exec_start.removeprefix("ExecStart="))
     assert program.endswith("/creditflow") and args[0] == "serve"
-    parsed = cli.build_parser().parse_args(args)
+    parsed = cli_parser.build_parser().parse_args(args)
     assert parsed.command == "serve" and parsed.data and parsed.out
     assert "PREFECT_API_URL" in unit and "CREDITFLOW_COUPON_KEY" in unit
     assert "CREDITFLOW_NOTIFY_URL" in unit and "--notify" not in exec_start  # never in ps
