@@ -10,10 +10,12 @@ class OutputLayout:
 
     @property
     def warehouse(self) -> Path:
+        """The ledger: private to runs (one writer); analysts read the catalog."""
         return self.root / "warehouse.duckdb"
 
     @property
     def duckdb_temp(self) -> Path:
+        """DuckDB's spill space for a run larger than its memory limit."""
         return self.root / ".duckdb_tmp"
 
     @property
@@ -23,8 +25,8 @@ class OutputLayout:
 
     @property
     def catalog(self) -> Path:
-        """The analysts' catalog: a small DuckDB file of views over catalog_dir, replaced
-        whole after each publish; open it read-only at any time (docs/outputs.md)."""
+        """The analysts' catalog: views over catalog/, replaced whole after each publish.
+        Open it read-only at any time (docs/outputs.md)."""
         return self.root / "catalog.duckdb"
 
     @property
@@ -33,7 +35,7 @@ class OutputLayout:
         return self.root / "catalog"
 
     def batch_dir(self, month: str) -> Path:
-        """coupons.csv and manifest.json of a published month (owner-only: secret codes)."""
+        """coupons.csv, welcome.csv and manifest.json of a published month (owner-only)."""
         return self.root / "batches" / month
 
     def preview_dir(self, month: str) -> Path:
