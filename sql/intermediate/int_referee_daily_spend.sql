@@ -73,14 +73,15 @@ eligible_linked_lines as (
     where exists (
         select 1
         from eligible_products
-        where
-            eligible_products.product_code = linked_lines.product_code
-            and eligible_products.subscription_type in ('*', linked_lines.subscription_type)
-            and linked_lines.effective_date >= eligible_products.effective_from_date
-            and (
-                eligible_products.effective_to_date is null
-                or linked_lines.effective_date <= eligible_products.effective_to_date
-            )
+        where is_eligible_on(
+            linked_lines.product_code,
+            linked_lines.subscription_type,
+            linked_lines.effective_date,
+            eligible_products.product_code,
+            eligible_products.subscription_type,
+            eligible_products.effective_from_date,
+            eligible_products.effective_to_date
+        )
     )
 ),
 

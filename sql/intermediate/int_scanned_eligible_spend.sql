@@ -51,14 +51,15 @@ eligible_lines as (
     where exists (
         select 1
         from eligible_products
-        where
-            eligible_products.product_code = lines.product_code
-            and eligible_products.subscription_type in ('*', lines.subscription_type)
-            and lines.billing_date >= eligible_products.effective_from_date
-            and (
-                eligible_products.effective_to_date is null
-                or lines.billing_date <= eligible_products.effective_to_date
-            )
+        where is_eligible_on(
+            lines.product_code,
+            lines.subscription_type,
+            lines.billing_date,
+            eligible_products.product_code,
+            eligible_products.subscription_type,
+            eligible_products.effective_from_date,
+            eligible_products.effective_to_date
+        )
     )
 ),
 

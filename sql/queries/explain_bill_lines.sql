@@ -79,14 +79,15 @@ eligible as (
     where exists (
         select 1
         from stg_eligible_products as products
-        where
-            products.product_code = resolved.product_code
-            and products.subscription_type in ('*', resolved.subscription_type)
-            and resolved.effective_date >= products.effective_from_date
-            and (
-                products.effective_to_date is null
-                or resolved.effective_date <= products.effective_to_date
-            )
+        where is_eligible_on(
+            resolved.product_code,
+            resolved.subscription_type,
+            resolved.effective_date,
+            products.product_code,
+            products.subscription_type,
+            products.effective_from_date,
+            products.effective_to_date
+        )
     )
 ),
 
