@@ -18,7 +18,7 @@ from tests.golden_year import GOLDEN, SAMPLE_MONTHS, comparable_manifest
 from tests.helpers import run_cli
 from tests.world import start_ledger
 from transforms.errors import OrchestratorUnavailable
-from transforms.pipeline import executors, settlement, shard_layout
+from transforms.pipeline import executors, settlement, shard_layout, shards
 from transforms.pipeline.options import RunOptions
 
 REPO = Path(__file__).resolve().parents[1]
@@ -334,3 +334,21 @@ def test_rejected_rows_and_surplus_copies_stay_out_with_a_relative_data_dir(
     assert rows["in-process"] == rows["local"]
     # each friend's spend: the record once (60.00), the EUR line not at all
     assert {spend for _, spend in rows["local"]} == {Decimal("60.00")}
+
+
+def test_a_sharded_model_that_reads_a_column_the_layout_lacks_fails_loudly(
+    world, tmp_path, monkeypatch
+):
+    """The shards read the bill lines from the layout, which carries only the columns the
+    sharded models read; one more column read must stop the run, not read as null."""
+    world.refer("friend", "referrer", date(2025, 3, 1))
+    world.spend("friend", date(2025, 3, 2), "30.00")
+    world.write()
+    start_ledger(tmp_path / "out", world.data, "2025-03")
+    lacking = tuple(c for c in shard_layout.LAID_OUT_COLUMNS if c != "product_code")
+    monkeypatch.setattr(shards, "LAID_OUT_COLUMNS", lacking)  # what the shards think is there
+    options = RunOptions(
+        data_dir=world.data, out_dir=tmp_path / "out", executor="in-process", shards=2
+    )
+    with pytest.raises(Exception, match="bill-line column product_code is read by a sharded"):
+        settlement.settle("2025-03", options)

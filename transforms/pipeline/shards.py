@@ -97,6 +97,17 @@ class ShardResult:
     seconds: float
 
 
+def _not_laid_out(column: str) -> str:
+    """A bill-line column the layout does not carry: never evaluated while no sharded model
+    reads it (DuckDB reads a view's columns only when they are used), and a loud error
+    the moment one does, instead of a silent null on every shard."""
+    message = (
+        f"bill-line column {column} is read by a sharded model but not laid out for the "
+        "shards: add it to shard_layout.LAID_OUT_COLUMNS and sql/queries/shard_billing_layout.sql"
+    )
+    return f"cast(error('{message}') as varchar) as {column}"
+
+
 def compute_shard(task: ShardTask) -> ShardResult:
     """Worker: run the shard's models over its lines and write its RETURNED_MODELS rows
     as Parquet beside the layout (the results travel by the shared storage, not through
@@ -105,7 +116,7 @@ def compute_shard(task: ShardTask) -> ShardResult:
     con = worker_connection(task.out_dir, (), task.memory_limit, task.threads)
     try:
         columns = [
-            c.name if c.name in LAID_OUT_COLUMNS else f"cast(null as varchar) as {c.name}"
+            c.name if c.name in LAID_OUT_COLUMNS else _not_laid_out(c.name)
             for c in contracts.BILLING.columns
         ]
         _create_source(con, SHARD_FILES, "raw_billing_lines", task.parts, columns)
