@@ -78,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
             help="accept up to N rejected input rows (kept in the quarantine, recorded with the month)",
         )
 
+    def settled_month_of(sub):  # the read-only commands: a month of an OUT
+        sub.add_argument("--out", required=True, type=Path, help="the OUT directory to read")
+        sub.add_argument(
+            "--month", required=True, type=_month, help=f"a settled month: {month_help}"
+        )
+
     def data_and_out(sub):
         sub.add_argument("--data", required=True, type=Path, help="input data directory")
         sub.add_argument(
@@ -184,10 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="one settled month as a workbook or CSV files for finance, from OUT/catalog.duckdb "
         "(sheets Summary, Coupons without codes, Statements, Pending, Rejections, Liability)",
     )
-    export.add_argument("--out", required=True, type=Path, help="the OUT directory to read")
-    export.add_argument(
-        "--month", required=True, type=_month, help=f"a settled month: {month_help}"
-    )
+    settled_month_of(export)
     export.add_argument(
         "--format",
         choices=("xlsx", "csv"),
@@ -209,10 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="one referrer's coupon of a settled month, friend by friend, down to the bill "
         "lines (read from OUT/catalog.duckdb and the month's recorded data directory)",
     )
-    explain.add_argument("--out", required=True, type=Path, help="the OUT directory to read")
-    explain.add_argument(
-        "--month", required=True, type=_month, help=f"a settled month: {month_help}"
-    )
+    settled_month_of(explain)
     explain.add_argument("--referrer", required=True, help="the referrer's account id")
     explain.add_argument(
         "--format", choices=("text", "json"), default="text", help="text (default) or json"
