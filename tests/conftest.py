@@ -1,6 +1,7 @@
 import atexit
 import os
 import shutil
+import sys
 import tempfile
 
 import pytest
@@ -74,7 +75,7 @@ def pytest_collection_modifyitems(items):
 
 
 def _prefect_servers() -> set[int]:
-    server = __import__("sys").modules.get("prefect.server.api.server")
+    server = sys.modules.get("prefect.server.api.server")  # never imported here: slow
     return {id(s) for s in server.SubprocessASGIServer._instances.values()} if server else set()
 
 
