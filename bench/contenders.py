@@ -1,0 +1,52 @@
+"""What the benchmark's contenders run, each in a process of its own (`python -c SCRIPT`,
+wrapped by bench/peak.py for its peak RSS): creditflow's stages timed one by one (no
+Prefect), the DuckDB floor query (bench/floor.sql), and a flow that creates Prefect's
+database once before the timed CLI runs. bench/run.py starts them and writes the results."""
+
+STAGES = """
+import json, sys, time
+from pathlib import Path
+from transforms.pipeline import settlement
+from transforms.pipeline.options import RunOptions
+from transforms.pipeline.runner import run_pipeline
+timings = {}
+def timed(stage, run, previous):
+    began = time.perf_counter()
+    try:
+        return stage(run, previous)
+    finally:
+        timings[stage.name] = time.perf_counter() - began
+started = time.perf_counter()
+options = RunOptions(data_dir=Path(sys.argv[2]), out_dir=Path(sys.argv[3]))
+run_pipeline(settlement.PIPELINE, sys.argv[1], options, call=timed)
+timings["total"] = time.perf_counter() - started
+print(json.dumps(timings))
+"""
+
+FLOOR = """
+import json, sys, time
+from pathlib import Path
+import duckdb
+data, result = Path(sys.argv[1]), sys.argv[2]
+sql = (Path(sys.argv[3])).read_text()
+con = duckdb.connect()
+con.execute("set preserve_insertion_order = false")
+con.execute("set memory_limit = '3GB'")
+started = time.perf_counter()
+con.execute(
+    f"copy ({sql}) to '{result}' (format parquet)",
+    {"billing_files": str(data / "billing" / "*" / "*.parquet"),
+     "referral_files": str(data / "referrals" / "*.parquet"), "cutoff_date": sys.argv[4]},
+)
+print(json.dumps({"seconds": time.perf_counter() - started}))
+"""
+
+PREFECT_WARM_UP = """
+from prefect import flow
+
+@flow
+def warm_up():
+    return None
+
+warm_up()
+"""
