@@ -1,10 +1,9 @@
 """The bill lines laid out by account bucket, so that a shard reads only its share
 (shards.py runs the shards; docs/performance.md#scale-out).
 
-Each delivered billing file is
-laid out once, by the workers (one task per file), as SHARD_BUCKETS Parquet parts by the
-account's bucket (sql/macros/shards.sql, sql/queries/shard_billing_layout.sql):
-OUT/shards/billing/<file key>/bucket=<b>/. Shard k of N reads the buckets b with
+Each delivered billing file is laid out once, by the workers (one task per file), as
+SHARD_BUCKETS Parquet parts by the account's bucket (sql/macros/shards.sql,
+sql/queries/shard_billing_layout.sql): OUT/shards/billing/<file key>/bucket=<b>/. Shard k of N reads the buckets b with
 b % N == k, so it reads its accounts' lines and no other; the number of buckets does not
 depend on N, so the same layout serves any number of workers. The file key is a digest
 of the file's SHA-256, its path, the DuckDB version (whose hash places the lines) and the
