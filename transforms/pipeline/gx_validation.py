@@ -96,10 +96,6 @@ def load_suite_definition() -> dict:
     return json.loads((EXPECTATIONS_ROOT / f"{SUITE}.json").read_text())
 
 
-def _suite_expectations() -> list[dict]:
-    return load_suite_definition()["expectations"]
-
-
 @cache
 def _gx():
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -156,7 +152,10 @@ def validate(frame: pd.DataFrame, parameters: dict, report_dir: Path) -> list[Fa
         # column (or a pair), so on no rows each holds with nothing unexpected. That is
         # recorded as such, without importing and running GX (seconds in a fresh process;
         # tests/test_validation.py checks that GX itself says the same about an empty file).
-        checks = [[e["type"], _column(e["kwargs"]), True, 0] for e in _suite_expectations()]
+        checks = [
+            [e["type"], _column(e["kwargs"]), True, 0]
+            for e in load_suite_definition()["expectations"]
+        ]
         _record(report_dir, 0, checks)
         return failures
     result = _validation().run(
