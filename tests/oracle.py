@@ -2,12 +2,22 @@
 cross-check the SQL on random worlds. It shares no code with the pipeline: it walks the
 days one by one, as the rules are written, where the SQL uses window functions."""
 
+import tomllib
 from collections import defaultdict
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 
-CAP = Decimal("300.00")
-THRESHOLD = Decimal("20.00")
+# every number from the shipped rules file, read here with tomllib (not the pipeline's loader)
+_RULES = tomllib.loads((Path(__file__).resolve().parents[1] / "config" / "rules.toml").read_text())
+BASE_CREDIT = Decimal(_RULES["base_credit_usd"])
+BASE_THRESHOLD = Decimal(_RULES["base_threshold_usd"])
+WINDOW_DAYS = _RULES["qualification_window_days"]
+HOLD = timedelta(days=_RULES["hold_days"])
+BONUS_WINDOW_DAYS = _RULES["bonus_window_days"]
+BONUS_RATE = Decimal(_RULES["bonus_rate"])
+BONUS_THRESHOLD = Decimal(_RULES["bonus_threshold_usd"])
+CAP = Decimal(_RULES["cap_per_referee_usd"])
 
 
 def entitlement(registered: date, lines, cutoff: date) -> Decimal:
@@ -16,9 +26,10 @@ def entitlement(registered: date, lines, cutoff: date) -> Decimal:
     lines: (billing_date, amount, original_billing_date) of the referee's eligible lines;
     original_billing_date is the date of the delivered line a linked line names, None for
     a line that names none (unlinked)."""
-    window_end = registered + timedelta(days=364)
-    bonus_window_end = registered + timedelta(days=89)
-    finality = window_end + timedelta(days=30)
+    # day 1 is the registration date, so a window of n days ends on day n
+    window_end = registered + timedelta(days=WINDOW_DAYS - 1)
+    bonus_window_end = registered + timedelta(days=BONUS_WINDOW_DAYS - 1)
+    finality = window_end + HOLD
     last_visible = min(cutoff, finality)
     placed: dict[date, Decimal] = defaultdict(Decimal)  # rule 1: on the effective date
     unlinked_refunds: dict[date, Decimal] = defaultdict(Decimal)  # rule 2: on their own date
@@ -45,20 +56,20 @@ def entitlement(registered: date, lines, cutoff: date) -> Decimal:
     # day, on which the spend reaches the threshold
     qualified, day = None, registered
     while day <= last_visible:
-        below = qualifying_spend(day) < THRESHOLD
+        below = qualifying_spend(day) < BASE_THRESHOLD
         qualified = None if below else (qualified or day)
         day += timedelta(days=1)
-    if qualified is None or qualified + timedelta(days=30) > cutoff:
+    if qualified is None or qualified + HOLD > cutoff:
         return Decimal("0.00")
     bonus = Decimal("0.00")
-    if bonus_window_end + timedelta(days=30) <= cutoff:
-        s90 = sum((a for d, a in placed.items() if d <= bonus_window_end), Decimal(0)) + sum(
-            (a for d, a in unlinked_refunds.items() if d > bonus_window_end), Decimal(0)
-        )
-        bonus = (Decimal("0.10") * max(Decimal(0), s90 - THRESHOLD)).quantize(
+    if bonus_window_end + HOLD <= cutoff:
+        bonus_window_spend = sum(
+            (a for d, a in placed.items() if d <= bonus_window_end), Decimal(0)
+        ) + sum((a for d, a in unlinked_refunds.items() if d > bonus_window_end), Decimal(0))
+        bonus = (BONUS_RATE * max(Decimal(0), bonus_window_spend - BONUS_THRESHOLD)).quantize(
             Decimal("0.01"), rounding=ROUND_HALF_UP
         )
-    return min(CAP, THRESHOLD + bonus)
+    return min(CAP, BASE_CREDIT + bonus)
 
 
 def lines_by_referee(lines) -> dict[str, list]:

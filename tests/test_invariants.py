@@ -115,5 +115,5 @@ def _check_month(world, month, registrations, spend):
             else Decimal(0)
         )
         got = credited.get(friend, Decimal(0))
-        assert Decimal(0) <= got <= Decimal("300.00")
+        assert Decimal(0) <= got <= oracle.CAP
         assert got == expected, (month, friend)

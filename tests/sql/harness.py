@@ -2,14 +2,19 @@
 tests/sql/<model>/<case>.yaml with tiny input relations and the expected output rows, run
 through the pipeline's own SQL runner.
 
-A case names the month (its dates and the shipped rules give every parameter; `parameters`
-overrides some), the rows of each input relation the model declares (relations not given are
-empty), and the expected rows, with only the columns it pins. Amounts are written as strings:
-a float in a fixture is refused, as everywhere money is handled.
+A case names the month (it gives the dates), the rows of each input relation the model
+declares (relations not given are empty), and the expected rows, with only the columns it
+pins. Amounts are written as strings: a float in a fixture is refused, as everywhere money
+is handled.
+
+A case carries the rule numbers it was written against: every one its model reads comes
+from the model folder's `query_params.yaml` (bigquery-etl's name) or the case's own
+`parameters:` block, which wins. A case never reads config/rules.toml for them, so changing
+a rule there moves no case; a model that reads a rule number no case pins is refused.
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
@@ -20,7 +25,7 @@ import yaml
 
 from transforms import contracts
 from transforms.pipeline import sql_runner
-from transforms.rules import load_rules
+from transforms.rules import Rules, load_rules
 
 CASES = Path(__file__).resolve().parent
 CONTROL = {
@@ -42,11 +47,13 @@ def cases() -> list[Case]:
     return [
         Case(path.parent.name, path.stem, path, yaml.safe_load(path.read_text()))
         for path in sorted(CASES.glob("*/*.yaml"))
+        if path.name != "query_params.yaml"
     ]
 
 
-def parameters(month: str, overrides: dict | None = None) -> dict:
-    rules = load_rules()
+def parameters(month: str, overrides: dict | None = None, rules: Rules | None = None) -> dict:
+    """The parameters of a run of `month` (the shipped rules unless given)."""
+    rules = rules or load_rules()
     return {
         **rules.sql_parameters(rules.month_dates(month)),
         "previous_instrument_cutoff_date": None,
@@ -56,6 +63,42 @@ def parameters(month: str, overrides: dict | None = None) -> dict:
         "billing_cycle": month,
         **(overrides or {}),
     }
+
+
+# the numbers of config/rules.toml a model may read (id_pattern belongs to the input
+# contract), and the dates derived from one of them
+RULE_NUMBERS = frozenset(Rules.__dataclass_fields__) - {"id_pattern"}
+_DERIVED_FROM = {"issued_on": "coupon_issue_day_of_month"}
+
+
+def case_parameters(case: Case, model: sql_runner.SqlFile) -> dict:
+    """Every parameter of one case: its month's dates, the rule numbers it pins, the rest."""
+    shared = case.path.parent / "query_params.yaml"
+    pinned = {
+        **((yaml.safe_load(shared.read_text()) or {}) if shared.exists() else {}),
+        **(case.spec.get("parameters") or {}),
+    }
+    _check_no_floats([pinned], f"{case.path}: parameters")
+    read = {_DERIVED_FROM.get(name, name) for name in model.parameters} & RULE_NUMBERS
+    missing = read - pinned.keys()
+    if missing:
+        raise ValueError(
+            f"{case.path}: {case.model} reads the rule numbers {sorted(missing)}; pin them in "
+            f"{shared.name} or the case's parameters (a case never reads config/rules.toml)"
+        )
+    shipped = load_rules()
+    rules = replace(
+        shipped,
+        **{
+            name: type(getattr(shipped, name))(value)
+            if not isinstance(value, list)
+            else tuple(value)
+            for name, value in pinned.items()
+            if name in RULE_NUMBERS
+        },
+    )
+    others = {name: value for name, value in pinned.items() if name not in RULE_NUMBERS}
+    return parameters(case.spec.get("month", "2025-04"), others, rules)
 
 
 def _connection() -> duckdb.DuckDBPyConnection:
@@ -152,7 +195,7 @@ def run_case(case: Case) -> tuple[list[tuple], list[tuple]]:
                 f"insert into {relation} ({', '.join(names)}) values ({', '.join('?' * len(names))})",
                 [row[n] for n in names],
             )
-    sql_runner.create(con, model, parameters(spec.get("month", "2025-04"), spec.get("parameters")))
+    sql_runner.create(con, model, case_parameters(case, model))
     key = grain_key(model.header.get("grain", ""))
     if key and case.model not in GRAIN_NOT_A_KEY:
         repeated = grain_duplicates(con, case.model, key)
