@@ -24,11 +24,21 @@ print(json.dumps(timings))
 """
 
 FLOOR = """
-import json, sys, time
+import json, sys, time, tomllib
+from decimal import Decimal
 from pathlib import Path
 import duckdb
 data, result = Path(sys.argv[1]), sys.argv[2]
 sql = (Path(sys.argv[3])).read_text()
+rules = tomllib.loads((Path(sys.argv[3]).parents[1] / "config" / "rules.toml").read_text())
+numbers = {
+    key: (Decimal(value) if isinstance(value, str) else value)
+    for key, value in rules.items()
+    if key in (
+        "qualification_window_days", "bonus_window_days", "hold_days", "base_credit_usd",
+        "base_threshold_usd", "bonus_rate", "bonus_threshold_usd", "cap_per_referee_usd",
+    )
+}
 con = duckdb.connect()
 con.execute("set preserve_insertion_order = false")
 con.execute("set memory_limit = '3GB'")
@@ -36,7 +46,8 @@ started = time.perf_counter()
 con.execute(
     f"copy ({sql}) to '{result}' (format parquet)",
     {"billing_files": str(data / "billing" / "*" / "*.parquet"),
-     "referral_files": str(data / "referrals" / "*.parquet"), "cutoff_date": sys.argv[4]},
+     "referral_files": str(data / "referrals" / "*.parquet"), "cutoff_date": sys.argv[4],
+     **numbers},
 )
 print(json.dumps({"seconds": time.perf_counter() - started}))
 """

@@ -3,7 +3,11 @@
 -- joined to the referees, one narrow pass to find the originals that linked lines name,
 -- windows as FILTER aggregates. No dedup, no audits, no identity rules, no ledger: a lower
 -- bound, written independently of sql/ (it is compared with creditflow's entitlements).
--- parameters: $billing_files, $referral_files, $cutoff_date
+-- The rule numbers come from config/rules.toml (bench/contenders.py FLOOR binds them); the
+-- eligible list below is the shipped config/eligible_products.csv, written out.
+-- parameters: $billing_files, $referral_files, $cutoff_date, $qualification_window_days,
+--   $bonus_window_days, $hold_days, $base_credit_usd, $base_threshold_usd, $bonus_rate,
+--   $bonus_threshold_usd, $cap_per_referee_usd
 with eligible(product_code, subscription_type) as (
     select * from (values
         ('ecs', 'PayAsYouGo'), ('oss', '*'), ('nas', '*'), ('rds', 'PayAsYouGo'), ('mariadb', '*'),
@@ -14,11 +18,14 @@ with eligible(product_code, subscription_type) as (
     )
 ),
 referees as (
-    -- R, the window ends and E = min(cutoff, finality date R+394)
+    -- R, the window ends and E = min(cutoff, finality date: the window's last day + hold)
     select
         referee_account_id,
         cast(cast(registered_at as timestamp) as date) as r,
-        least($cutoff_date, cast(cast(registered_at as timestamp) as date) + 394) as e
+        least(
+            $cutoff_date,
+            cast(cast(registered_at as timestamp) as date) + $qualification_window_days - 1 + $hold_days
+        ) as e
     from read_parquet($referral_files)
     where cast(cast(registered_at as timestamp) as date) <= $cutoff_date
 ),
@@ -50,18 +57,22 @@ placed as (
         and originals.record_id = lines.original_record_id
 ),
 changes as (
-    -- per day: spend placed in R..min(R+364, E), plus unlinked refunds billed after R+364
+    -- per day: spend placed in the window R..min(its last day, E), plus unlinked refunds
+    -- billed after it; the same for the bonus window
     select
         referee_account_id, any_value(r) as r, day,
-        sum(p) as p_change, sum(s90) as s90_change
+        sum(p) as p_change, sum(bonus_spend) as bonus_spend_change
     from (
         select referee_account_id, r, effective_date as day,
-            case when effective_date between r and least(r + 364, e) then cash_amount else 0 end
-            + case when not is_linked and cash_amount < 0 and billing_date > r + 364
+            case when effective_date between r and least(r + $qualification_window_days - 1, e)
+                 then cash_amount else 0 end
+            + case when not is_linked and cash_amount < 0
+                        and billing_date > r + $qualification_window_days - 1
                    then cash_amount else 0 end as p,
-            case when effective_date between r and least(r + 89, e) then cash_amount else 0 end
-            + case when not is_linked and cash_amount < 0 and billing_date > r + 89
-                   then cash_amount else 0 end as s90
+            case when effective_date between r and least(r + $bonus_window_days - 1, e)
+                 then cash_amount else 0 end
+            + case when not is_linked and cash_amount < 0 and billing_date > r + $bonus_window_days - 1
+                   then cash_amount else 0 end as bonus_spend
         from placed
     )
     group by referee_account_id, day
@@ -74,17 +85,21 @@ measures as (
     select
         referee_account_id,
         any_value(r) as r,
-        max(day) filter (where p_usd >= 20 and p_usd - p_change < 20) as q,
+        max(day) filter (
+            where p_usd >= $base_threshold_usd and p_usd - p_change < $base_threshold_usd
+        ) as q,
         sum(p_change) as p_e,
-        sum(s90_change) as s90_usd
+        sum(bonus_spend_change) as bonus_spend_usd
     from running
     group by referee_account_id
 )
 select
     referee_account_id,
-    cast(least(300.00,
-        case when p_e >= 20 and q + 30 <= $cutoff_date then
-            20.00 + case when r + 119 <= $cutoff_date
-                         then round(0.10 * greatest(s90_usd - 20, 0), 2) else 0 end
+    cast(least($cap_per_referee_usd,
+        case when p_e >= $base_threshold_usd and q + $hold_days <= $cutoff_date then
+            $base_credit_usd
+            + case when r + $bonus_window_days - 1 + $hold_days <= $cutoff_date
+                   then round($bonus_rate * greatest(bonus_spend_usd - $bonus_threshold_usd, 0), 2)
+                   else 0 end
         else 0 end) as decimal(18, 2)) as entitlement_usd
 from measures

@@ -1,10 +1,13 @@
 """What an analyst would write: rules 1-4 (the refund-safe version of issue 12) in pandas
 over the same files (exact: integer ten-thousandths of a dollar, not floats). Run as a
-script; prints JSON with the timing."""
+script; prints JSON with the timing. The rule numbers come from config/rules.toml; the
+eligible list below is the shipped config/eligible_products.csv, written out."""
 
 import json
 import sys
 import time
+import tomllib
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -40,6 +43,17 @@ ANY_KIND = {
 }
 
 
+RULES = tomllib.loads((Path(__file__).resolve().parents[1] / "config" / "rules.toml").read_text())
+WINDOW_LAST = RULES["qualification_window_days"] - 1  # day offsets from R
+BONUS_WINDOW_LAST = RULES["bonus_window_days"] - 1
+HOLD = pd.Timedelta(days=RULES["hold_days"])
+TEN_THOUSANDTHS = 10000  # amounts are integer ten-thousandths of a dollar
+
+
+def _ten_thousandths(key: str) -> int:
+    return int(Decimal(RULES[key]) * TEN_THOUSANDTHS)
+
+
 def main(data: Path, cutoff: str, result: Path) -> None:
     started = time.perf_counter()
     cutoff_day = pd.Timestamp(cutoff)
@@ -62,8 +76,10 @@ def main(data: Path, cutoff: str, result: Path) -> None:
         referrals["registered_at"].dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize()
     )
     referrals = referrals[referrals["registered"] <= cutoff_day]
-    # E: the last day seen, min(cutoff, finality date R + 394)
-    referrals["seen_to"] = (referrals["registered"] + pd.Timedelta(days=394)).clip(upper=cutoff_day)
+    # E: the last day seen, min(cutoff, finality date: the window's last day + the hold)
+    referrals["seen_to"] = (referrals["registered"] + pd.Timedelta(days=WINDOW_LAST) + HOLD).clip(
+        upper=cutoff_day
+    )
     eligible = [
         (p, k) in ELIGIBLE or p in ANY_KIND
         for p, k in zip(every_line["product_code"], every_line["subscription_type"], strict=True)
@@ -94,35 +110,39 @@ def main(data: Path, cutoff: str, result: Path) -> None:
     unplaceable = ~linked & (joined["cash"] < 0)
     cash = joined["cash"]
     # rule 2: an unlinked refund billed after a window's end counts against it
-    joined["p"] = cash.where((day >= 0) & (day <= 364) & seen, 0) + cash.where(
-        unplaceable & (billed_day > 364), 0
+    joined["p"] = cash.where((day >= 0) & (day <= WINDOW_LAST) & seen, 0) + cash.where(
+        unplaceable & (billed_day > WINDOW_LAST), 0
     )
-    joined["s90"] = cash.where((day >= 0) & (day <= 89) & seen, 0) + cash.where(
-        unplaceable & (billed_day > 89), 0
-    )
+    joined["bonus_spend"] = cash.where(
+        (day >= 0) & (day <= BONUS_WINDOW_LAST) & seen, 0
+    ) + cash.where(unplaceable & (billed_day > BONUS_WINDOW_LAST), 0)
     daily = joined.groupby(["referee_account_id", "registered", "effective"], as_index=False)[
-        ["p", "s90"]
+        ["p", "bonus_spend"]
     ].sum()
     daily = daily.sort_values(["referee_account_id", "effective"])
     daily["running"] = daily.groupby("referee_account_id")["p"].cumsum()
-    threshold = 20 * 10000
+    threshold = _ten_thousandths("base_threshold_usd")
     # rule 3: Q is the latest crossing (P reaches the threshold from below)
     crossing = (daily["running"] >= threshold) & (daily["running"] - daily["p"] < threshold)
     q = daily[crossing].groupby("referee_account_id")["effective"].max()
     total = daily.groupby("referee_account_id")["p"].sum()
-    s90 = daily.groupby("referee_account_id")["s90"].sum()
+    bonus_spend = daily.groupby("referee_account_id")["bonus_spend"].sum()
     registered = daily.groupby("referee_account_id")["registered"].first()
-    out = pd.DataFrame({"q": q, "total": total, "s90": s90, "registered": registered})
-    base = (
-        (out["q"].notna())
-        & (out["q"] + pd.Timedelta(days=30) <= cutoff_day)
-        & (out["total"] >= threshold)
+    out = pd.DataFrame(
+        {"q": q, "total": total, "bonus_spend": bonus_spend, "registered": registered}
     )
-    bonus_due = base & (out["registered"] + pd.Timedelta(days=119) <= cutoff_day)
-    excess = (out["s90"] - threshold).clip(lower=0)
-    # 10 % of excess in 1/10000 dollars, to cents half-up: cents = floor(excess / 1000 + 0.5)
-    bonus_cents = ((excess + 500) // 1000).where(bonus_due, 0)
-    cents = (base.astype("int64") * 2000 + bonus_cents).clip(upper=30000)
+    base = (out["q"].notna()) & (out["q"] + HOLD <= cutoff_day) & (out["total"] >= threshold)
+    bonus_due = base & (
+        out["registered"] + pd.Timedelta(days=BONUS_WINDOW_LAST) + HOLD <= cutoff_day
+    )
+    excess = (out["bonus_spend"] - _ten_thousandths("bonus_threshold_usd")).clip(lower=0)
+    # rate (num/den) x excess in 1/10000 dollars, to cents half-up:
+    # cents = floor(excess x num / den / 100 + 0.5) = (excess x num + 50 den) // (100 den)
+    num, den = Decimal(RULES["bonus_rate"]).as_integer_ratio()
+    bonus_cents = ((excess * num + 50 * den) // (100 * den)).where(bonus_due, 0)
+    base_cents = _ten_thousandths("base_credit_usd") // 100
+    cap_cents = _ten_thousandths("cap_per_referee_usd") // 100
+    cents = (base.astype("int64") * base_cents + bonus_cents).clip(upper=cap_cents)
     out["entitlement_cents"] = cents.astype("int64")
     out[["entitlement_cents"]].reset_index(names="referee_account_id").to_parquet(result)
     print(json.dumps({"seconds": time.perf_counter() - started, "referees": len(out)}))
