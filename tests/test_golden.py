@@ -14,11 +14,14 @@ from tests.golden_year import (
     FIRST,
     GOLDEN,
     LAST,
+    README,
     REPO,
     SAMPLE_MONTHS,
     backfill,
     comparable_manifest,
     instrument_year,
+    readme_figures,
+    with_readme_figures,
 )
 from tests.helpers import ledger_rows
 from transforms import months
@@ -32,11 +35,23 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="session")
-def sample_out(tmp_path_factory) -> Path:
+def sample_year(tmp_path_factory) -> tuple[Path, str]:
+    """OUT of the sample year, and the README's sample figures as that run gives them."""
     out = tmp_path_factory.mktemp("sample-year")
-    backfill(out)
-    instrument_year(out)
-    return out
+    settled = backfill(out)
+    return out, readme_figures(out, settled, instrument_year(out))
+
+
+@pytest.fixture(scope="session")
+def sample_out(sample_year) -> Path:
+    return sample_year[0]
+
+
+def test_the_readmes_sample_figures_are_the_sample_years(sample_year):
+    readme = README.read_text()
+    assert with_readme_figures(readme, sample_year[1]) == readme, (
+        "README.md's sample figures are stale: `make golden` writes them"
+    )
 
 
 @pytest.mark.parametrize("month", SAMPLE_MONTHS)
@@ -278,5 +293,9 @@ def test_explain_reconciles_for_every_referrer_of_every_sample_month(sample_out)
     ]
     # the sample's refunds are explained too: linked ones on their purchase's date
     assert any(line.original_record_id and line.cash_usd < 0 for line in lines)
-    # (never w90 alone: a line of the first 90 days is in the qualification window too)
-    assert {line.counts_in for line in lines} == {("w365",), ("w90", "w365")}
+    # (never the bonus window alone: a line of the bonus window is in the qualification
+    # window too)
+    assert {line.counts_in for line in lines} == {
+        ("qualification_window",),
+        ("bonus_window", "qualification_window"),
+    }
