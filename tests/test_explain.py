@@ -11,6 +11,8 @@ import pytest
 
 from flows import cli_commands
 from tests.helpers import run_cli
+from tests.rules import BONUS_WINDOW_LAST_DAY, bonus_payable_month, day
+from transforms import months
 from transforms.errors import InputError
 from transforms.pipeline import explain
 
@@ -28,8 +30,8 @@ REFEREE_KEYS = [
     "delta_usd",
     "q_date",
     "hold_ends_on",
-    "s90_usd",
-    "s365_usd",
+    "bonus_window_spend_usd",
+    "eligible_spend_to_date_usd",
     "lines",
 ]
 LINE_KEYS = [
@@ -44,21 +46,31 @@ LINE_KEYS = [
 ]
 
 
+# friend-a registers on Jan 2 and friend-b on Jan 5: both bases are paid in February, and
+# both bonuses in BONUS_MONTH, the month of the end of friend-a's bonus window + the hold
+# (May with the shipped 90 days); the month before it has no coupon
+R_A = date(2025, 1, 2)
+BONUS_MONTH = bonus_payable_month(R_A)
+NO_COUPON_MONTH = months.previous_month(BONUS_MONTH)
+UNLINKED_ON = day(BONUS_WINDOW_LAST_DAY + 19, R_A)  # after the bonus window
+LATE_BUY_ON = day(BONUS_WINDOW_LAST_DAY + 30, R_A)  # likewise, and visible in BONUS_MONTH
+
+
 @pytest.fixture
 def settled(world):
-    # friend-a, R = Jan 2 (bonus window to Apr 1, + hold: payable at May's cutoff)
-    world.refer("friend-a", "referrer", date(2025, 1, 2))
+    assert bonus_payable_month(date(2025, 1, 5)) == BONUS_MONTH > "2025-03"
+    world.refer("friend-a", "referrer", R_A)
     world.spend("friend-a", date(2025, 1, 1), "40.00", record_id="before-R")  # before R
     purchase = world.spend("friend-a", date(2025, 1, 3), "60.00", record_id="buy")
     world.spend("friend-a", date(2025, 2, 1), "50.00", product="cdn", record_id="cdn")
-    world.spend("friend-a", date(2025, 4, 20), "-5.00", record_id="unlinked")  # R+108
-    world.spend("friend-a", date(2025, 5, 1), "100.00", record_id="late-buy")  # R+119
-    world.spend("friend-a", date(2025, 5, 10), "-10.00", record_id="refund", original=purchase)
+    world.spend("friend-a", UNLINKED_ON, "-5.00", record_id="unlinked")
+    world.spend("friend-a", LATE_BUY_ON, "100.00", record_id="late-buy")
+    world.spend("friend-a", LATE_BUY_ON, "-10.00", record_id="refund", original=purchase)
     # friend-b, R = Jan 5: a refund naming a record never delivered counts on its own date
     world.refer("friend-b", "referrer", date(2025, 1, 5))
     world.spend("friend-b", date(2025, 1, 6), "96.26", record_id="b-buy")
     world.spend("friend-b", date(2025, 2, 1), "-6.26", record_id="b-refund", original="nowhere")
-    world.settle("2025-01", "2025-05")
+    world.settle("2025-01", BONUS_MONTH)
     return world
 
 
@@ -69,7 +81,7 @@ def test_explain_json_has_the_fixed_keys_and_the_hand_computed_lines(settled, ca
             "--out",
             str(settled.out),
             "--month",
-            "2025-05",
+            BONUS_MONTH,
             "--referrer",
             "referrer",
             "--format",
@@ -80,7 +92,7 @@ def test_explain_json_has_the_fixed_keys_and_the_hand_computed_lines(settled, ca
     assert code == 0, err
     document = json.loads(out)
     assert list(document) == JSON_KEYS
-    # May: both bonuses become payable (friend-a 10 % of (60 - 10 - 5 - 20) = 2.50,
+    # BONUS_MONTH: both bonuses become payable (friend-a 10 % of (60 - 10 - 5 - 20) = 2.50,
     # friend-b 10 % of (96.26 - 6.26 - 20) = 7.00); the bases were paid in February
     assert (document["coupon_usd"], document["carry_in_usd"], document["carry_out_usd"]) == (
         "9.50",
@@ -95,8 +107,8 @@ def test_explain_json_has_the_fixed_keys_and_the_hand_computed_lines(settled, ca
         "delta_usd": "2.50",
         "q_date": "2025-01-03",
         "hold_ends_on": "2025-02-02",
-        "s90_usd": "45.00",
-        "s365_usd": "145.00",
+        "bonus_window_spend_usd": "45.00",
+        "eligible_spend_to_date_usd": "145.00",
     }
     # the line before R and the ineligible cdn line count nowhere; the linked refund counts
     # on its purchase's date; the unlinked refund after the bonus window counts in both
@@ -104,18 +116,18 @@ def test_explain_json_has_the_fixed_keys_and_the_hand_computed_lines(settled, ca
         (line["record_id"], line["effective_date"], line["cash_usd"], line["counts_in"])
         for line in friend_a["lines"]
     ] == [
-        ("buy", "2025-01-03", "60.00", ["w90", "w365"]),
-        ("refund", "2025-01-03", "-10.00", ["w90", "w365"]),
-        ("unlinked", "2025-04-20", "-5.00", ["w90", "w365"]),
-        ("late-buy", "2025-05-01", "100.00", ["w365"]),
+        ("buy", "2025-01-03", "60.00", ["bonus_window", "qualification_window"]),
+        ("refund", "2025-01-03", "-10.00", ["bonus_window", "qualification_window"]),
+        ("unlinked", f"{UNLINKED_ON}", "-5.00", ["bonus_window", "qualification_window"]),
+        ("late-buy", f"{LATE_BUY_ON}", "100.00", ["qualification_window"]),
     ]
     assert friend_a["lines"][1]["original_record_id"] == "buy"
-    assert friend_a["lines"][1]["billing_date"] == "2025-05-10"
+    assert friend_a["lines"][1]["billing_date"] == f"{LATE_BUY_ON}"
     assert [(line["record_id"], line["counts_in"]) for line in friend_b["lines"]] == [
-        ("b-buy", ["w90", "w365"]),
-        ("b-refund", ["w90", "w365"]),
+        ("b-buy", ["bonus_window", "qualification_window"]),
+        ("b-refund", ["bonus_window", "qualification_window"]),
     ]
-    assert (friend_b["delta_usd"], friend_b["s90_usd"]) == ("7.00", "90.00")
+    assert (friend_b["delta_usd"], friend_b["bonus_window_spend_usd"]) == ("7.00", "90.00")
 
 
 def test_explain_text_names_the_rules_and_sums(settled, capsys):
@@ -130,21 +142,21 @@ def test_explain_text_names_the_rules_and_sums(settled, capsys):
 
 
 def test_a_referrer_without_a_coupon_says_why(settled):
-    (found,) = explain.explain_month(settled.out, "2025-03", ["referrer"])
+    (found,) = explain.explain_month(settled.out, NO_COUPON_MONTH, ["referrer"])
     assert found.coupon_usd is None and found.deltas_usd == 0
     assert "no coupon" in explain.format_text(found)
     assert explain.as_json(found)["coupon_usd"] is None
 
 
 def test_a_sum_that_does_not_reconcile_is_reported(settled):
-    (found,) = explain.explain_month(settled.out, "2025-05", ["referrer"])
+    (found,) = explain.explain_month(settled.out, BONUS_MONTH, ["referrer"])
     assert explain.reconciliation_problems(found) == []
     friend_a = found.referees[0]
     short = dataclasses.replace(friend_a, lines=friend_a.lines[1:])
     broken = dataclasses.replace(found, referees=(short, *found.referees[1:]))
     assert explain.reconciliation_problems(broken) == [
-        "friend-a: lines in w90 sum to -15.00, published 45.00",
-        "friend-a: lines in w365 sum to 85.00, published 145.00",
+        "friend-a: lines in bonus_window sum to -15.00, published 45.00",
+        "friend-a: lines in qualification_window sum to 85.00, published 145.00",
     ]
     off = dataclasses.replace(found, carry_in_usd=Decimal("1.00"))
     assert "carry in 1.00" in explain.reconciliation_problems(off)[0]
@@ -154,19 +166,21 @@ def test_explain_refuses_a_data_directory_that_changed(settled, tmp_path):
     moved = tmp_path / "moved"
     shutil.copytree(settled.data, moved)
     # a copy elsewhere holds the same inputs: the fingerprint is of contents, not paths
-    (found,) = explain.explain_month(settled.out, "2025-05", ["referrer"], data_dir=moved)
+    (found,) = explain.explain_month(settled.out, BONUS_MONTH, ["referrer"], data_dir=moved)
     assert found.coupon_usd == Decimal("9.50")
     january = next((moved / "billing" / "billing_cycle=2025-01").glob("*.parquet"))
     january.write_bytes(
         next((moved / "billing" / "billing_cycle=2025-02").glob("*.parquet")).read_bytes()
     )
-    with pytest.raises(InputError, match="no longer holds the inputs 2025-05 was settled on"):
-        explain.explain_month(settled.out, "2025-05", ["referrer"], data_dir=moved)
+    with pytest.raises(
+        InputError, match=f"no longer holds the inputs {BONUS_MONTH} was settled on"
+    ):
+        explain.explain_month(settled.out, BONUS_MONTH, ["referrer"], data_dir=moved)
 
 
 def test_explain_of_an_unknown_referrer_or_month_is_a_usage_error(settled, capsys):
     base = ["explain", "--out", str(settled.out), "--referrer"]
-    code, _, err = run_cli([*base, "nobody", "--month", "2025-05"], capsys)
+    code, _, err = run_cli([*base, "nobody", "--month", BONUS_MONTH], capsys)
     assert code == 2 and "no referral of referrer 'nobody'" in err
     code, _, err = run_cli([*base, "referrer", "--month", "2025-09"], capsys)
     assert code == 2 and "2025-09 is not settled" in err
@@ -176,9 +190,9 @@ def test_a_run_ends_by_pointing_to_the_catalog_the_report_and_an_explain_command
     cli_commands.point_to_catalog(settled.out)
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith(f"analysts: duckdb -readonly {settled.out / 'catalog.duckdb'}")
-    assert printed[1] == f"month report: {settled.out / 'reports' / '2025-05' / 'index.html'}"
-    # May's only coupon (9.50) is the newest month's largest
+    assert printed[1] == f"month report: {settled.out / 'reports' / BONUS_MONTH / 'index.html'}"
+    # BONUS_MONTH's only coupon (9.50) is the newest month's largest
     assert printed[2] == (
-        f"explain a coupon: creditflow explain --out {settled.out} --month 2025-05 "
+        f"explain a coupon: creditflow explain --out {settled.out} --month {BONUS_MONTH} "
         "--referrer referrer"
     )

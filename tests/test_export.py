@@ -10,36 +10,46 @@ import openpyxl
 import pytest
 
 from tests.helpers import run_cli
+from tests.rules import bonus_payable_month
+from transforms import months
 from transforms.pipeline import export
 from transforms.rules import DEFAULT_RULES_PATH
 
 SHEETS = ["Summary", "Coupons", "Statements", "Pending", "Rejections", "Liability"]
 
 
+# both friends' bonuses are on hold in PENDING_MONTH and paid in BONUS_MONTH (April and May
+# with the shipped 90-day bonus window)
+BONUS_MONTH = bonus_payable_month(date(2025, 1, 2))
+PENDING_MONTH = months.previous_month(BONUS_MONTH)
+
+
 @pytest.fixture
 def settled(world):
+    assert bonus_payable_month(date(2025, 1, 5)) == BONUS_MONTH > "2025-02"  # after the bases
     # two friends: 30.05 and 96.26 of spend (bonus 10 % of 76.26 = 7.63, half-up)
     world.refer("friend-1", "referrer", date(2025, 1, 2))
     world.spend("friend-1", date(2025, 1, 3), "30.05")
     world.refer("friend-2", "referrer", date(2025, 1, 5))
     world.spend("friend-2", date(2025, 1, 6), "96.26")
-    world.refer("late", "referrer", date(2025, 4, 20))
-    world.spend("late", date(2025, 4, 22), "25.00")  # on hold at April's cutoff
-    world.settle("2025-03", "2025-05")
+    world.refer("late", "referrer", date.fromisoformat(f"{PENDING_MONTH}-20"))
+    world.spend("late", date.fromisoformat(f"{PENDING_MONTH}-22"), "25.00")  # on hold
+    world.settle(PENDING_MONTH, BONUS_MONTH)
     return world
 
 
 def test_the_workbook_opens_and_its_totals_are_the_settlements(settled, tmp_path, capsys):
-    path = tmp_path / "2025-05.xlsx"
+    path = tmp_path / f"{BONUS_MONTH}.xlsx"
     code, _, _ = run_cli(
-        ["export", "--out", str(settled.out), "--month", "2025-05", "--to", str(path)], capsys
+        ["export", "--out", str(settled.out), "--month", BONUS_MONTH, "--to", str(path)], capsys
     )
     assert code == 0
     workbook = openpyxl.load_workbook(path)
     assert workbook.sheetnames == SHEETS
     summary = {row[0]: row[1] for row in workbook["Summary"].iter_rows(min_row=2, values_only=True)}
     ((coupon_total, coupon_count),) = settled.query(
-        "select coupon_total_usd, coupon_count from settlements where settlement_month = '2025-05'"
+        "select coupon_total_usd, coupon_count from settlements where settlement_month = $month",
+        {"month": BONUS_MONTH},
     )
     assert Decimal(str(summary["coupon_total_usd"])) == coupon_total
     assert summary["coupon_count"] == coupon_count
@@ -52,12 +62,12 @@ def test_the_workbook_opens_and_its_totals_are_the_settlements(settled, tmp_path
         coupon_total
     )
     liability = list(workbook["Liability"].iter_rows(min_row=2, values_only=True))
-    assert [row[0] for row in liability] == ["2025-03", "2025-04", "2025-05"]
+    assert [row[0] for row in liability] == [PENDING_MONTH, BONUS_MONTH]
 
 
 def test_money_reaches_the_cell_as_its_own_digits_never_through_a_float(settled, tmp_path):
-    path = tmp_path / "march.xlsx"
-    export.write_xlsx(export.month_sheets(settled.out, "2025-03"), path)
+    path = tmp_path / "first.xlsx"
+    export.write_xlsx(export.month_sheets(settled.out, PENDING_MONTH), path)
     with zipfile.ZipFile(path) as workbook:
         statements = workbook.read("xl/worksheets/sheet3.xml").decode()
     assert "<v>96.2600</v>" in statements  # a float would write 96.26000000000001
@@ -66,14 +76,14 @@ def test_money_reaches_the_cell_as_its_own_digits_never_through_a_float(settled,
 
 def test_the_same_month_exports_to_the_same_bytes(settled, tmp_path):
     first, second = tmp_path / "a.xlsx", tmp_path / "b.xlsx"
-    export.write_xlsx(export.month_sheets(settled.out, "2025-04"), first)
-    export.write_xlsx(export.month_sheets(settled.out, "2025-04"), second)
+    export.write_xlsx(export.month_sheets(settled.out, PENDING_MONTH), first)
+    export.write_xlsx(export.month_sheets(settled.out, PENDING_MONTH), second)
     assert first.read_bytes() == second.read_bytes()
 
 
 def test_csv_writes_one_file_per_sheet_with_two_decimal_money(settled, tmp_path, capsys):
-    folder = tmp_path / "april"
-    args = ["export", "--out", str(settled.out), "--month", "2025-04", "--format", "csv"]
+    folder = tmp_path / "pending"
+    args = ["export", "--out", str(settled.out), "--month", PENDING_MONTH, "--format", "csv"]
     code, _, _ = run_cli([*args, "--to", str(folder)], capsys)
     assert code == 0
     assert sorted(p.stem for p in folder.iterdir()) == sorted(SHEETS)
@@ -83,9 +93,9 @@ def test_csv_writes_one_file_per_sheet_with_two_decimal_money(settled, tmp_path,
         (r["referee_account_id"], r["pending_base_usd"], r["pending_bonus_usd"], r["payable_on"])
         for r in pending
     ] == [
-        ("friend-1", "0.00", "1.01", "2025-05-31"),
-        ("friend-2", "0.00", "7.63", "2025-05-31"),
-        ("late", "20.00", "0.50", "2025-05-31"),
+        ("friend-1", "0.00", "1.01", f"{months.cutoff_date(BONUS_MONTH)}"),
+        ("friend-2", "0.00", "7.63", f"{months.cutoff_date(BONUS_MONTH)}"),
+        ("late", "20.00", "0.50", f"{months.cutoff_date(BONUS_MONTH)}"),
     ]
 
 

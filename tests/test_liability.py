@@ -4,6 +4,9 @@ referee_status and the view liability_by_month, against a hand-computed world.""
 from datetime import date
 from decimal import Decimal
 
+from tests.rules import bonus_payable_month
+from transforms import months
+
 D = Decimal
 COLUMNS = (
     "settlement_month, on_hold_base_usd, accrued_bonus_usd, settled_not_issued_usd, "
@@ -14,7 +17,7 @@ COLUMNS = (
 
 def test_liability_by_month_adds_accrual_batch_and_outstanding_instruments(world):
     # the friend registers April 20 and crosses 20.00 on April 25 (Q): base on hold to May 25;
-    # S90 so far 55.00 accrues a bonus of 3.50, payable after the bonus window's hold
+    # the bonus window's spend so far, 55.00, accrues a bonus of 3.50, payable after the bonus window's hold
     world.refer("friend", "referrer", date(2025, 4, 20))
     world.spend("friend", date(2025, 4, 25), "55.00")
     world.voucher("V1", "buyer", date(2025, 4, 10), date(2025, 4, 10), date(2025, 12, 31), "50.00")
@@ -23,13 +26,14 @@ def test_liability_by_month_adds_accrual_batch_and_outstanding_instruments(world
     world.settle("2025-05")
     world.run_instruments("2025-05")
     world.settle("2025-06")
+    bonus_due = months.cutoff_date(bonus_payable_month(date(2025, 4, 20)))  # after June
     assert world.query(
         "select settlement_month, pending_base_usd, pending_bonus_usd, payable_on, "
         "pending_bonus_payable_on from referee_status order by 1"
     ) == [
-        ("2025-04", D("20.00"), D("3.50"), date(2025, 5, 31), date(2025, 8, 31)),
-        ("2025-05", D("0.00"), D("3.50"), date(2025, 8, 31), date(2025, 8, 31)),
-        ("2025-06", D("0.00"), D("3.50"), date(2025, 8, 31), date(2025, 8, 31)),
+        ("2025-04", D("20.00"), D("3.50"), date(2025, 5, 31), bonus_due),
+        ("2025-05", D("0.00"), D("3.50"), bonus_due, bonus_due),
+        ("2025-06", D("0.00"), D("3.50"), bonus_due, bonus_due),
     ]
     rows = world.query(f"select {COLUMNS} from liability_by_month order by 1")
     zero = D("0.00")

@@ -101,11 +101,13 @@ def test_changed_inputs_of_a_published_month_change_nothing_and_conflict(world):
     ):
         world.settle("2025-04")
     assert (_batch(world, "2025-04") / "coupons.csv").read_bytes() == before
-    # ... and the correction flows into the next month as a negative delta
+    # ... and the correction flows into the next month as a negative delta (friend-a's bonus
+    # may be paid that month too, depending on the bonus window)
     world.settle("2025-05")
     assert world.query(
-        "select referee_account_id, amount_usd from ledger_entries where settlement_month = '2025-05'"
-    ) == [("friend-b", Decimal("-20.00"))]
+        "select component, amount_usd from ledger_entries "
+        "where settlement_month = '2025-05' and referee_account_id = 'friend-b'"
+    ) == [("base", Decimal("-20.00"))]
 
 
 def test_new_referrals_after_the_cutoff_do_not_make_a_published_month_look_changed(world):
@@ -200,9 +202,10 @@ def test_account_ids_with_commas_are_quoted_and_validated(world, tmp_path):
     assert [(r["referrer_account_id"], r["amount"]) for r in rows] == [("referrer, Ltd", "20.00")]
 
 
-def test_a_warehouse_written_before_the_date_renames_is_upgraded_in_place(tmp_path):
-    """Warehouses written before dates were named *_date keep their rows; the columns are
-    renamed on the first connection (transforms/pipeline/warehouse.py _upgrade)."""
+def test_a_warehouse_written_before_the_renames_is_upgraded_in_place(tmp_path):
+    """Warehouses written before dates were named *_date, and before names stopped carrying
+    a rule's number (spend_first_90_days_usd), keep their rows; the columns are renamed on
+    the first connection (transforms/pipeline/warehouse.py _upgrade)."""
     import duckdb
 
     from transforms.pipeline import warehouse
@@ -211,14 +214,19 @@ def test_a_warehouse_written_before_the_date_renames_is_upgraded_in_place(tmp_pa
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as old:
         old.execute(
             "create table referee_status (settlement_month varchar, qualified_on date, "
-            "window_ends_on date)"
+            "window_ends_on date, spend_first_90_days_usd decimal(18, 4))"
         )
-        old.execute("insert into referee_status values ('2025-03', '2025-03-02', '2026-02-28')")
+        old.execute(
+            "insert into referee_status values ('2025-03', '2025-03-02', '2026-02-28', 45.5)"
+        )
     con = warehouse.connect(OutputLayout(tmp_path), read_only=False)
     try:
         rows = con.execute(
-            "select settlement_month, qualified_date, window_end_date from warehouse.referee_status"
+            "select settlement_month, qualified_date, window_end_date, bonus_window_spend_usd "
+            "from warehouse.referee_status"
         ).fetchall()
     finally:
         con.close()
-    assert [(m, str(q), str(w)) for m, q, w in rows] == [("2025-03", "2025-03-02", "2026-02-28")]
+    assert [tuple(str(v) for v in row) for row in rows] == [
+        ("2025-03", "2025-03-02", "2026-02-28", "45.5000")
+    ]

@@ -12,13 +12,13 @@
      are over without a payment), fell_below_threshold when P had reached the threshold
      before, window_closed when the window is over, below_threshold while it is open.
    Rule 3 (bonus): once the base is earned and the bonus window's end + hold <= cutoff,
-     bonus_rate x max(0, S90 - threshold), rounded half-up to cents.
+     bonus_rate x max(0, S - threshold), rounded half-up to cents.
    Rule 4 (cap): base + bonus is capped per referee; the cap eats the bonus first.
    earned_*: by rules 2 and 3; capped_*: after rule 4.
    Accrual (issue 14): what is earned but not yet payable, if nothing changes. The base is
      pending while on hold (payable at the first cutoff on or after Q + hold); the bonus
      is pending while the base is on hold or earned and the bonus is not yet payable:
-     bonus_rate x max(0, S90 so far - threshold), half-up (payable at the first cutoff on
+     bonus_rate x max(0, S so far - threshold), half-up (payable at the first cutoff on
      or after the bonus window's end + hold). Before the cap and the freeze, which
      referee_status applies. */
 with referees as (
@@ -39,7 +39,7 @@ statuses as (
         referees.is_final,
         windows.qualified_date,
         windows.eligible_spend_to_date_usd,
-        windows.spend_first_90_days_usd,
+        windows.bonus_window_spend_usd,
         windows.unplaceable_refunds_usd,
         windows.linked_refunds_usd,
         case
@@ -78,7 +78,7 @@ earned as (
             when bonus_status = 'earned'
                 then round_half_up_cents(
                     cast($bonus_rate as decimal(9, 4))
-                    * greatest(spend_first_90_days_usd - cast($bonus_threshold_usd as decimal(18, 2)), 0)
+                    * greatest(bonus_window_spend_usd - cast($bonus_threshold_usd as decimal(18, 2)), 0)
                 )
             else 0
         end as earned_bonus_usd,
@@ -89,7 +89,7 @@ earned as (
             when base_status in ('on_hold', 'earned') and bonus_status <> 'earned'
                 then round_half_up_cents(
                     cast($bonus_rate as decimal(9, 4))
-                    * greatest(spend_first_90_days_usd - cast($bonus_threshold_usd as decimal(18, 2)), 0)
+                    * greatest(bonus_window_spend_usd - cast($bonus_threshold_usd as decimal(18, 2)), 0)
                 )
             else 0
         end as accruing_bonus_usd
@@ -113,7 +113,7 @@ final as (
         is_final,
         qualified_date,
         eligible_spend_to_date_usd,
-        spend_first_90_days_usd,
+        bonus_window_spend_usd,
         unplaceable_refunds_usd,
         linked_refunds_usd,
         base_status,

@@ -14,10 +14,10 @@
      the run starts at the first row-day after the last row-day on which P was below.
    has_reached_threshold: P was at or above the threshold on some day (a friend whose
      refunds took it back below is told apart from one who never got there).
-   spend_first_90_days_usd (S90): the eligible spend placed on R..R+89, plus the unlinked
-     refunds billed R+90..E.
+   bonus_window_spend_usd (S): the eligible spend placed on R..bonus_window_end_date, plus
+     the unlinked refunds billed after it, by E.
    unplaceable_refunds_usd: those unlinked refunds billed after the bonus window (all of
-     them count against S90; the ones billed after R+364 also against P).
+     them count against S; the ones billed after window_end_date also against P).
    linked_refunds_usd: negative linked lines placed in the window. */
 with referees as (
     select * from int_referees
@@ -64,7 +64,7 @@ measures as (
         sum(qualifying_change_usd) as eligible_spend_to_date_usd,
         coalesce(sum(placed_spend_usd) filter (where not is_after_bonus_window), 0)
         + coalesce(sum(unlinked_refunds_usd) filter (where is_after_bonus_window), 0)
-            as spend_first_90_days_usd,
+            as bonus_window_spend_usd,
         coalesce(sum(unlinked_refunds_usd) filter (where is_after_bonus_window), 0)
             as unplaceable_refunds_usd,
         sum(linked_refunds_usd) as linked_refunds_usd
@@ -82,8 +82,8 @@ final as (
         coalesce(measures.has_reached_threshold, false) as has_reached_threshold,
         cast(coalesce(measures.eligible_spend_to_date_usd, 0) as decimal(18, 4))
             as eligible_spend_to_date_usd,
-        cast(coalesce(measures.spend_first_90_days_usd, 0) as decimal(18, 4))
-            as spend_first_90_days_usd,
+        cast(coalesce(measures.bonus_window_spend_usd, 0) as decimal(18, 4))
+            as bonus_window_spend_usd,
         cast(coalesce(measures.unplaceable_refunds_usd, 0) as decimal(18, 4))
             as unplaceable_refunds_usd,
         cast(coalesce(measures.linked_refunds_usd, 0) as decimal(18, 4)) as linked_refunds_usd

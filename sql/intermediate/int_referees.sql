@@ -6,8 +6,9 @@
    grain: one row per referee_account_id
    parameters: $qualification_window_days, $bonus_window_days, $hold_days, $cutoff_date
    inputs: int_referral_reasons
-   Day 1 is the registration date R: the qualification window is R..R+364 and the bonus
-   window R..R+89 (with the default 365 and 90 days). The finality date F = R+394 is the
+   Day 1 is the registration date R: a window of n days is R..R+n-1 (the qualification
+   window R..R+364 and the bonus window R..R+89 with the shipped 365 and 90 days). The
+   finality date F (R+394 with the shipped numbers) is the
    end of the qualification window plus the hold: a settlement sees the referee's lines
    billed up to min(cutoff, F) (visible_to_date), so a line billed after F never changes
    what the friend earned, which is final from then on. */

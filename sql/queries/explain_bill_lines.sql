@@ -4,24 +4,26 @@
             the line-grain twin of int_cycle_eligible_spend, int_cycle_linked_lines,
             int_linked_lines, int_referee_daily_spend and int_referee_windows, for
             `creditflow explain` (transforms/pipeline/explain.py). Summing cash_amount_usd
-            over the lines that count in w90 gives spend_first_90_days_usd (S90), over w365
-            eligible_spend_to_date_usd (P at E); explain checks both against the published
+            over the lines that count in the bonus window gives bonus_window_spend_usd (S),
+            over the qualification window eligible_spend_to_date_usd (P at E); explain checks both against the published
             referee_status and refuses to print lines that do not reconcile.
    grain: one row per (referee_account_id, billing_cycle, record_id) that counts in a window
    parameters: none
    inputs: explain_referees (control), int_accepted_billing_lines, raw_billing_records,
            stg_eligible_products
    explain_referees holds each referee's winning listing as published: registered_date R,
-   window_end_date R+364, bonus_window_end_date R+89, visible_to_date min(cutoff, F).
+   window_end_date (the qualification window's last day), bonus_window_end_date (the bonus
+   window's last day), visible_to_date min(cutoff, F).
    Rule 1: a line billed R..visible_to_date counts on its effective date (its own
    billing_date, or its original's for a line naming a delivered line of the same account;
    the earliest when the id was delivered more than once), when its product and
    subscription type are eligible on that date. It is placed when the effective date lies
-   in R..min(R+364, visible_to_date).
+   in R..min(window_end_date, visible_to_date).
    Rule 2: an unlinked negative line (no original, or one not delivered) billed after the
-   window's end counts against it; w365 holds the placed lines and those refunds.
-   Rule 3: S90 holds the lines placed in R..R+89 and the unlinked refunds billed after
-   R+89 (w90). */
+   window's end counts against it; counts_in_qualification_window holds the placed lines and
+   those refunds.
+   Rule 3: counts_in_bonus_window holds the lines placed in R..bonus_window_end_date and the
+   unlinked refunds billed after it (S). */
 with referees as (
     select * from explain_referees
 ),
@@ -113,11 +115,11 @@ final as (
         original_record_id,
         original_billing_date,
         (is_placed and effective_date <= bonus_window_end_date)
-        or (is_unlinked_refund and billing_date > bonus_window_end_date) as counts_in_w90,
-        is_placed or (is_unlinked_refund and billing_date > window_end_date) as counts_in_w365
+        or (is_unlinked_refund and billing_date > bonus_window_end_date) as counts_in_bonus_window,
+        is_placed or (is_unlinked_refund and billing_date > window_end_date) as counts_in_qualification_window
     from classified
 )
 
 select * from final
-where counts_in_w90 or counts_in_w365
+where counts_in_bonus_window or counts_in_qualification_window
 order by referee_account_id, effective_date, billing_date, record_id

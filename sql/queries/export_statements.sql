@@ -13,7 +13,7 @@ select
     bonus_status,
     qualified_date,
     eligible_spend_to_date_usd,
-    spend_first_90_days_usd,
+    bonus_window_spend_usd,
     credited_before_usd,
     delta_base_usd,
     delta_bonus_usd,

@@ -86,7 +86,7 @@ create table if not exists warehouse.referee_status (
     is_referrer_payment_verified boolean,
     eligible_spend_to_date_usd decimal(18, 4),
     qualified_date date,
-    spend_first_90_days_usd decimal(18, 4),
+    bonus_window_spend_usd decimal(18, 4),
     base_status varchar,
     bonus_status varchar,
     is_capped boolean,

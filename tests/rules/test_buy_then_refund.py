@@ -5,27 +5,34 @@ them paid the amount named "was" in each docstring."""
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from tests.rules import day
+from tests.rules import BONUS_WINDOW_LAST_DAY, bonus_payable_month, day
 
 R = date(2025, 1, 1)
 
 
-def test_2920_bought_on_day_1_and_2900_refunded_on_day_91_pays_20_not_300(world):
-    """Was 300.00 (S90 summed only lines dated up to day 90). Now 20.00: the linked
-    refund counts on its purchase's day 1, and an unlinked one billed after day 90 counts
-    against S90 (rule 2), so S90 is 20.00 either way and the bonus is 0.00."""
+def test_2920_bought_on_day_1_and_2900_refunded_the_day_after_the_bonus_window_pays_20_not_300(
+    world,
+):
+    """Was 300.00 (the bonus window's spend summed only lines dated in the window). Now
+    20.00: the linked refund counts on its purchase's day 1, and an unlinked one billed
+    after the bonus window counts against it (rule 2), so the bonus window's spend is 20.00
+    either way and the bonus is 0.00."""
     for friend in ("linked", "unlinked"):
         world.refer(friend, "referrer", R)
         bought = world.spend(friend, day(1, R), "2920.00")
-        world.spend(friend, day(91, R), "-2900.00", original=bought if friend == "linked" else None)
-    world.settle("2025-04")  # day 90 + the hold = 2025-04-30: the bonus is decided
+        refunded_on = day(BONUS_WINDOW_LAST_DAY + 1, R)
+        world.spend(
+            friend, refunded_on, "-2900.00", original=bought if friend == "linked" else None
+        )
+    month = bonus_payable_month(R)  # the window's end + the hold: the bonus is decided
+    world.settle(month)
     for friend in ("linked", "unlinked"):
-        status = world.status(friend, "2025-04")
-        assert status["spend_first_90_days_usd"] == Decimal("20.00"), friend
+        status = world.status(friend, month)
+        assert status["bonus_window_spend_usd"] == Decimal("20.00"), friend
         assert status["bonus_status"] == "earned"
         assert world.credited(friend) == Decimal("20.00"), friend
-    assert world.status("linked", "2025-04")["linked_refunds_usd"] == Decimal("-2900.00")
-    assert world.status("unlinked", "2025-04")["unplaceable_refunds_usd"] == Decimal("-2900.00")
+    assert world.status("linked", month)["linked_refunds_usd"] == Decimal("-2900.00")
+    assert world.status("unlinked", month)["unplaceable_refunds_usd"] == Decimal("-2900.00")
 
 
 def test_500_bought_on_day_361_and_refunded_on_day_367_pays_0_not_20(world):

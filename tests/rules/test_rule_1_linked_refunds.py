@@ -4,39 +4,44 @@ One tiny world per edge, settled by the real pipeline (see tests/rules/)."""
 from datetime import date
 from decimal import Decimal
 
-from tests.rules import R, day
+from tests.rules import BONUS_WINDOW_LAST_DAY, R, bonus_payable_month, day
+
+AFTER_THE_BONUS_WINDOW = BONUS_WINDOW_LAST_DAY + 10  # a day of the qualification window
 
 
-def test_linked_refund_billed_after_day_90_lowers_s90(world):
+def test_linked_refund_billed_after_the_bonus_window_lowers_its_spend(world):
     world.refer("friend", "referrer", R)
     bought = world.spend("friend", day(10), "120.00")
-    world.spend("friend", day(100), "-50.00", original=bought)
-    world.settle("2025-06")  # day 90 + the hold = 2025-06-28
-    status = world.status("friend", "2025-06")
-    assert status["spend_first_90_days_usd"] == Decimal("70.00")
+    world.spend("friend", day(AFTER_THE_BONUS_WINDOW), "-50.00", original=bought)
+    month = bonus_payable_month()
+    world.settle(month)
+    status = world.status("friend", month)
+    assert status["bonus_window_spend_usd"] == Decimal("70.00")
     assert status["linked_refunds_usd"] == Decimal("-50.00")
     assert world.credited("friend") == Decimal("25.00")  # 20.00 + 10 % of 50.00
 
 
-def test_the_same_refund_unlinked_lowers_s90_too(world):
+def test_the_same_refund_unlinked_lowers_it_too(world):
     world.refer("friend", "referrer", R)
     world.spend("friend", day(10), "120.00")
-    world.spend("friend", day(100), "-50.00")
-    world.settle("2025-06")
-    status = world.status("friend", "2025-06")
-    assert status["spend_first_90_days_usd"] == Decimal("70.00")
+    world.spend("friend", day(AFTER_THE_BONUS_WINDOW), "-50.00")
+    month = bonus_payable_month()
+    world.settle(month)
+    status = world.status("friend", month)
+    assert status["bonus_window_spend_usd"] == Decimal("70.00")
     assert status["unplaceable_refunds_usd"] == Decimal("-50.00")
     assert world.credited("friend") == Decimal("25.00")
 
 
-def test_linked_refund_of_spend_outside_the_first_90_days_does_not_lower_s90(world):
+def test_linked_refund_of_spend_after_the_bonus_window_does_not_lower_its_spend(world):
     world.refer("friend", "referrer", R)
     world.spend("friend", day(10), "120.00")
-    later = world.spend("friend", day(95), "50.00")
-    world.spend("friend", day(100), "-50.00", original=later)
-    world.settle("2025-06")
-    status = world.status("friend", "2025-06")
-    assert status["spend_first_90_days_usd"] == Decimal("120.00")
+    later = world.spend("friend", day(AFTER_THE_BONUS_WINDOW - 5), "50.00")
+    world.spend("friend", day(AFTER_THE_BONUS_WINDOW), "-50.00", original=later)
+    month = bonus_payable_month()
+    world.settle(month)
+    status = world.status("friend", month)
+    assert status["bonus_window_spend_usd"] == Decimal("120.00")
     assert status["eligible_spend_to_date_usd"] == Decimal("120.00")
     assert world.credited("friend") == Decimal("30.00")  # 20.00 + 10 % of 100.00
 

@@ -3,23 +3,24 @@
 from datetime import date
 from decimal import Decimal
 
-from tests.rules import R, day
+from tests.rules import HOLD, QUALIFICATION_WINDOW_LAST_DAY, R, day, month_of
 
 # --- rule 2: base credit, window and hold -------------------------------------------
 
 
-def test_threshold_reached_on_day_365_counts_and_day_366_does_not(world):
-    registered = date(2025, 1, 1)
-    world.refer("day365", "referrer", registered)
-    world.refer("day366", "referrer", registered)
-    world.spend("day365", day(365, registered), "20.00")
-    world.spend("day366", day(366, registered), "20.00")
-    world.settle("2026-01")  # cutoff 2026-01-31 = day 365 + 31
-    assert world.status("day365", "2026-01")["qualified_date"] == date(2025, 12, 31)
-    assert world.credited("day365") == Decimal("20.00")
-    # the window and its hold are over at F = 2026-01-30: final without a payment
-    assert world.status("day366", "2026-01")["base_status"] == "final_below_threshold"
-    assert world.credited("day366") == 0
+def test_threshold_reached_on_the_last_day_of_the_window_counts_and_a_day_later_does_not(world):
+    registered, last = date(2025, 1, 1), QUALIFICATION_WINDOW_LAST_DAY
+    world.refer("on_the_last_day", "referrer", registered)
+    world.refer("a_day_late", "referrer", registered)
+    world.spend("on_the_last_day", day(last, registered), "20.00")
+    world.spend("a_day_late", day(last + 1, registered), "20.00")
+    month = month_of(day(last, registered) + HOLD)  # the hold of a crossing on the last day
+    world.settle(month)
+    assert world.status("on_the_last_day", month)["qualified_date"] == day(last, registered)
+    assert world.credited("on_the_last_day") == Decimal("20.00")
+    # the window and its hold are over at F: final without a payment
+    assert world.status("a_day_late", month)["base_status"] == "final_below_threshold"
+    assert world.credited("a_day_late") == 0
 
 
 def test_hold_ending_exactly_on_the_cutoff_pays(world):

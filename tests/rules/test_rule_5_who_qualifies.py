@@ -5,7 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from tests.rules import R, day
+from tests.rules import BONUS_WINDOW_LAST_DAY, R, bonus_payable_month, day
+from transforms import months
 
 # --- rule 5: who qualifies --------------------------------------------------------
 
@@ -128,12 +129,15 @@ def test_frozen_referee_earns_nothing_more_and_keeps_what_was_credited(world):
     registered = date(2025, 1, 1)
     world.refer("friend", "referrer", registered)
     world.spend("friend", day(2, registered), "500.00")
-    world.settle("2025-03")  # base credited; bonus still on hold
+    bonus_month = bonus_payable_month(registered)
+    world.settle(months.previous_month(bonus_month))  # base credited; bonus still on hold
     assert world.credited("friend") == Decimal("20.00")
     world.account("friend", risk="fraud")
-    world.spend("friend", day(80, registered), "-500.00")  # a refund would otherwise claw back
-    world.settle("2025-04", "2025-05")
-    status = world.status("friend", "2025-05")
+    # a refund in the bonus window would otherwise claw the base back
+    world.spend("friend", day(BONUS_WINDOW_LAST_DAY, registered), "-500.00")
+    last = months.next_month(bonus_month)
+    world.settle(bonus_month, last)
+    status = world.status("friend", last)
     assert (status["reason_code"], status["is_frozen"]) == ("disqualified", True)
     assert status["entitlement_usd"] == Decimal("20.00")
     assert world.credited("friend") == Decimal("20.00")

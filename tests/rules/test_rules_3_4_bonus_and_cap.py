@@ -5,45 +5,50 @@ from decimal import Decimal
 
 import pytest
 
-from tests.rules import R, day
+from tests.rules import BONUS_WINDOW_LAST_DAY, HOLD, R, bonus_payable_month, day, month_of
+from transforms import months
 
 # --- rule 3: bonus -----------------------------------------------------------------
 
 
-def test_bonus_counts_spend_on_day_90_but_not_day_91(world):
-    registered = date(2025, 1, 1)
-    world.refer("day90", "referrer", registered)
-    world.refer("day91", "referrer", registered)
-    for friend in ("day90", "day91"):
+def test_bonus_counts_spend_on_the_last_day_of_its_window_but_not_the_next(world):
+    registered, last = date(2025, 1, 1), BONUS_WINDOW_LAST_DAY
+    world.refer("on_the_last_day", "referrer", registered)
+    world.refer("a_day_late", "referrer", registered)
+    for friend in ("on_the_last_day", "a_day_late"):
         world.spend(friend, day(2, registered), "20.00")
-    world.spend("day90", day(90, registered), "100.00")
-    world.spend("day91", day(91, registered), "100.00")
-    world.settle("2025-04")  # day 90 + 30 days = 2025-04-30 = cutoff
-    day90, day91 = world.status("day90", "2025-04"), world.status("day91", "2025-04")
-    assert day90["spend_first_90_days_usd"] == Decimal("120.00")
-    assert day90["entitled_bonus_usd"] == Decimal("10.00")
-    assert day91["spend_first_90_days_usd"] == Decimal("20.00")
-    assert day91["entitled_bonus_usd"] == 0
+    world.spend("on_the_last_day", day(last, registered), "100.00")
+    world.spend("a_day_late", day(last + 1, registered), "100.00")
+    month = bonus_payable_month(registered)  # the window's last day + the hold: the cutoff
+    world.settle(month)
+    on_time, late = world.status("on_the_last_day", month), world.status("a_day_late", month)
+    assert on_time["bonus_window_spend_usd"] == Decimal("120.00")
+    assert on_time["entitled_bonus_usd"] == Decimal("10.00")
+    assert late["bonus_window_spend_usd"] == Decimal("20.00")
+    assert late["entitled_bonus_usd"] == 0
 
 
-def test_bonus_waits_for_day_90_plus_the_hold(world):
+def test_bonus_waits_for_the_end_of_its_window_plus_the_hold(world):
     registered = date(2025, 1, 1)
     world.refer("friend", "referrer", registered)
     world.spend("friend", day(2, registered), "120.00")
-    world.settle("2025-03", "2025-04")
-    march, april = world.status("friend", "2025-03"), world.status("friend", "2025-04")
-    assert (march["base_status"], march["bonus_status"]) == ("earned", "on_hold")
-    assert (april["base_status"], april["bonus_status"]) == ("earned", "earned")
+    payable = bonus_payable_month(registered)
+    on_hold = months.previous_month(payable)
+    assert on_hold >= month_of(day(2, registered) + HOLD)  # the base is paid by then
+    world.settle(on_hold, payable)
+    before, after = world.status("friend", on_hold), world.status("friend", payable)
+    assert (before["base_status"], before["bonus_status"]) == ("earned", "on_hold")
+    assert (after["base_status"], after["bonus_status"]) == ("earned", "earned")
     assert world.query(
         "select settlement_month, component, entry_kind, amount_usd from ledger_entries order by 1"
     ) == [
-        ("2025-03", "base", "credit", Decimal("20.00")),
-        ("2025-04", "bonus", "credit", Decimal("10.00")),
+        (on_hold, "base", "credit", Decimal("20.00")),
+        (payable, "bonus", "credit", Decimal("10.00")),
     ]
 
 
 @pytest.mark.parametrize(
-    ("spend_first_90_days", "bonus"),
+    ("bonus_window_spend", "bonus"),
     [
         ("20.05", "0.01"),  # 0.005 rounds half-up
         ("20.04", "0.00"),  # 0.004 rounds down
@@ -51,12 +56,13 @@ def test_bonus_waits_for_day_90_plus_the_hold(world):
         ("21.00", "0.10"),
     ],
 )
-def test_bonus_is_rounded_half_up_to_cents(world, spend_first_90_days, bonus):
+def test_bonus_is_rounded_half_up_to_cents(world, bonus_window_spend, bonus):
     registered = date(2025, 1, 1)
     world.refer("friend", "referrer", registered)
-    world.spend("friend", day(2, registered), spend_first_90_days)
-    world.settle("2025-04")
-    assert world.status("friend", "2025-04")["entitled_bonus_usd"] == Decimal(bonus)
+    world.spend("friend", day(2, registered), bonus_window_spend)
+    month = bonus_payable_month(registered)
+    world.settle(month)
+    assert world.status("friend", month)["entitled_bonus_usd"] == Decimal(bonus)
 
 
 # --- rule 4: cap ---------------------------------------------------------------------
@@ -70,8 +76,9 @@ def test_cap_of_300_per_referee(world, spend, entitlement, capped):
     registered = date(2025, 1, 1)
     world.refer("friend", "referrer", registered)
     world.spend("friend", day(2, registered), spend)
-    world.settle("2025-04")
-    status = world.status("friend", "2025-04")
+    month = bonus_payable_month(registered)
+    world.settle(month)
+    status = world.status("friend", month)
     assert status["entitlement_usd"] == Decimal(entitlement)
     assert status["is_capped"] is capped
     assert world.credited("friend") == Decimal(entitlement)
@@ -81,7 +88,7 @@ def test_no_limit_on_the_number_of_referees(world):
     for n in range(12):
         world.refer(f"friend{n:02d}", "referrer", R)
         world.spend(f"friend{n:02d}", day(2), "5000.00")
-    world.settle("2025-04", "2025-06")
+    world.settle("2025-04", bonus_payable_month())
     # each friend is capped at 300 on its own; the referrer collects all of them
     total = world.query(
         "select sum(amount_usd) from coupons where referrer_account_id = 'referrer'"

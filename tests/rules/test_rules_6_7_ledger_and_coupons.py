@@ -3,7 +3,7 @@
 from datetime import date
 from decimal import Decimal
 
-from tests.rules import R, day
+from tests.rules import R, bonus_payable_month, day
 
 # --- rules 6 and 7: ledger and coupons ----------------------------------------------
 
@@ -44,7 +44,8 @@ def test_negative_balance_carries_forward_until_absorbed(world):
         ("2025-02", 0, Decimal("20.00"), Decimal("20.00"), 0),
         ("2025-03", 0, Decimal("-20.00"), 0, Decimal("-20.00")),
         ("2025-04", Decimal("-20.00"), Decimal("20.00"), 0, 0),
-        ("2025-06", 0, Decimal("0.50"), Decimal("0.50"), 0),
+        # the later friend's bonus, 10% of 5.00, once its window and hold are over
+        (bonus_payable_month(date(2025, 3, 1)), 0, Decimal("0.50"), Decimal("0.50"), 0),
     ]
     assert world.query("select count(*) from coupons where amount_usd <= 0") == [(0,)]
 

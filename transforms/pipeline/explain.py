@@ -2,14 +2,14 @@
 bill lines.
 
 The published facts (the coupon, the carries, each referee's ledger delta, statuses, Q,
-the hold's end, S90 and S365) are read from the analysts' catalog (OUT/catalog.duckdb), so
+the hold's end, the bonus window's spend and the spend to date) are read from the analysts' catalog (OUT/catalog.duckdb), so
 explain never waits for a run and never makes one wait. The bill lines are read again from
 the data directory recorded with the month (explain_lines.py), and the value types and
 their reconciliation are explanation.py's.
 
 Nothing is shown that does not reconcile: Σ delta + carry in = coupon + carry out, and per
-referee the lines counted in w90 (w365) sum to the published S90 (S365); a difference is
-an error (exit 5), never a silently wrong explanation.
+referee the lines counted in each window sum to the published spend of that window; a
+difference is an error (exit 5), never a silently wrong explanation.
 """
 
 from dataclasses import replace
@@ -130,8 +130,8 @@ def _referee(status: dict, rules: Rules) -> RefereeExplanation:
         q_date=qualified,
         # the base is payable at the first cutoff on or after this day (rule 2)
         hold_ends_on=qualified + timedelta(days=rules.hold_days) if qualified else None,
-        s90_usd=status["spend_first_90_days_usd"],
-        s365_usd=status["eligible_spend_to_date_usd"],
+        bonus_window_spend_usd=status["bonus_window_spend_usd"],
+        eligible_spend_to_date_usd=status["eligible_spend_to_date_usd"],
         credited_before_usd=status["credited_before_usd"],
         delta_base_usd=status["delta_base_usd"],
         delta_bonus_usd=status["delta_bonus_usd"],
@@ -176,8 +176,8 @@ def as_json(explanation: Explanation) -> dict:
                 "delta_usd": money(r.delta_usd),
                 "q_date": day(r.q_date),
                 "hold_ends_on": day(r.hold_ends_on),
-                "s90_usd": money(r.s90_usd),
-                "s365_usd": money(r.s365_usd),
+                "bonus_window_spend_usd": money(r.bonus_window_spend_usd),
+                "eligible_spend_to_date_usd": money(r.eligible_spend_to_date_usd),
                 "lines": [
                     {
                         "record_id": line.record_id,
@@ -213,7 +213,7 @@ def rule_behind(referee: RefereeExplanation) -> str:
     if referee.delta_bonus_usd > 0:
         parts.append("rule 3: bonus earned (bonus window + hold passed)")
     elif referee.delta_bonus_usd < 0:
-        parts.append("rule 3: bonus lowered (refunds in the first 90 days)")
+        parts.append("rule 3: bonus lowered (refunds in the bonus window)")
     if referee.is_capped and referee.delta_usd != 0:
         parts.append("rule 4: capped")
     if not parts:
@@ -249,8 +249,9 @@ def format_text(explanation: Explanation) -> str:
             continue
         out.append(
             f"    Q {r.q_date or '-'}, hold ends {r.hold_ends_on or '-'}; base {r.base_status}, "
-            f"bonus {r.bonus_status}{', capped' if r.is_capped else ''}; S90 "
-            f"{amount_text(r.s90_usd)}, S365 {amount_text(r.s365_usd)}"
+            f"bonus {r.bonus_status}{', capped' if r.is_capped else ''}; spend in the "
+            f"bonus window {amount_text(r.bonus_window_spend_usd)}, to date "
+            f"{amount_text(r.eligible_spend_to_date_usd)}"
             + (
                 f"; pending {format_usd(r.pending_usd)} payable {r.payable_on}"
                 if r.pending_usd

@@ -89,7 +89,9 @@ def bill_lines(
                 subscription_type=row["subscription_type"],
                 cash_usd=row["cash_amount_usd"],
                 original_record_id=row["original_record_id"],
-                counts_in=tuple(w for w in ("w90", "w365") if row[f"counts_in_{w}"]),
+                counts_in=tuple(
+                    w for w in ("bonus_window", "qualification_window") if row[f"counts_in_{w}"]
+                ),
             )
         )
     return lines

@@ -2,7 +2,8 @@
 referrer's coupon, friend by friend, down to the bill lines, and when it adds up.
 
 Nothing is shown that does not reconcile: Σ delta + carry in = coupon + carry out, and per
-referee the lines counted in w90 (w365) sum to the published S90 (S365).
+referee the lines counted in the bonus window (the qualification window) sum to the
+published bonus_window_spend_usd (eligible_spend_to_date_usd).
 """
 
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ class BillLine:
     subscription_type: str
     cash_usd: Decimal
     original_record_id: str | None
-    counts_in: tuple[str, ...]  # 'w90' and/or 'w365'
+    counts_in: tuple[str, ...]  # 'bonus_window' and/or 'qualification_window'
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,8 @@ class RefereeExplanation:
     registered_date: date
     q_date: date | None
     hold_ends_on: date | None
-    s90_usd: Decimal | None
-    s365_usd: Decimal | None
+    bonus_window_spend_usd: Decimal | None
+    eligible_spend_to_date_usd: Decimal | None
     credited_before_usd: Decimal
     delta_base_usd: Decimal
     delta_bonus_usd: Decimal
@@ -76,7 +77,10 @@ def reconciliation_problems(explanation: Explanation) -> list[str]:
             f"coupon {coupon} + carry out {explanation.carry_out_usd}"
         )
     for referee in explanation.referees:
-        for window, published in (("w90", referee.s90_usd), ("w365", referee.s365_usd)):
+        for window, published in (
+            ("bonus_window", referee.bonus_window_spend_usd),
+            ("qualification_window", referee.eligible_spend_to_date_usd),
+        ):
             if published is None:
                 continue
             lines = sum(

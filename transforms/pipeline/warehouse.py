@@ -18,9 +18,15 @@ from transforms.errors import StateConflict
 from transforms.pipeline import sql_runner
 from transforms.pipeline.layout import OutputLayout
 
-# columns renamed since the first warehouses were written (dates end in _date)
+# columns renamed since the first warehouses were written, old name -> new (dates end in
+# _date; names say what a column means, not the number a rule has today)
 _RENAMED_COLUMNS = {
-    "referee_status": {"qualified_on": "qualified_date", "window_ends_on": "window_end_date"}
+    "referee_status": {
+        "qualified_on": "qualified_date",
+        "window_ends_on": "window_end_date",
+        # named after the default 90 days until the names stopped carrying rule numbers
+        "spend_first_90_days_usd": "bonus_window_spend_usd",
+    }
 }
 
 
