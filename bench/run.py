@@ -21,6 +21,8 @@ import bench_report
 import duckdb
 from contenders import FLOOR, PREFECT_WARM_UP, STAGES
 
+from transforms.pipeline import published_files, settlement_publish
+
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 PYTHON = sys.executable
@@ -196,7 +198,7 @@ def main() -> None:
         == (work / "out-dask" / "batches" / MONTH / name).read_bytes()
         and (work / "out-cli-inc" / "batches" / MONTH / name).read_bytes()
         == (work / "out-dask-inc" / "batches" / MONTH / name).read_bytes()
-        for name in ("coupons.csv", "welcome.csv")
+        for name in published_files.checked_names(settlement_publish.BATCH_FILES)
     )
     pandas_report = None
     if args.lines <= args.pandas_max_lines:

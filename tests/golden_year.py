@@ -10,13 +10,17 @@ import tempfile
 from pathlib import Path
 
 from transforms import months, summary
-from transforms.pipeline import instruments, settlement
+from transforms.pipeline import instruments, published_files, settlement, settlement_publish
+from transforms.pipeline.layout import SETTLEMENT_MARKER
 from transforms.pipeline.options import RunOptions
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "sample_data"
 GOLDEN = REPO / "tests" / "golden" / "batches"
 FIRST, LAST = "2025-11", "2026-10"
+# the batch files compared byte for byte; the manifest is compared without its code version
+DATA_FILES = published_files.checked_names(settlement_publish.BATCH_FILES)
+MANIFEST = SETTLEMENT_MARKER
 SAMPLE_MONTHS = months.month_range(FIRST, LAST)
 
 

@@ -11,9 +11,11 @@ import duckdb
 import pytest
 
 from tests.golden_year import (
+    DATA_FILES,
     FIRST,
     GOLDEN,
     LAST,
+    MANIFEST,
     README,
     REPO,
     SAMPLE_MONTHS,
@@ -57,10 +59,10 @@ def test_the_readmes_sample_figures_are_the_sample_years(sample_year):
 @pytest.mark.parametrize("month", SAMPLE_MONTHS)
 def test_sample_backfill_matches_the_golden_batch(sample_out, month):
     produced, expected = sample_out / "batches" / month, GOLDEN / month
-    assert (produced / "coupons.csv").read_bytes() == (expected / "coupons.csv").read_bytes()
-    assert (produced / "welcome.csv").read_bytes() == (expected / "welcome.csv").read_bytes()
-    assert comparable_manifest((produced / "manifest.json").read_bytes()) == comparable_manifest(
-        (expected / "manifest.json").read_bytes()
+    for name in DATA_FILES:
+        assert (produced / name).read_bytes() == (expected / name).read_bytes(), name
+    assert comparable_manifest((produced / MANIFEST).read_bytes()) == comparable_manifest(
+        (expected / MANIFEST).read_bytes()
     )
 
 

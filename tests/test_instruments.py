@@ -2,6 +2,7 @@
 instrument month; plus the roll-forward identity, reruns and ordering."""
 
 import csv
+import hashlib
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -11,7 +12,8 @@ import pytest
 from tests.world import month_events as _events
 from tests.world import month_state as _state
 from transforms.errors import StateConflict
-from transforms.pipeline import instruments
+from transforms.pipeline import instruments, published_files
+from transforms.pipeline.instruments_publish import INSTRUMENT_FILES
 from transforms.pipeline.options import RunOptions
 
 APRIL = date(2025, 4, 1)
@@ -322,6 +324,30 @@ def test_rollforward_balances_every_month_and_reruns_are_identical(world):
     assert outcomes[0].action == "already published"
     after = {p: p.read_bytes() for p in (world.out / "instruments").rglob("*") if p.is_file()}
     assert after == before
+
+
+def test_a_republished_month_must_render_the_bytes_recorded_when_it_was_published(world):
+    _voucher_world(world)
+    world.run_instruments("2025-04")
+    folder = world.out / "instruments" / "2025-04"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        published_files.names(INSTRUMENT_FILES)
+    )
+    columns = ", ".join(file.digest_column for file in INSTRUMENT_FILES)
+    assert world.query(f"select {columns} from instrument_months") == [
+        tuple(
+            hashlib.sha256((folder / file.name).read_bytes()).hexdigest()
+            for file in INSTRUMENT_FILES
+        )
+    ]
+    # the ledger edited behind the pipeline's back, then a file lost: the rerun that would
+    # restore it renders other bytes, and refuses before writing anything
+    with duckdb.connect(str(world.out / "warehouse.duckdb")) as con:
+        con.execute("update instrument_state set remaining_balance_usd = 1")
+    (folder / "state.parquet").unlink()
+    with pytest.raises(StateConflict, match=r"2025-04: re-rendered state\.parquet does not match"):
+        world.run_instruments("2025-04")
+    assert not (folder / "state.parquet").exists()
 
 
 def test_instrument_months_run_in_order_and_changed_inputs_conflict(world):

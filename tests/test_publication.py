@@ -13,7 +13,9 @@ from tests.world import start_ledger
 from transforms import months
 from transforms.batch_file import COUPON_COLUMNS
 from transforms.errors import InputError, StateConflict
+from transforms.pipeline import published_files
 from transforms.pipeline.options import RunOptions
+from transforms.pipeline.settlement_publish import BATCH_FILES
 from transforms.rules import DEFAULT_RULES_PATH
 
 
@@ -69,7 +71,9 @@ def test_batch_directory_and_files_are_private(world):
     _earning_world(world).settle("2025-04")
     folder = _batch(world, "2025-04")
     assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
-    for name in ("coupons.csv", "manifest.json"):
+    # exactly the declared files, each owner-only
+    assert sorted(p.name for p in folder.iterdir()) == sorted(published_files.names(BATCH_FILES))
+    for name in published_files.names(BATCH_FILES):
         assert stat.S_IMODE(os.stat(folder / name).st_mode) == 0o600
 
 
@@ -181,7 +185,7 @@ def test_the_backfill_flow_equals_settling_month_by_month(prefect_harness, world
     assert [o.action for o in outcomes] == ["published"] * 6
     assert sum(o.coupon_count for o in outcomes) > 0
     for month in months.month_range("2025-03", "2025-08"):
-        for name in ("coupons.csv", "welcome.csv", "manifest.json"):
+        for name in published_files.names(BATCH_FILES):
             flowed = (tmp_path / "backfill" / "batches" / month / name).read_bytes()
             assert flowed == (_batch(world, month) / name).read_bytes(), (month, name)
 

@@ -14,7 +14,7 @@ import pytest
 from bench.generate import generate
 from flows import dask_cluster
 from flows.cli import main
-from tests.golden_year import GOLDEN, SAMPLE_MONTHS, comparable_manifest
+from tests.golden_year import DATA_FILES, GOLDEN, MANIFEST, SAMPLE_MONTHS, comparable_manifest
 from tests.helpers import run_cli
 from tests.world import start_ledger
 from transforms.errors import OrchestratorUnavailable
@@ -87,11 +87,11 @@ def test_the_sample_year_on_three_shards_matches_the_golden_files(tmp_path):
         REPO / "sample_data", tmp_path, SAMPLE_MONTHS, executor="in-process", shards=3
     )
     for month in SAMPLE_MONTHS:
-        for name in ("coupons.csv", "welcome.csv"):
+        for name in DATA_FILES:
             assert produced[f"batches/{month}/{name}"] == (GOLDEN / month / name).read_bytes()
         assert (
-            produced[f"batches/{month}/manifest.json"]
-            == repr(comparable_manifest((GOLDEN / month / "manifest.json").read_bytes())).encode()
+            produced[f"batches/{month}/{MANIFEST}"]
+            == repr(comparable_manifest((GOLDEN / month / MANIFEST).read_bytes())).encode()
         )
 
 

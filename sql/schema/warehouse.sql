@@ -225,6 +225,12 @@ create table if not exists warehouse.instrument_months (
 alter table warehouse.instrument_months
 add column if not exists rejected_input_rows_accepted integer default 0;
 alter table warehouse.instrument_months add column if not exists quarantine_sha256 varchar;
+-- the SHA-256 of each file of the month as rendered when it was published (issue 27): a
+-- republish renders the files again and refuses a difference; null on months published
+-- before, which are not checked (recover still compares them byte for byte)
+alter table warehouse.instrument_months add column if not exists state_parquet_sha256 varchar;
+alter table warehouse.instrument_months add column if not exists events_parquet_sha256 varchar;
+alter table warehouse.instrument_months add column if not exists rollforward_csv_sha256 varchar;
 
 -- Incremental state (not part of the ledger; rewritten per cycle when a cycle changes):
 -- per billing cycle, the fingerprints it was last scanned with: its files, and the

@@ -9,15 +9,20 @@ import inspect
 from pathlib import Path
 
 from transforms.pipeline import sql_runner
+from transforms.pipeline.instruments_publish import INSTRUMENT_FILES
 from transforms.pipeline.layout import OutputLayout
+from transforms.pipeline.settlement_publish import BATCH_FILES
 
 MONTH = "YYYY-MM"
+# the folders whose files are declared as published files, listed below them
+DECLARED_FILES = {"batch_dir": BATCH_FILES, "instruments_dir": INSTRUMENT_FILES}
 LAYERS = ("staging", "intermediate", "marts")
 
 
 def out_tree() -> str:
     """Every path OutputLayout builds, relative to OUT, with the first sentence of its
-    docstring, in the class's order."""
+    docstring, in the class's order; below a month folder of published files, each file
+    with what it holds, in writing order."""
     layout = OutputLayout(Path("OUT"))
     rows = []
     for name, member in vars(OutputLayout).items():
@@ -35,6 +40,7 @@ def out_tree() -> str:
         relative = path.relative_to(layout.root).as_posix()
         suffix = "" if path.suffix else "/"
         rows.append((relative + suffix, _first_sentence(doc or "")))
+        rows += [(f"  {file.name}", file.about) for file in DECLARED_FILES.get(name, ())]
     width = max(len(path) for path, _ in rows) + 2
     lines = ["OUT/"] + [f"  {path:<{width}}{text}".rstrip() for path, text in rows]
     return "```\n" + "\n".join(lines) + "\n```"

@@ -7,50 +7,28 @@ Months run in order with no gaps; a published month reruns byte-identically; cha
 of a published month are a conflict.
 """
 
-import csv
 import hashlib
-import io
 import json
-import time
-from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 
 from transforms import contracts, instrument_rows, months
 from transforms import instrument_lifecycle as engine
 from transforms.errors import StateConflict, UsageError, ValidationFailure
-from transforms.money import format_usd
-from transforms.pipeline import catalog, inputs, report, sql_runner, warehouse
-from transforms.pipeline.faults import crash_point
-from transforms.pipeline.files import atomic_write, parquet_bytes, sha256_file
+from transforms.pipeline import inputs, sql_runner, warehouse
+from transforms.pipeline.files import sha256_file
+from transforms.pipeline.instruments_publish import (
+    InstrumentsOutcome,
+    RegisteredInstruments,
+    publish,
+    republish,
+)
 from transforms.pipeline.layout import OutputLayout
 from transforms.pipeline.options import RunOptions
 from transforms.pipeline.runner import Pipeline, Run, Stage, run_pipeline
 from transforms.rules import RulesError, load_rules
 
 MODELS = ("int_instruments_issued", "int_instrument_events")
-PUBLISHED_TABLES = ("instrument_state", "instrument_events", "instrument_rollforward")
 INPUTS = (contracts.VOUCHER_CATALOG, contracts.VOUCHER_EVENTS, contracts.COUPON_USAGE)
-
-
-@dataclass(frozen=True)
-class RegisteredInstruments:
-    already_published: bool
-    fingerprint: str
-    rejected: int = 0
-    quarantine_sha256: str | None = None
-
-
-@dataclass(frozen=True)
-class InstrumentsOutcome:
-    month: str
-    action: str
-    event_count: int
-    rejected_event_count: int
-    breakage_usd: Decimal
-    rollforward: list[dict]
-    folder: Path
-    seconds: float
 
 
 def open_run(month: str, options: RunOptions) -> Run:
@@ -202,83 +180,6 @@ def validate(run: Run, registered: RegisteredInstruments) -> RegisteredInstrumen
                 f"{run.month}: roll-forward does not balance for {kinds}; nothing published"
             )
     return registered
-
-
-def publish(run: Run, registered: RegisteredInstruments) -> InstrumentsOutcome:
-    con = run.con
-    (totals,) = sql_runner.rows(con, sql_runner.sql_file("queries/instrument_month_totals.sql"))
-    record = {
-        "instrument_month": run.month,
-        "input_fingerprint": registered.fingerprint,
-        **totals,
-        "rejected_input_rows_accepted": registered.rejected,
-        "quarantine_sha256": registered.quarantine_sha256,
-    }
-    with warehouse.transaction(con):
-        warehouse.append(con, PUBLISHED_TABLES, "instrument_months", record)
-        crash_point("instruments_during_ledger_transaction")
-    crash_point("instruments_after_commit")
-    folder = write_files(run)
-    refresh_readers(run)
-    return _outcome(run, "published", folder)
-
-
-def republish(run: Run, registered: RegisteredInstruments) -> InstrumentsOutcome:
-    record = warehouse.month_record(run.con, "instrument_months", "instrument_month", run.month)
-    if record["input_fingerprint"] != registered.fingerprint:
-        raise StateConflict(
-            f"{run.month}: instrument month already published and its inputs changed since; "
-            "nothing was changed"
-        )
-    folder = write_files(run)
-    refresh_readers(run)
-    return _outcome(run, "already published", folder)
-
-
-def refresh_readers(run: Run) -> None:
-    """The analysts' catalog, and the month report when the month is settled (its liability
-    bridge reads the instrument month)."""
-    catalog.refresh(run.con, run.layout)
-    report.refresh_if_settled(run.con, run.layout, run.month, run.parameters["cutoff_date"])
-
-
-def write_files(run: Run) -> Path:
-    """state.parquet, events.parquet and rollforward.csv, rendered from the committed month."""
-    folder = run.layout.instruments_dir(run.month)
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in ("state", "events"):
-        query = sql_runner.sql_file(f"queries/instrument_{name}_file.sql")
-        table = sql_runner.arrow(run.con, query, run.parameters)
-        atomic_write(folder / f"{name}.parquet", parquet_bytes(table), mode=0o644)
-        crash_point(f"instruments_after_{name}_file")
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\n")
-    rows = _rollforward(run)
-    writer.writerow(rows[0].keys() if rows else ())
-    for row in rows:
-        writer.writerow([row["instrument_kind"], *(format_usd(v) for v in list(row.values())[1:])])
-    atomic_write(folder / "rollforward.csv", text.getvalue().encode(), mode=0o644)
-    return folder
-
-
-def _rollforward(run: Run) -> list[dict]:
-    return sql_runner.rows(
-        run.con, sql_runner.sql_file("queries/instrument_rollforward_file.sql"), run.parameters
-    )
-
-
-def _outcome(run: Run, action: str, folder: Path) -> InstrumentsOutcome:
-    record = warehouse.month_record(run.con, "instrument_months", "instrument_month", run.month)
-    return InstrumentsOutcome(
-        run.month,
-        action,
-        record["event_count"],
-        record["rejected_event_count"],
-        record["breakage_usd"],
-        _rollforward(run),
-        folder,
-        time.perf_counter() - run.started_at,
-    )
 
 
 PIPELINE = Pipeline(

@@ -3,6 +3,11 @@
 from dataclasses import dataclass
 from pathlib import Path
 
+# the file written last into a published month's folder: its presence marks the month
+# published (the last of settlement_publish.BATCH_FILES and instruments_publish.INSTRUMENT_FILES)
+SETTLEMENT_MARKER = "manifest.json"
+INSTRUMENT_MARKER = "rollforward.csv"
+
 
 @dataclass(frozen=True)
 class OutputLayout:
@@ -35,7 +40,7 @@ class OutputLayout:
         return self.root / "catalog"
 
     def batch_dir(self, month: str) -> Path:
-        """coupons.csv, welcome.csv and manifest.json of a published month (owner-only)."""
+        """A published month's batch, owner-only: the files settlement_publish.BATCH_FILES declares."""
         return self.root / "batches" / month
 
     def preview_dir(self, month: str) -> Path:
@@ -55,17 +60,17 @@ class OutputLayout:
         return self.root / "reports" / month
 
     def instruments_dir(self, month: str) -> Path:
-        """state.parquet, events.parquet and rollforward.csv of an instrument month."""
+        """An instrument month: the files instruments_publish.INSTRUMENT_FILES declares."""
         return self.root / "instruments" / month
 
     def published_settlement_months(self) -> list[str]:
         """The months whose batch was published (a manifest is written last)."""
         root = self.root / "batches"
-        return sorted(p.parent.name for p in root.glob("*/manifest.json")) if root.is_dir() else []
+        found = root.glob(f"*/{SETTLEMENT_MARKER}") if root.is_dir() else []
+        return sorted(p.parent.name for p in found)
 
     def published_instrument_months(self) -> list[str]:
         """The instrument months published (the roll-forward is written last)."""
         root = self.root / "instruments"
-        return (
-            sorted(p.parent.name for p in root.glob("*/rollforward.csv")) if root.is_dir() else []
-        )
+        found = root.glob(f"*/{INSTRUMENT_MARKER}") if root.is_dir() else []
+        return sorted(p.parent.name for p in found)

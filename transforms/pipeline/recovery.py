@@ -23,13 +23,23 @@ import duckdb
 
 from transforms import months
 from transforms.errors import StateConflict, UsageError
-from transforms.pipeline import catalog, instruments, ledger_start, settlement, warehouse
-from transforms.pipeline.layout import OutputLayout
+from transforms.pipeline import (
+    catalog,
+    instruments,
+    instruments_publish,
+    ledger_start,
+    published_files,
+    settlement,
+    settlement_publish,
+    warehouse,
+)
+from transforms.pipeline.layout import SETTLEMENT_MARKER, OutputLayout
 from transforms.pipeline.options import RunOptions
 from transforms.summary import progress
 
-SETTLEMENT_FILES = ("coupons.csv", "welcome.csv")
-INSTRUMENT_FILES = ("state.parquet", "events.parquet", "rollforward.csv")
+# the manifest is compared apart: it records the code version
+SETTLEMENT_FILES = published_files.checked_names(settlement_publish.BATCH_FILES)
+INSTRUMENT_FILES = published_files.checked_names(instruments_publish.INSTRUMENT_FILES)
 SCRATCH = ".recovery"
 
 
@@ -59,7 +69,7 @@ def recover(options: RunOptions) -> Recovered:
         # the data's first billing cycle, when it was started with `creditflow init`)
         ledger_start.start(scratch, options.data_dir, settled[0], started_by="recover")
         for month in settled:
-            manifest = json.loads((layout.batch_dir(month) / "manifest.json").read_text())
+            manifest = json.loads((layout.batch_dir(month) / SETTLEMENT_MARKER).read_text())
             settlement.settle(
                 month,
                 base.model_copy(
@@ -110,13 +120,13 @@ def _same_files(month: str, published: Path, rebuilt: Path, names: tuple[str, ..
 
 def _same_manifest(month: str, published: Path, rebuilt: Path) -> None:
     def comparable(folder: Path) -> dict:
-        manifest = json.loads((folder / "manifest.json").read_text())
+        manifest = json.loads((folder / SETTLEMENT_MARKER).read_text())
         manifest.pop("code_version")  # digests the SQL text: changes with any upgrade
         return manifest
 
     if comparable(published) != comparable(rebuilt):
         raise StateConflict(
-            f"{month}: the rebuilt manifest.json differs from {published / 'manifest.json'} "
+            f"{month}: the rebuilt {SETTLEMENT_MARKER} differs from {published / SETTLEMENT_MARKER} "
             "(inputs fingerprint, rules or totals); the warehouse was not replaced"
         )
 

@@ -6,19 +6,20 @@ register inputs -> stage -> compute -> validate -> publish; a month already publ
 says which SQL runs when, and hands the next stage a value.
 """
 
-from transforms.batch_file import render_coupons_csv
 from transforms.errors import ValidationFailure
-from transforms.pipeline import executors, gx_validation, report, shards, sql_runner
+from transforms.pipeline import (
+    executors,
+    gx_validation,
+    report,
+    settlement_publish,
+    shards,
+    sql_runner,
+)
 from transforms.pipeline.faults import crash_point
 from transforms.pipeline.options import RunOptions
 from transforms.pipeline.runner import Pipeline, Stage, run_pipeline
 from transforms.pipeline.settlement_inputs import register_inputs
-from transforms.pipeline.settlement_publish import (
-    PUBLISHED_TABLES,
-    coupon_rows,
-    publish,
-    republish,
-)
+from transforms.pipeline.settlement_publish import PUBLISHED_TABLES, publish, republish
 from transforms.pipeline.settlement_run import (
     Outcome,
     RegisteredInputs,
@@ -95,7 +96,8 @@ def validate(run: SettlementRun, registered: RegisteredInputs) -> ValidatedMonth
         if found:
             examples = "; ".join(str(row) for row in found[:3])
             failures.append(f"invariant {audit.name} broken by {len(found)} row(s): {examples}")
-    coupons_csv = render_coupons_csv(coupon_rows(run, "coupons"), run.key)
+    rendered = settlement_publish.render_computed_files(run)
+    coupons_csv = rendered[settlement_publish.COUPONS.name]
     report_dir = run.layout.report_dir(run.month)
     failures += [
         failure.describe()
@@ -109,7 +111,7 @@ def validate(run: SettlementRun, registered: RegisteredInputs) -> ValidatedMonth
             + " | ".join(failures)
             + f" (report: {report_index})"
         )
-    return ValidatedMonth(registered, coupons_csv, report_index)
+    return ValidatedMonth(registered, rendered, report_index)
 
 
 PIPELINE = Pipeline(

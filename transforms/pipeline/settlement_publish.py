@@ -6,16 +6,19 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from transforms.batch_file import (
-    render_coupons_csv,
-    render_manifest,
-    render_welcome_csv,
-    sha256_hex,
-)
+from transforms.batch_file import render_coupons_csv, render_manifest, render_welcome_csv
 from transforms.errors import StateConflict
-from transforms.pipeline import catalog, ledger_start, report, sql_runner, warehouse
+from transforms.pipeline import (
+    catalog,
+    ledger_start,
+    published_files,
+    report,
+    sql_runner,
+    warehouse,
+)
 from transforms.pipeline.faults import crash_point
-from transforms.pipeline.files import atomic_write, make_private_dir
+from transforms.pipeline.layout import SETTLEMENT_MARKER
+from transforms.pipeline.published_files import PublishedFile
 from transforms.pipeline.settlement_run import (
     Outcome,
     RegisteredInputs,
@@ -51,14 +54,61 @@ def welcome_rows(run: SettlementRun, relation: str) -> list[dict]:
     )
 
 
-def welcome_summary(rows: list[dict], record: dict) -> dict:
-    """What the manifest says of welcome.csv: count, total, SHA-256 and the select products."""
-    return {
+def _coupons_csv(run: SettlementRun, rows: str, record: dict, rendered: dict) -> bytes:
+    return render_coupons_csv(coupon_rows(run, f"{rows}coupons"), run.key)
+
+
+def _welcome_csv(run: SettlementRun, rows: str, record: dict, rendered: dict) -> bytes:
+    return render_welcome_csv(welcome_rows(run, f"{rows}welcome_rewards"))
+
+
+def _manifest_json(run: SettlementRun, rows: str, record: dict, rendered: dict) -> bytes:
+    """What was published, on which inputs and rules, and the digests of the files above."""
+    welcome = welcome_rows(run, f"{rows}welcome_rewards")
+    summary = {
         "count": record["welcome_count"],
         "total_usd": record["welcome_total_usd"],
-        "csv": render_welcome_csv(rows),
-        "products": rows[0]["allowed_products"].split("|") if rows else [],
+        "csv": rendered["welcome.csv"],
+        "products": welcome[0]["allowed_products"].split("|") if welcome else [],
     }
+    return render_manifest(record, rendered["coupons.csv"], record["rules_json"], summary)
+
+
+# the batch of a settled month (OUT/batches/M/), in writing order: the manifest is written
+# last, and its presence marks the month published (OutputLayout.published_settlement_months);
+# it states the others' digests, so it has no digest column of its own
+COUPONS = PublishedFile(
+    "coupons.csv",
+    _coupons_csv,
+    "coupons_csv_sha256",
+    "The month's coupon batch: one coupon per referrer owed money.",
+    "after_coupons_file",
+)
+WELCOME = PublishedFile(
+    "welcome.csv",
+    _welcome_csv,
+    "welcome_csv_sha256",
+    "The welcome rewards of the friends registered in the month.",
+)
+BATCH_FILES = (
+    COUPONS,
+    WELCOME,
+    PublishedFile(
+        SETTLEMENT_MARKER,
+        _manifest_json,
+        None,
+        "What was published, on which inputs, rules and code, with the digests of the files "
+        "above; written last.",
+    ),
+)
+COMPUTED_ROWS, PUBLISHED_ROWS = "", "warehouse."  # where a batch is rendered from
+
+
+def render_computed_files(run: SettlementRun) -> dict[str, bytes]:
+    """The batch's data files from the computed month, before the commit: validated, and
+    their digests recorded with the month (the manifest needs the record: rendered later)."""
+    data_files = tuple(file for file in BATCH_FILES if file.digest_column)
+    return published_files.render(data_files, run, COMPUTED_ROWS, {})
 
 
 def _settlement_record(run: SettlementRun, month: ValidatedMonth) -> dict:
@@ -73,8 +123,7 @@ def _settlement_record(run: SettlementRun, month: ValidatedMonth) -> dict:
             name: Decimal(value) if name.endswith("_usd") else value
             for name, value in totals.items()
         },
-        "coupons_csv_sha256": sha256_hex(month.coupons_csv),
-        "welcome_csv_sha256": sha256_hex(render_welcome_csv(welcome_rows(run, "welcome_rewards"))),
+        **published_files.digests(BATCH_FILES, month.rendered),
         "input_fingerprint": registered.fingerprint,
         "rules_sha256": run.rules.sha256(),
         "rules_json": run.rules.canonical_json(),
@@ -95,7 +144,8 @@ def publish(run: SettlementRun, month: ValidatedMonth) -> Outcome:
     (a dry run writes the preview instead and touches no ledger)."""
     record = _settlement_record(run, month)
     if run.options.dry_run:
-        folder = _write_preview(run, record, month.coupons_csv, "welcome_rewards")
+        rendered = published_files.render(BATCH_FILES, run, COMPUTED_ROWS, record)
+        folder = _write_preview(run, rendered)
         staged = run.con.execute("select reason_code, count(*) from referee_status group by all")
         return _outcome(run, "dry run", record, folder, dict(staged.fetchall()), month)
     ledger_start.check_first_month(
@@ -135,8 +185,8 @@ def republish(run: SettlementRun, registered: RegisteredInputs) -> Outcome:
             "nothing was changed: corrections flow into the next unsettled month as ledger deltas"
         )
     if run.options.dry_run:
-        coupons_csv = render_coupons_csv(coupon_rows(run, "warehouse.coupons"), run.key)
-        folder = _write_preview(run, record, coupons_csv, "warehouse.welcome_rewards")
+        rendered = published_files.render(BATCH_FILES, run, PUBLISHED_ROWS, record)
+        folder = _write_preview(run, rendered)
         return _published_outcome(run, "dry run", folder, registered)
     folder = write_batch_files(run)
     refresh_readers(run)  # (re)built when missing; published months unchanged
@@ -149,47 +199,21 @@ def refresh_readers(run: SettlementRun) -> None:
     report.write(run.con, run.layout, run.month, run.dates.cutoff_date)
 
 
-def _write_preview(run: SettlementRun, record: dict, coupons_csv: bytes, welcome: str) -> Path:
-    folder = make_private_dir(run.layout.preview_dir(run.month))
-    welcome_file = welcome_summary(welcome_rows(run, welcome), record)
-    atomic_write(folder / "coupons.csv", coupons_csv)
-    atomic_write(folder / "welcome.csv", welcome_file["csv"])
-    atomic_write(
-        folder / "manifest.json",
-        render_manifest(record, coupons_csv, record["rules_json"], welcome_file),
-    )
-    return folder
+def _write_preview(run: SettlementRun, rendered: dict[str, bytes]) -> Path:
+    folder = run.layout.preview_dir(run.month)
+    return published_files.write(folder, BATCH_FILES, rendered, private=True)
 
 
 def write_batch_files(run: SettlementRun) -> Path:
-    """Render coupons.csv, welcome.csv and manifest.json from the committed month and publish
-    them atomically.
-
-    Safe to repeat: identical bytes are not rewritten, and a mismatch with the recorded
-    SHA-256 (a different key or tampered rows) refuses to write.
-    """
+    """Render the batch from the committed month, check it against the digests recorded at
+    publication (a different key or tampered rows: refused, nothing written), and publish
+    it. Safe to repeat: identical bytes are not rewritten."""
     record = warehouse.month_record(run.con, "settlements", "settlement_month", run.month)
-    coupons_csv = render_coupons_csv(coupon_rows(run, "warehouse.coupons"), run.key)
-    if sha256_hex(coupons_csv) != record["coupons_csv_sha256"]:
-        raise StateConflict(
-            f"{run.month}: re-rendered coupons.csv does not match the published SHA-256 (was the "
-            "coupon key changed?); nothing was written"
-        )
-    welcome = welcome_summary(welcome_rows(run, "warehouse.welcome_rewards"), record)
-    if sha256_hex(welcome["csv"]) != record["welcome_csv_sha256"]:
-        raise StateConflict(
-            f"{run.month}: re-rendered welcome.csv does not match the published SHA-256; "
-            "nothing was written"
-        )
-    folder = make_private_dir(run.layout.batch_dir(run.month))
-    atomic_write(folder / "coupons.csv", coupons_csv)
-    crash_point("after_coupons_file")
-    atomic_write(folder / "welcome.csv", welcome["csv"])
-    atomic_write(
-        folder / "manifest.json",
-        render_manifest(record, coupons_csv, record["rules_json"], welcome),
+    rendered = published_files.render(BATCH_FILES, run, PUBLISHED_ROWS, record)
+    published_files.check(run.month, BATCH_FILES, rendered, record)
+    return published_files.write(
+        run.layout.batch_dir(run.month), BATCH_FILES, rendered, private=True
     )
-    return folder
 
 
 def _published_outcome(run: SettlementRun, action: str, folder: Path, month) -> Outcome:

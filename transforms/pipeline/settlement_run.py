@@ -41,7 +41,7 @@ class RegisteredInputs:
 @dataclass(frozen=True)
 class ValidatedMonth:
     inputs: RegisteredInputs
-    coupons_csv: bytes  # rendered once, here; published as is
+    rendered: dict[str, bytes]  # the batch's data files from the computed month: validated
     report_index: Path
 
 

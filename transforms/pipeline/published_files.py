@@ -1,0 +1,96 @@
+"""The files each pipeline publishes per month, declared once as data, and the one edge that
+writes them.
+
+A declaration names the file, how it is rendered from the month's rows, and the ledger
+column holding the SHA-256 recorded when the month was published (None for the file
+written last, whose presence marks the month published: manifest.json, rollforward.csv).
+Publish, republish, the dry-run preview, recover, the benchmark and the tests iterate the
+declarations; nothing else spells a published file's name.
+
+Rendering is pure with respect to OUT (it only reads the month's rows); `write` is the only
+place that touches the month's folder: it refuses, before writing anything, a file whose
+bytes differ from its recorded digest (a changed coupon key, tampered rows), then writes
+every file atomically, the marker last.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from transforms.batch_file import sha256_hex
+from transforms.errors import StateConflict
+from transforms.pipeline.faults import crash_point
+from transforms.pipeline.files import atomic_write, make_private_dir
+
+
+@dataclass(frozen=True)
+class PublishedFile:
+    name: str
+    # (run, rows, record, rendered so far) -> bytes; rows: where the month's rows are read
+    # (the computed relations before the commit, the warehouse after it); record: the
+    # month's record, with the digests of the files rendered so far
+    render: Callable[..., bytes]
+    digest_column: str | None  # in the pipeline's month record; None: it states the others'
+    about: str  # what it holds, for docs/outputs.md (generated_docs.py)
+    crash_point: str | None = None  # a test's crash point after the file is written
+
+
+def render(files: tuple[PublishedFile, ...], run, rows: str, record: dict) -> dict[str, bytes]:
+    """Every file of the month, in writing order (a later file, the manifest, may state the
+    digests of the earlier ones)."""
+    rendered: dict[str, bytes] = {}
+    for file in files:
+        pinned = {**record, **digests(files[: len(rendered)], rendered)}
+        rendered[file.name] = file.render(run, rows, pinned, rendered)
+    return rendered
+
+
+def digests(files: tuple[PublishedFile, ...], rendered: dict[str, bytes]) -> dict[str, str]:
+    """The record columns that pin the rendered files: digest column -> SHA-256."""
+    return {
+        file.digest_column: sha256_hex(rendered[file.name])
+        for file in files
+        if file.digest_column is not None
+    }
+
+
+def check(
+    month: str, files: tuple[PublishedFile, ...], rendered: dict[str, bytes], record: dict
+) -> None:
+    """Refuse rendered files that differ from the digests recorded at publication. A digest
+    not recorded (a month published before its file had one) is not checked."""
+    for column, digest in digests(files, rendered).items():
+        recorded = record.get(column)
+        if recorded is not None and recorded != digest:
+            name = next(f.name for f in files if f.digest_column == column)
+            raise StateConflict(
+                f"{month}: re-rendered {name} does not match the SHA-256 recorded when the "
+                "month was published (was the coupon key changed, or the ledger edited?); "
+                "nothing was written"
+            )
+
+
+def write(
+    folder: Path, files: tuple[PublishedFile, ...], rendered: dict[str, bytes], *, private: bool
+) -> Path:
+    """Write the month's files atomically in declaration order (the marker last); identical
+    bytes are not rewritten. A private folder is owner-only (the batch files hold codes)."""
+    if private:
+        make_private_dir(folder)
+    else:
+        folder.mkdir(parents=True, exist_ok=True)
+    for file in files:
+        atomic_write(folder / file.name, rendered[file.name], mode=0o600 if private else 0o644)
+        if file.crash_point:
+            crash_point(file.crash_point)
+    return folder
+
+
+def names(files: tuple[PublishedFile, ...]) -> tuple[str, ...]:
+    return tuple(file.name for file in files)
+
+
+def checked_names(files: tuple[PublishedFile, ...]) -> tuple[str, ...]:
+    """The files a rebuild must reproduce byte for byte (the marker is compared apart when
+    it records the code version)."""
+    return tuple(file.name for file in files if file.digest_column is not None)
