@@ -3,6 +3,7 @@ match the SQL it heads (docs/architecture.md#sql-files)."""
 
 import re
 
+import duckdb
 import pytest
 
 from transforms import contracts
@@ -79,3 +80,45 @@ def test_sources_over_parquet_are_views():
     for file in FILES:
         if file.kind == "source" and "read_parquet" in file.code:
             assert file.materialization == "view", file.path
+
+
+@pytest.mark.parametrize(
+    ("amount", "cents"), [("0.015", "0.02"), ("0.025", "0.03"), ("12.344", "12.34"), ("0", "0.00")]
+)
+def test_round_half_up_cents_is_the_one_rounding(amount, cents):
+    con = duckdb.connect()
+    sql_runner.run_macros(con)
+    (got,) = con.execute(
+        "select round_half_up_cents(cast($a as decimal(18, 4)))", {"a": amount}
+    ).fetchone()
+    assert str(got) == cents
+
+
+def test_to_cents_types_whole_cents_and_refuses_anything_finer():
+    """Every amount becoming the ledger's DECIMAL(18, 2) goes through to_cents (sql/macros/
+    money.sql): a value finer than a cent there would be a second, silent rounding."""
+    con = duckdb.connect()
+    sql_runner.run_macros(con)
+    (got,) = con.execute("select to_cents(cast('-20.10' as decimal(18, 4)))").fetchone()
+    assert (str(got), con.execute("select typeof(to_cents(1.5))").fetchone()[0]) == (
+        "-20.10",
+        "DECIMAL(18,2)",
+    )
+    with pytest.raises(duckdb.Error, match=r"to_cents: 20\.1050 is not a whole number of cents"):
+        con.execute("select to_cents(cast('20.105' as decimal(18, 4)))").fetchone()
+
+
+# the files that may type an amount as cents with a plain cast: the schema and the staging
+# casts of input columns (the input audits check them), the macros themselves, and a view
+# stored in the warehouse (it is read by sessions that never define the macros)
+PLAIN_CENTS_CASTS = {"schema", "staging", "macros", "queries/liability_by_month.sql"}
+
+
+def test_no_model_casts_an_amount_to_cents_but_the_money_macros():
+    casts = {
+        path: file.body.count("as decimal(18, 2)")
+        for file in sql_runner.all_files()
+        for path in [file.path.relative_to(sql_runner.SQL_ROOT).as_posix()]
+        if path.split("/")[0] not in PLAIN_CENTS_CASTS and path not in PLAIN_CENTS_CASTS
+    }
+    assert {path: n for path, n in casts.items() if n} == {}

@@ -49,6 +49,9 @@ class Column:
     meaning: str
     allowed: tuple[str, ...] = ()  # checked by a row audit, bound as $<input>_<column>_values
     optional: bool = False  # may be absent from a file: then it reads as null
+    # read by the models a Dask shard runs: laid out for the shards (shard_layout.py); a
+    # sharded model reading a column not marked fails loudly (shards._not_laid_out)
+    sharded: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,12 +95,24 @@ BILLING = InputContract(
             TEXT,
             "id of a bill line, unique within its billing cycle; the same record delivered "
             "twice (identical in every column) is one line, copies that differ are rejected",
+            sharded=True,
         ),
-        Column("account_id", TEXT, "the billed account"),
-        Column("billing_date", DATE, "day the charge or refund applies; inside its cycle's month"),
-        Column("product_code", TEXT, "e.g. `ecs`, `oss`, `rds`, `cdn`, `swas`"),
+        Column("account_id", TEXT, "the billed account", sharded=True),
+        Column(
+            "billing_date",
+            DATE,
+            "day the charge or refund applies; inside its cycle's month",
+            sharded=True,
+        ),
+        Column("product_code", TEXT, "e.g. `ecs`, `oss`, `rds`, `cdn`, `swas`", sharded=True),
         Column("product_name", TEXT, "display name"),
-        Column("subscription_type", TEXT, "billing kind", ("Subscription", "PayAsYouGo")),
+        Column(
+            "subscription_type",
+            TEXT,
+            "billing kind",
+            ("Subscription", "PayAsYouGo"),
+            sharded=True,
+        ),
         Column(
             "item",
             TEXT,
@@ -113,6 +128,7 @@ BILLING = InputContract(
             "cash_amount",
             AMOUNT,
             "cash actually paid; refunds and adjustments negative. **The measure of spend.**",
+            sharded=True,
         ),
         Column("currency", TEXT, "the rules' currency (`currency` in config/rules.toml)"),
         Column(
@@ -122,6 +138,7 @@ BILLING = InputContract(
             "same account, in any cycle); null on ordinary lines. A linked line counts on the "
             "original's `billing_date` (docs/rules.md, rule 1)",
             optional=True,
+            sharded=True,
         ),
     ),
 )

@@ -29,9 +29,9 @@ with voucher_events as (
         actor_account_id,
         to_account_id,
         occurred_at,
-        cast(null as decimal(18, 2)) as amount_usd,
+        to_cents(null) as amount_usd,
         cast(null as varchar) as product_code,
-        cast(null as decimal(18, 2)) as order_amount_usd
+        to_cents(null) as order_amount_usd
     from stg_voucher_events as events
     anti join rejected_rows
         on

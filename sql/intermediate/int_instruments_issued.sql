@@ -54,7 +54,7 @@ issued_vouchers as (
             as is_transferable,
         cast([] as varchar[]) as excluded_products,
         cast(null as varchar[]) as allowed_products,
-        cast(null as decimal(18, 2)) as min_order_usd
+        to_cents(null) as min_order_usd
     from vouchers
     where purchased_date <= $cutoff_date
 ),
@@ -73,7 +73,7 @@ issued_coupons as (
         is_transferable,
         excluded_products,
         cast(null as varchar[]) as allowed_products,
-        cast(null as decimal(18, 2)) as min_order_usd
+        to_cents(null) as min_order_usd
     from int_coupons_issued
 ),
 

@@ -72,24 +72,24 @@ with_bonus as (
 earned as (
     select
         *,
-        case when base_status = 'earned' then cast($base_credit_usd as decimal(18, 2)) else 0 end
+        case when base_status = 'earned' then to_cents($base_credit_usd) else 0 end
             as earned_base_usd,
         case
             when bonus_status = 'earned'
                 then round_half_up_cents(
                     cast($bonus_rate as decimal(9, 4))
-                    * greatest(bonus_window_spend_usd - cast($bonus_threshold_usd as decimal(18, 2)), 0)
+                    * greatest(bonus_window_spend_usd - to_cents($bonus_threshold_usd), 0)
                 )
             else 0
         end as earned_bonus_usd,
         case
-            when base_status = 'on_hold' then cast($base_credit_usd as decimal(18, 2)) else 0
+            when base_status = 'on_hold' then to_cents($base_credit_usd) else 0
         end as accruing_base_usd,
         case
             when base_status in ('on_hold', 'earned') and bonus_status <> 'earned'
                 then round_half_up_cents(
                     cast($bonus_rate as decimal(9, 4))
-                    * greatest(bonus_window_spend_usd - cast($bonus_threshold_usd as decimal(18, 2)), 0)
+                    * greatest(bonus_window_spend_usd - to_cents($bonus_threshold_usd), 0)
                 )
             else 0
         end as accruing_bonus_usd
@@ -99,7 +99,7 @@ earned as (
 capped as (
     select
         *,
-        cast(least(earned_base_usd, cast($cap_per_referee_usd as decimal(18, 2))) as decimal(18, 2))
+        to_cents(least(earned_base_usd, to_cents($cap_per_referee_usd)))
             as capped_base_usd
     from earned
 ),
@@ -118,16 +118,15 @@ final as (
         linked_refunds_usd,
         base_status,
         bonus_status,
-        cast(earned_base_usd as decimal(18, 2)) as earned_base_usd,
-        cast(earned_bonus_usd as decimal(18, 2)) as earned_bonus_usd,
+        to_cents(earned_base_usd) as earned_base_usd,
+        to_cents(earned_bonus_usd) as earned_bonus_usd,
         capped_base_usd,
-        cast(
-            least(earned_bonus_usd, cast($cap_per_referee_usd as decimal(18, 2)) - capped_base_usd)
-            as decimal(18, 2)
+        to_cents(
+            least(earned_bonus_usd, to_cents($cap_per_referee_usd) - capped_base_usd)
         ) as capped_bonus_usd,
-        earned_base_usd + earned_bonus_usd > cast($cap_per_referee_usd as decimal(18, 2)) as is_capped,
-        cast(accruing_base_usd as decimal(18, 2)) as accruing_base_usd,
-        cast(accruing_bonus_usd as decimal(18, 2)) as accruing_bonus_usd,
+        earned_base_usd + earned_bonus_usd > to_cents($cap_per_referee_usd) as is_capped,
+        to_cents(accruing_base_usd) as accruing_base_usd,
+        to_cents(accruing_bonus_usd) as accruing_bonus_usd,
         -- cutoffs are month ends: the first one on or after the day the hold ends
         case
             when accruing_base_usd > 0 then last_day(qualified_date + $hold_days)

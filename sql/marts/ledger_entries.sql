@@ -42,7 +42,7 @@ final as (
             when credited_component_before_usd = 0 and amount_usd > 0 then 'credit'
             else 'correction'
         end as entry_kind,
-        cast(amount_usd as decimal(18, 2)) as amount_usd
+        to_cents(amount_usd) as amount_usd
     from components
     where amount_usd <> 0
 )

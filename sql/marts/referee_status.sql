@@ -84,7 +84,7 @@ pending as (
                 0,
                 least(
                     accruing_base_usd,
-                    cast($cap_per_referee_usd as decimal(18, 2)) - entitled_base_usd - entitled_bonus_usd
+                    to_cents($cap_per_referee_usd) - entitled_base_usd - entitled_bonus_usd
                 )
             )
         end as pending_base_usd
@@ -100,7 +100,7 @@ accrued as (
                 0,
                 least(
                     accruing_bonus_usd,
-                    cast($cap_per_referee_usd as decimal(18, 2))
+                    to_cents($cap_per_referee_usd)
                     - entitled_base_usd - entitled_bonus_usd - pending_base_usd
                 )
             )
@@ -132,19 +132,18 @@ final as (
         base_status,
         bonus_status,
         is_capped,
-        cast(entitled_base_usd as decimal(18, 2)) as entitled_base_usd,
-        cast(entitled_bonus_usd as decimal(18, 2)) as entitled_bonus_usd,
-        cast(entitled_base_usd + entitled_bonus_usd as decimal(18, 2)) as entitlement_usd,
-        cast(credited_base_before_usd + credited_bonus_before_usd as decimal(18, 2))
+        to_cents(entitled_base_usd) as entitled_base_usd,
+        to_cents(entitled_bonus_usd) as entitled_bonus_usd,
+        to_cents(entitled_base_usd + entitled_bonus_usd) as entitlement_usd,
+        to_cents(credited_base_before_usd + credited_bonus_before_usd)
             as credited_before_usd,
-        cast(entitled_base_usd - credited_base_before_usd as decimal(18, 2)) as delta_base_usd,
-        cast(entitled_bonus_usd - credited_bonus_before_usd as decimal(18, 2)) as delta_bonus_usd,
-        cast(
+        to_cents(entitled_base_usd - credited_base_before_usd) as delta_base_usd,
+        to_cents(entitled_bonus_usd - credited_bonus_before_usd) as delta_bonus_usd,
+        to_cents(
             entitled_base_usd + entitled_bonus_usd - credited_base_before_usd - credited_bonus_before_usd
-            as decimal(18, 2)
         ) as delta_usd,
         -- after this month's ledger lines: equals the entitlement (frozen or not)
-        cast(entitled_base_usd + entitled_bonus_usd as decimal(18, 2)) as credited_to_date_usd,
+        to_cents(entitled_base_usd + entitled_bonus_usd) as credited_to_date_usd,
         -- the refund-safe rules (issue 12), appended so that earlier warehouses only gain columns
         finality_date,
         is_final,
@@ -152,8 +151,8 @@ final as (
         linked_refunds_usd,
         referrer_verified_at,
         -- accrual (issue 14), appended likewise
-        cast(pending_base_usd as decimal(18, 2)) as pending_base_usd,
-        cast(pending_bonus_usd as decimal(18, 2)) as pending_bonus_usd,
+        to_cents(pending_base_usd) as pending_base_usd,
+        to_cents(pending_bonus_usd) as pending_bonus_usd,
         case
             when pending_base_usd > 0 then base_payable_on
             when pending_bonus_usd > 0 then bonus_payable_on

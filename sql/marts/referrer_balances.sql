@@ -41,11 +41,11 @@ final as (
     select
         cast($settlement_month as varchar) as settlement_month,
         referrer_account_id,
-        cast(carry_in_usd as decimal(18, 2)) as carry_in_usd,
-        cast(referee_deltas_usd as decimal(18, 2)) as referee_deltas_usd,
+        to_cents(carry_in_usd) as carry_in_usd,
+        to_cents(referee_deltas_usd) as referee_deltas_usd,
         cast(referee_count as integer) as referee_count,
-        cast(greatest(carry_in_usd + referee_deltas_usd, 0) as decimal(18, 2)) as coupon_amount_usd,
-        cast(least(carry_in_usd + referee_deltas_usd, 0) as decimal(18, 2)) as carry_out_usd
+        to_cents(greatest(carry_in_usd + referee_deltas_usd, 0)) as coupon_amount_usd,
+        to_cents(least(carry_in_usd + referee_deltas_usd, 0)) as carry_out_usd
     from combined
 )
 

@@ -65,13 +65,13 @@ products as (
 kinds as (
     select
         'welcome_credit' as instrument_kind,
-        cast($welcome_credit_usd as decimal(18, 2)) as amount_usd,
-        cast(null as decimal(18, 2)) as min_order_usd
+        to_cents($welcome_credit_usd) as amount_usd,
+        to_cents(null) as min_order_usd
     union all
     select
         'welcome_discount' as instrument_kind,
-        cast($welcome_discount_usd as decimal(18, 2)) as amount_usd,
-        cast($welcome_discount_min_order_usd as decimal(18, 2)) as min_order_usd
+        to_cents($welcome_discount_usd) as amount_usd,
+        to_cents($welcome_discount_min_order_usd) as min_order_usd
 ),
 
 final as (

@@ -13,15 +13,9 @@
    The values stay as delivered: the shard stages them with the same models as the
    coordinator. */
 select
-    record_id,
-    account_id,
-    billing_date,
-    product_code,
-    subscription_type,
-    cash_amount,
-    original_record_id,
-    billing_cycle,
+    -- the contract's columns marked sharded (raw_billing_lines is created with just those),
+    -- the cycle and the row number
+    * exclude (source_file),
     $source_file as source_file,
-    file_row_number,
     shard_bucket(account_id, $shard_buckets) as bucket
 from raw_billing_lines

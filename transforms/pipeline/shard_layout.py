@@ -22,19 +22,13 @@ from pathlib import Path
 
 import duckdb
 
+from transforms import contracts
 from transforms.pipeline import sql_runner, warehouse
 from transforms.pipeline.inputs import BILLING_CYCLE_FILES
 
 SHARD_BUCKETS = 96  # divisible by 1, 2, 3, 4, 6, 8, 12, 16, 24, 32 and 48 workers
-LAID_OUT_COLUMNS = (
-    "record_id",
-    "account_id",
-    "billing_date",
-    "product_code",
-    "subscription_type",
-    "cash_amount",
-    "original_record_id",
-)
+# the bill-line columns the sharded models read, as the input contract marks them
+LAID_OUT_COLUMNS = tuple(c.name for c in contracts.BILLING.columns if c.sharded)
 LAYOUT = sql_runner.sql_file("queries/shard_billing_layout.sql")
 
 

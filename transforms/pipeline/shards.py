@@ -103,7 +103,7 @@ def _not_laid_out(column: str) -> str:
     the moment one does, instead of a silent null on every shard."""
     message = (
         f"bill-line column {column} is read by a sharded model but not laid out for the "
-        "shards: add it to shard_layout.LAID_OUT_COLUMNS and sql/queries/shard_billing_layout.sql"
+        "shards: mark it sharded=True in transforms/contracts.py (BILLING)"
     )
     return f"cast(error('{message}') as varchar) as {column}"
 

@@ -48,6 +48,6 @@ select * from checked
 where
     coalesce(credited_to_date_usd, 0) <> coalesce(ledger_total_usd, 0)
     or credited_to_date_usd < 0
-    or credited_to_date_usd > cast($cap_per_referee_usd as decimal(18, 2))
+    or credited_to_date_usd > to_cents($cap_per_referee_usd)
     or entitlement_usd < 0
-    or entitlement_usd > cast($cap_per_referee_usd as decimal(18, 2))
+    or entitlement_usd > to_cents($cap_per_referee_usd)

@@ -20,11 +20,11 @@ from referee_status
 where
     pending_base_usd < 0
     or pending_bonus_usd < 0
-    or pending_base_usd > cast($base_credit_usd as decimal(18, 2))
+    or pending_base_usd > to_cents($base_credit_usd)
     or (
         (reason_code <> 'ok' or not is_winning_listing)
         and pending_base_usd + pending_bonus_usd <> 0
     )
     or credited_to_date_usd + pending_base_usd + pending_bonus_usd
-    > cast($cap_per_referee_usd as decimal(18, 2))
+    > to_cents($cap_per_referee_usd)
     or (pending_base_usd + pending_bonus_usd > 0 and not coalesce(payable_on > $cutoff_date, false))
