@@ -5,9 +5,7 @@ input audits bind (sql/audits/inputs/), the Arrow schemas the generators and tes
 write, and the column tables of docs/data-contract.md (`python -m transforms.contracts`).
 """
 
-import re
 from dataclasses import dataclass
-from datetime import date
 
 import pyarrow as pa
 
@@ -235,16 +233,6 @@ COUPON_USAGE = InputContract(
 )
 ALL = (BILLING, REFERRALS, ACCOUNTS, VOUCHER_CATALOG, VOUCHER_EVENTS, COUPON_USAGE)
 
-# the eligible-products reference file (CSV): its columns and the DuckDB types they are read as
-ELIGIBLE_PRODUCTS_COLUMNS = {
-    "product_code": "varchar",
-    "subscription_type": "varchar",
-    "product_name": "varchar",
-    "effective_from": "date",
-    "effective_to": "date",
-}
-
-
 # a product code: a trimmed lower-case identifier (a code with spaces or capitals would
 # silently match no bill line)
 PRODUCT_CODE_PATTERN = r"[a-z0-9][a-z0-9_.-]*"
@@ -252,44 +240,6 @@ PRODUCT_CODE_PATTERN = r"[a-z0-9][a-z0-9_.-]*"
 # are 1-64 letters, digits and . _ : - (no space, nothing a spreadsheet evaluates);
 # configurable with the rules file's optional id_pattern
 DEFAULT_ID_PATTERN = r"[A-Za-z0-9._:-]{1,64}"
-
-
-def eligible_products_problem(lines: list[list[str]]) -> str | None:
-    """The first broken rule of an eligible-products file (its CSV rows, header first), as
-    'row N: rule'; None when the file is sound. Fail closed: an empty, header-only or
-    mis-headed list would silently make nothing (or the wrong thing) eligible."""
-    header = list(ELIGIBLE_PRODUCTS_COLUMNS)
-    if not lines or lines[0] != header:
-        found = ",".join(lines[0]) if lines else "nothing"
-        return f"row 1: the header must be exactly {','.join(header)} (found {found})"
-    if len(lines) == 1:
-        return "no product rows: an empty list would make no spend eligible"
-    kinds = ("*", *next(c for c in BILLING.columns if c.name == "subscription_type").allowed)
-    seen: list[tuple[int, str, str, date, date | None]] = []
-    for number, row in enumerate(lines[1:], start=2):
-        if len(row) != len(header):
-            return f"row {number}: {len(row)} fields, expected {len(header)}"
-        code, kind, _, start, end = row
-        if not re.fullmatch(PRODUCT_CODE_PATTERN, code):
-            return f"row {number}: product_code {code!r} is not a trimmed lower-case code"
-        if kind not in kinds:
-            return f"row {number}: subscription_type {kind!r} is not one of {', '.join(kinds)}"
-        try:
-            first = date.fromisoformat(start)
-            last = date.fromisoformat(end) if end else None
-        except ValueError:
-            return f"row {number}: effective_from/effective_to are not YYYY-MM-DD dates"
-        if last is not None and last < first:
-            return f"row {number}: effective_to {last} is before effective_from {first}"
-        for other_number, other_code, other_kind, other_first, other_last in seen:
-            overlapping_kinds = "*" in (kind, other_kind) or kind == other_kind
-            overlapping_dates = (last is None or other_first <= last) and (
-                other_last is None or first <= other_last
-            )
-            if other_code == code and overlapping_kinds and overlapping_dates:
-                return f"row {number}: {code} {kind} overlaps row {other_number}"
-        seen.append((number, code, kind, first, last))
-    return None
 
 
 def allowed_values() -> dict[str, list[str]]:

@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from transforms import contracts
+from transforms import contracts, eligible_products
 from transforms.pipeline import sql_runner
 from transforms.rules import Rules, load_rules
 
@@ -128,7 +128,7 @@ def _empty_sources(con) -> None:
     con.execute(
         "create temp table raw_eligible_products as select * from (values "
         "('', '', '', date '2000-01-01', date '2000-01-01')) as t("
-        + ", ".join(contracts.ELIGIBLE_PRODUCTS_COLUMNS)
+        + ", ".join(eligible_products.COLUMNS)
         + ") limit 0"
     )
     for control in CONTROL.values():

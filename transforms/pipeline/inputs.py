@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from transforms import contracts, months
+from transforms import contracts, eligible_products, months
 from transforms.errors import ExportNotDelivered, InputError
 from transforms.pipeline import sql_runner
 from transforms.pipeline.files import atomic_write, parquet_bytes, sha256_file
@@ -165,12 +165,10 @@ def register_eligible_products(con, path: Path) -> None:
         lines = list(csv.reader(Path(path).read_text(encoding="utf-8").splitlines()))
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(f"{path}: unreadable eligible products CSV ({error})") from error
-    problem = contracts.eligible_products_problem(lines)
+    problem = eligible_products.first_problem(lines)
     if problem:
         raise InputError(f"{path}: {problem} (docs/data-contract.md#reference-data)")
-    types = ", ".join(
-        f"'{name}': '{kind}'" for name, kind in contracts.ELIGIBLE_PRODUCTS_COLUMNS.items()
-    )
+    types = ", ".join(f"'{name}': '{kind}'" for name, kind in eligible_products.COLUMNS.items())
     columns = ["{" + types + "}"]  # read_csv takes the columns as one struct
     try:
         sql_runner.create_source(
