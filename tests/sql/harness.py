@@ -173,10 +173,23 @@ def _check_no_floats(rows: list[dict], where: str) -> None:
                 )
 
 
+AUDIT_FOLDERS = (
+    "audits/inputs",
+    "audits/instrument_inputs",
+    "audits/outputs",
+    "audits/instruments",
+)
+
+
+def audits() -> list[sql_runner.SqlFile]:
+    """Every audit: a case's expected rows are what it reports (none: the inputs pass)."""
+    return [audit for folder in AUDIT_FOLDERS for audit in sql_runner.folder(folder)]
+
+
 def run_case(case: Case) -> tuple[list[tuple], list[tuple]]:
     """Run one case: (actual rows, expected rows), each as sorted tuples of comparable text."""
     spec = case.spec
-    model = next(m for m in sql_runner.models() if m.name == case.model)
+    model = next(m for m in (*sql_runner.models(), *audits()) if m.name == case.model)
     con = _connection()
     schemas = relation_schemas()
     given = spec.get("inputs") or {}
@@ -186,9 +199,12 @@ def run_case(case: Case) -> tuple[list[tuple], list[tuple]]:
     for relation in sorted(model.declared_inputs):
         rows = given.get(relation) or []
         _check_no_floats(rows, f"{case.path}: {relation}")
-        if not relation.startswith("warehouse."):  # warehouse tables exist (schema script)
+        if relation in schemas:  # (warehouse tables exist: the schema script)
             columns = ", ".join(f'"{c}" {t}' for c, t in schemas[relation])
             con.execute(f"create temp table {relation} ({columns})")
+        elif not relation.startswith("warehouse."):
+            # a relation the instrument engine writes (Python): the shape of its warehouse table
+            con.execute(f"create temp table {relation} as from warehouse.{relation} limit 0")
         for row in rows:
             names = list(row)
             con.execute(
@@ -205,7 +221,7 @@ def run_case(case: Case) -> tuple[list[tuple], list[tuple]]:
             )
     expected = spec.get("expected") or []
     _check_no_floats(expected, f"{case.path}: expected")
-    columns = list(expected[0]) if expected else [c for c, _ in schemas[case.model]]
+    columns = list(expected[0]) if expected else ["*"]
     cursor = con.execute(f"select {', '.join(columns)} from {case.model}")
     numeric = [str(column[1]).startswith(_NUMERIC_TYPES) for column in cursor.description]
     actual = [

@@ -22,6 +22,33 @@ def test_every_intermediate_and_mart_model_has_cases():
     assert models - covered == set()
 
 
+# input audits judge delivered files: tests/bad_inputs/ holds a bad delivery per rule of
+# each (the failing side, end to end: the exit-3 line, the quarantine) and base/ a clean one
+INPUT_AUDITS = {
+    "account_conflicts",
+    "billing_record_conflicts",
+    "billing_required_values",
+    "referral_required_values",
+    "coupon_usage_rules",
+    "voucher_catalog_rules",
+    "voucher_event_rules",
+}
+
+
+def test_every_output_audit_has_a_passing_and_a_failing_case():
+    from tests.sql.harness import audits
+
+    passing = {c.model for c in CASES if c.spec.get("expected") == []}
+    failing = {c.model for c in CASES if c.spec.get("expected")}
+    names = {a.name for a in audits()}
+    assert names >= INPUT_AUDITS
+    assert {
+        name: (name in passing, name in failing)
+        for name in names - INPUT_AUDITS
+        if not (name in passing and name in failing)
+    } == {}
+
+
 def test_the_harness_compares_ids_as_text_and_amounts_by_value():
     from decimal import Decimal
 
