@@ -186,6 +186,41 @@ KINDS = {
         3,
         "unknown billing folder name",
     ),
+    # every entry of a delivery folder is read or refused (issue 29): a writer's part folder,
+    # a symlink to nothing, a stray file; never skipped
+    "part_folder_named_like_a_file": (
+        lambda d: shutil.copytree(d / APRIL.parent, d / APRIL.parent / "part-0b.parquet"),
+        3,
+        "part-0b.parquet: a folder inside a delivery folder",
+    ),
+    "part_folder_in_a_settled_cycle": (
+        # March was published from the base: its cycle is judged again, not trusted
+        lambda d: shutil.copytree(
+            d / "billing" / "billing_cycle=2025-03",
+            d / "billing" / "billing_cycle=2025-03" / "part-0b.parquet",
+        ),
+        3,
+        "billing_cycle=2025-03/part-0b.parquet: a folder inside a delivery folder",
+    ),
+    "dangling_symlink_in_a_cycle": (
+        lambda d: (d / APRIL.parent / "part-1.parquet").symlink_to("gone.parquet"),
+        3,
+        "part-1.parquet: a symlink that leads nowhere",
+    ),
+    "stray_file_in_a_cycle": (
+        lambda d: (d / APRIL.parent / "_SUCCESS").write_text(""),
+        3,
+        "_SUCCESS: not a Parquet file",
+    ),
+    "duplicated_cash_amount_column": (
+        lambda d: _write(
+            d,
+            APRIL,
+            _table(d, APRIL).append_column("cash_amount", _table(d, APRIL).column("cash_amount")),
+        ),
+        3,
+        "column cash_amount appears more than once",
+    ),
     "garbage_parquet": (
         lambda d: (d / APRIL).write_bytes(b"this is not a parquet file" * 10),
         3,

@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 
 from transforms import contracts, eligible_products, months
 from transforms.errors import ExportNotDelivered, InputError
@@ -85,11 +86,33 @@ def billing_cycles(data_dir: Path, month: str) -> dict[str, tuple[Path, ...]]:
 
 
 def parquet_files(folder: Path) -> tuple[Path, ...]:
-    """The Parquet files of a folder, whatever the case of their extension (a part file
-    named .PARQUET is a part file, never silently skipped)."""
-    return tuple(
-        sorted(p for p in folder.iterdir() if p.suffix.lower() == ".parquet" and p.is_file())
-    )
+    """The Parquet files of a delivery folder, whatever the case of their extension. Every
+    entry is accounted for: anything else there (a folder, even one named like a part
+    file, a symlink that leads nowhere, a stray file, an unreadable file) stops the run,
+    because a skipped entry is spend silently dropped."""
+    entries = sorted(folder.iterdir())
+    for entry in entries:
+        problem = _entry_problem(entry)
+        if problem:
+            raise InputError(
+                f"{entry}: {problem} (rule: a delivery folder holds readable Parquet files and "
+                "nothing else; every entry is read or refused, never skipped)"
+            )
+    return tuple(entries)
+
+
+def _entry_problem(entry: Path) -> str | None:
+    if entry.is_symlink() and not entry.exists():
+        return "a symlink that leads nowhere (dangling or looping)"
+    if entry.is_dir():
+        return "a folder inside a delivery folder (a writer's part folder is not read)"
+    if not entry.is_file():
+        return "not a regular file"
+    if entry.suffix.lower() != ".parquet":
+        return "not a Parquet file (name ending .parquet)"
+    if not os.access(entry, os.R_OK):
+        return "not readable (permission denied)"
+    return None
 
 
 def check_columns(con, path: Path, contract: contracts.InputContract) -> set[str]:
@@ -102,6 +125,14 @@ def check_columns(con, path: Path, contract: contracts.InputContract) -> set[str
     except duckdb.Error as error:
         first_line = str(error).splitlines()[0]
         raise InputError(f"{path}: unreadable Parquet file ({first_line})") from error
+    # DuckDB renames a repeated column (cash_amount, cash_amount_1): ask the file's footer
+    names = pq.read_schema(path).names
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise InputError(
+            f"{path}: column {twice[0]} appears more than once (rule: one column per name; "
+            "which copy counts would be a guess)"
+        )
     found = {name: str(kind) for name, kind, *_ in description}
     reserved = sorted(found.keys() & RESERVED_COLUMNS)
     if reserved:
