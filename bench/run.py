@@ -198,7 +198,7 @@ def main() -> None:
         == (work / "out-dask" / "batches" / MONTH / name).read_bytes()
         and (work / "out-cli-inc" / "batches" / MONTH / name).read_bytes()
         == (work / "out-dask-inc" / "batches" / MONTH / name).read_bytes()
-        for name in published_files.checked_names(settlement_publish.BATCH_FILES)
+        for name in published_files.names(settlement_publish.DATA_FILES)
     )
     pandas_report = None
     if args.lines <= args.pandas_max_lines:

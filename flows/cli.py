@@ -53,6 +53,8 @@ def run(argv: list[str], invocation: Invocation | None = None) -> int:
         return commands.serve(args, invocation)
     if args.command == "recover":
         return commands.recover(args, options, invocation)
+    if args.command == "restore":
+        return commands.restore(args, options, invocation)
     if args.command == "instruments":
         return commands.run_instruments(args, options, started, invocation)
     commands.check_out_dir(args.out, invocation)

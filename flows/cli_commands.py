@@ -52,8 +52,14 @@ def export(args) -> int:
     """Read-only: never waits for a run, never makes one wait."""
     from transforms.pipeline import export
 
-    sheets = export.month_sheets(args.out, args.month)
     target = args.to
+    owned = OutputLayout(args.out).managed_path(target)
+    if owned:
+        raise UsageError(
+            f"usage: --to {target} is inside {owned}, which the pipeline owns (a published "
+            "batch, the ledger, the catalog, ...): export somewhere else"
+        )
+    sheets = export.month_sheets(args.out, args.month)
     if args.format == "xlsx":
         target.parent.mkdir(parents=True, exist_ok=True)
         export.write_xlsx(sheets, target)
@@ -91,6 +97,19 @@ def recover(args, options: RunOptions, invocation: Invocation) -> int:
         f"month(s) ({done.settlement_months[0]}..{done.settlement_months[-1]}) and "
         f"{len(done.instrument_months)} instrument month(s) reproduced byte for byte{aside}"
     )
+    return 0
+
+
+def restore(args, options: RunOptions, invocation: Invocation) -> int:
+    """Not through Prefect, like recover: a repair of one month."""
+    check_out_dir(args.out, invocation)
+    from transforms.coupon_codes import key_for_run
+    from transforms.pipeline import restore as restoring
+
+    key_for_run()  # the key the month was published with: its files must match
+    done = restoring.restore(args.month, options)
+    kept = ", ".join(str(p) for p in done.set_aside) or "no changed file (only missing ones)"
+    print(f"{args.month}: {' and '.join(done.rendered_again)} files rendered again; kept: {kept}")
     return 0
 
 

@@ -207,6 +207,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     data_and_out(recover)
     recover.add_argument("--config", type=Path, help="rules TOML (default: config/rules.toml)")
+    restore = commands.add_parser(
+        "restore",
+        help="a published file was changed: move the month's changed files to OUT/evidence/ "
+        "(kept) and render them again from the ledger, digest-checked",
+    )
+    data_and_out(restore)
+    restore.add_argument("--month", required=True, type=_month, help=f"the month: {month_help}")
+    restore.add_argument("--config", type=Path, help="rules TOML (default: config/rules.toml)")
     explain = commands.add_parser(
         "explain",
         help="one referrer's coupon of a settled month, friend by friend, down to the bill "

@@ -19,7 +19,7 @@ SAMPLE = REPO / "sample_data"
 GOLDEN = REPO / "tests" / "golden" / "batches"
 FIRST, LAST = "2025-11", "2026-10"
 # the batch files compared byte for byte; the manifest is compared without its code version
-DATA_FILES = published_files.checked_names(settlement_publish.BATCH_FILES)
+DATA_FILES = published_files.names(settlement_publish.DATA_FILES)
 MANIFEST = SETTLEMENT_MARKER
 SAMPLE_MONTHS = months.month_range(FIRST, LAST)
 

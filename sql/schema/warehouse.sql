@@ -117,6 +117,9 @@ alter table warehouse.referee_status add column if not exists pending_bonus_paya
 alter table warehouse.settlements add column if not exists welcome_count integer;
 alter table warehouse.settlements add column if not exists welcome_total_usd decimal(18, 2);
 alter table warehouse.settlements add column if not exists welcome_csv_sha256 varchar;
+-- the SHA-256 of manifest.json as published (issue 29: published files are evidence, and
+-- every run checks them); null on months published before, whose manifest is not checked
+alter table warehouse.settlements add column if not exists manifest_json_sha256 varchar;
 -- where the month's inputs were read, as the run was given them resolved (issue 14:
 -- `creditflow explain` reads the month's bill lines from there again, after checking the
 -- input fingerprint); null for months published before it was recorded

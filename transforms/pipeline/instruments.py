@@ -14,7 +14,7 @@ from pathlib import Path
 from transforms import contracts, instrument_rows, months
 from transforms import instrument_lifecycle as engine
 from transforms.errors import StateConflict, UsageError, ValidationFailure
-from transforms.pipeline import inputs, sql_runner, warehouse
+from transforms.pipeline import evidence, inputs, sql_runner, warehouse
 from transforms.pipeline.files import sha256_file
 from transforms.pipeline.instruments_publish import (
     InstrumentsOutcome,
@@ -61,6 +61,7 @@ def register_inputs(run: Run, _previous=None) -> RegisteredInstruments:
     fingerprint what the month sees (its files and the coupons issued by its cutoff)."""
     con, month = run.con, run.month
     warehouse.guard_published_months(con, run.layout)
+    evidence.guard(con, run.layout)
     already_published = warehouse.check_month_order(
         month,
         warehouse.published_months(con, "instrument_months", "instrument_month"),

@@ -59,9 +59,25 @@ class OutputLayout:
         """The month report (index.html, self-contained) and the validation record."""
         return self.root / "reports" / month
 
+    def evidence_dir(self, month: str) -> Path:
+        """Published files of the month found changed, moved aside by `creditflow restore`
+        (kept, never deleted; each named with the digest of what it holds)."""
+        return self.root / "evidence" / month
+
     def instruments_dir(self, month: str) -> Path:
         """An instrument month: the files instruments_publish.INSTRUMENT_FILES declares."""
         return self.root / "instruments" / month
+
+    def managed_path(self, path: Path) -> Path | None:
+        """The path under OUT that the pipeline owns and `path` is (or lies inside), or None:
+        a command that writes a file a person chose (export) refuses such a target."""
+        probe = OutputLayout(Path("OUT"))
+        owned = {self.root / name for name in (*_WORKING_DIRS, *_top_level_names(probe))}
+        target = Path(path).resolve()
+        return next(
+            (p for p in sorted(owned) if target == p.resolve() or p.resolve() in target.parents),
+            None,
+        )
 
     def published_settlement_months(self) -> list[str]:
         """The months whose batch was published (a manifest is written last)."""
@@ -74,3 +90,21 @@ class OutputLayout:
         root = self.root / "instruments"
         found = root.glob(f"*/{INSTRUMENT_MARKER}") if root.is_dir() else []
         return sorted(p.parent.name for p in found)
+
+
+# the working folders other modules make under OUT (the shards' layout, recover's scratch)
+_WORKING_DIRS = ("shards", ".recovery")
+
+
+def _top_level_names(probe: OutputLayout) -> set[str]:
+    """The first name under OUT of every path the layout builds."""
+    names = set()
+    for name, member in vars(OutputLayout).items():
+        if isinstance(member, property):
+            path = getattr(probe, name)
+        elif callable(member) and name.endswith(("_dir", "_file")):
+            path = member(probe, "YYYY-MM")
+        else:
+            continue
+        names.add(path.relative_to(probe.root).parts[0])
+    return names

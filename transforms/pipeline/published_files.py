@@ -2,8 +2,9 @@
 writes them.
 
 A declaration names the file, how it is rendered from the month's rows, and the ledger
-column holding the SHA-256 recorded when the month was published (None for the file
-written last, whose presence marks the month published: manifest.json, rollforward.csv).
+column holding the SHA-256 recorded when the month was published. The file declared last
+is written last, and its presence marks the month published (manifest.json,
+rollforward.csv).
 Publish, republish, the dry-run preview, recover, the benchmark and the tests iterate the
 declarations; nothing else spells a published file's name.
 
@@ -30,7 +31,7 @@ class PublishedFile:
     # (the computed relations before the commit, the warehouse after it); record: the
     # month's record, with the digests of the files rendered so far
     render: Callable[..., bytes]
-    digest_column: str | None  # in the pipeline's month record; None: it states the others'
+    digest_column: str  # in the pipeline's month record: checked by every run
     about: str  # what it holds, for docs/outputs.md (generated_docs.py)
     crash_point: str | None = None  # a test's crash point after the file is written
 
@@ -47,11 +48,7 @@ def render(files: tuple[PublishedFile, ...], run, rows: str, record: dict) -> di
 
 def digests(files: tuple[PublishedFile, ...], rendered: dict[str, bytes]) -> dict[str, str]:
     """The record columns that pin the rendered files: digest column -> SHA-256."""
-    return {
-        file.digest_column: sha256_hex(rendered[file.name])
-        for file in files
-        if file.digest_column is not None
-    }
+    return {file.digest_column: sha256_hex(rendered[file.name]) for file in files}
 
 
 def check(
@@ -88,9 +85,3 @@ def write(
 
 def names(files: tuple[PublishedFile, ...]) -> tuple[str, ...]:
     return tuple(file.name for file in files)
-
-
-def checked_names(files: tuple[PublishedFile, ...]) -> tuple[str, ...]:
-    """The files a rebuild must reproduce byte for byte (the marker is compared apart when
-    it records the code version)."""
-    return tuple(file.name for file in files if file.digest_column is not None)

@@ -38,8 +38,8 @@ from transforms.pipeline.options import RunOptions
 from transforms.summary import progress
 
 # the manifest is compared apart: it records the code version
-SETTLEMENT_FILES = published_files.checked_names(settlement_publish.BATCH_FILES)
-INSTRUMENT_FILES = published_files.checked_names(instruments_publish.INSTRUMENT_FILES)
+SETTLEMENT_FILES = published_files.names(settlement_publish.DATA_FILES)
+INSTRUMENT_FILES = published_files.names(instruments_publish.INSTRUMENT_FILES)
 SCRATCH = ".recovery"
 
 

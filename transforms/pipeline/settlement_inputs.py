@@ -6,7 +6,14 @@ import logging
 
 from transforms import contracts, months
 from transforms.errors import InputError
-from transforms.pipeline import inputs, ledger_start, sql_runner, warehouse
+from transforms.pipeline import (
+    evidence,
+    input_fingerprints,
+    inputs,
+    ledger_start,
+    sql_runner,
+    warehouse,
+)
 from transforms.pipeline.files import sha256_file
 from transforms.pipeline.settlement_run import RegisteredInputs, SettlementRun
 from transforms.summary import progress
@@ -30,6 +37,7 @@ def register_inputs(run: SettlementRun, _previous=None) -> RegisteredInputs:
     and run the input audits."""
     con, options, month = run.con, run.options, run.month
     warehouse.guard_published_months(con, run.layout)
+    evidence.guard(con, run.layout)
     already_published = warehouse.check_month_order(
         month, warehouse.published_months(con), first=ledger_start.first_month(con)
     )
@@ -43,14 +51,14 @@ def register_inputs(run: SettlementRun, _previous=None) -> RegisteredInputs:
     }
     # a full recompute trusts nothing kept from earlier runs, not even file digests
     known = warehouse.known_file_digests(con) if options.incremental else {}
-    file_hashes, cycle_hashes, stamped = inputs.cycle_fingerprints(billing, known)
+    file_hashes, cycle_hashes, stamped = input_fingerprints.cycle_fingerprints(billing, known)
     if not options.dry_run:
         warehouse.remember_file_digests(con, stamped.keys() - known.keys(), stamped)
     for contract, paths in snapshots.items():
         inputs.register(con, contract, list(paths))
     sql_runner.create(con, RAW_VISIBLE_REFERRALS, run.parameters)
     eligible_sha256 = sha256_file(options.eligible_products)
-    fingerprint = inputs.month_fingerprint(con, data_dir, file_hashes, eligible_sha256)
+    fingerprint = input_fingerprints.month_fingerprint(con, data_dir, file_hashes, eligible_sha256)
     if already_published:
         # same fingerprint, rules and key: the month is re-rendered from the ledger, and its
         # inputs were audited when it was published

@@ -75,8 +75,7 @@ def _manifest_json(run: SettlementRun, rows: str, record: dict, rendered: dict) 
 
 
 # the batch of a settled month (OUT/batches/M/), in writing order: the manifest is written
-# last, and its presence marks the month published (OutputLayout.published_settlement_months);
-# it states the others' digests, so it has no digest column of its own
+# last, and its presence marks the month published (OutputLayout.published_settlement_months)
 COUPONS = PublishedFile(
     "coupons.csv",
     _coupons_csv,
@@ -96,19 +95,21 @@ BATCH_FILES = (
     PublishedFile(
         SETTLEMENT_MARKER,
         _manifest_json,
-        None,
+        "manifest_json_sha256",
         "What was published, on which inputs, rules and code, with the digests of the files "
         "above; written last.",
     ),
 )
+# the files the month's rows alone give; the manifest (last) also states the month's record
+# and the code version
+DATA_FILES = BATCH_FILES[:-1]
 COMPUTED_ROWS, PUBLISHED_ROWS = "", "warehouse."  # where a batch is rendered from
 
 
 def render_computed_files(run: SettlementRun) -> dict[str, bytes]:
     """The batch's data files from the computed month, before the commit: validated, and
     their digests recorded with the month (the manifest needs the record: rendered later)."""
-    data_files = tuple(file for file in BATCH_FILES if file.digest_column)
-    return published_files.render(data_files, run, COMPUTED_ROWS, {})
+    return published_files.render(DATA_FILES, run, COMPUTED_ROWS, {})
 
 
 def _settlement_record(run: SettlementRun, month: ValidatedMonth) -> dict:
@@ -123,7 +124,7 @@ def _settlement_record(run: SettlementRun, month: ValidatedMonth) -> dict:
             name: Decimal(value) if name.endswith("_usd") else value
             for name, value in totals.items()
         },
-        **published_files.digests(BATCH_FILES, month.rendered),
+        **published_files.digests(DATA_FILES, month.rendered),
         "input_fingerprint": registered.fingerprint,
         "rules_sha256": run.rules.sha256(),
         "rules_json": run.rules.canonical_json(),
@@ -143,8 +144,11 @@ def publish(run: SettlementRun, month: ValidatedMonth) -> Outcome:
     """Commit the month in one transaction, then render the batch files from committed rows
     (a dry run writes the preview instead and touches no ledger)."""
     record = _settlement_record(run, month)
+    # the manifest as the computed month renders it: the warehouse's record renders the same
+    # bytes after the commit, and every later run checks the file against this digest
+    rendered = published_files.render(BATCH_FILES, run, COMPUTED_ROWS, record)
+    record.update(published_files.digests(BATCH_FILES, rendered))
     if run.options.dry_run:
-        rendered = published_files.render(BATCH_FILES, run, COMPUTED_ROWS, record)
         folder = _write_preview(run, rendered)
         staged = run.con.execute("select reason_code, count(*) from referee_status group by all")
         return _outcome(run, "dry run", record, folder, dict(staged.fetchall()), month)

@@ -262,7 +262,7 @@ def stage_rows(con, table: str, rows: list[dict]) -> None:
 
 
 def known_file_digests(con) -> dict[tuple, str]:
-    """SHA-256 of billing files hashed by earlier runs, keyed by (path, *inputs.file_stamp)."""
+    """SHA-256 of billing files hashed by earlier runs, keyed by (path, *input_fingerprints.file_stamp)."""
     try:
         rows = con.execute(
             """select file_path, size_bytes, inode, modified_ns, changed_ns, sha256
