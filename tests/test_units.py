@@ -141,6 +141,26 @@ def test_coupon_codes_are_keyed_reproducible_and_marked_under_the_development_ke
     assert "a-key" not in repr(key)
 
 
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        (" " * 20, "spaces or a line end around it"),
+        ("a-good-looking-key-1234\n", "spaces or a line end around it"),
+        ("x" * 40, "at least 8 different characters"),
+        ("abababababababababab", "at least 8 different characters"),
+        ("abcdefg12345678", "at least 16 characters"),  # 15, all different
+        ("creditflow-DEVELOPMENT-key-NOT-FOR-REAL-COUPONS", "is the development key"),
+    ],
+)
+def test_a_weak_coupon_key_is_refused_with_the_reason(key, problem):
+    with pytest.raises(ValueError, match=problem):
+        key_from_environment({"CREDITFLOW_COUPON_KEY": key})
+
+
+def test_a_key_at_the_floor_is_accepted():
+    assert not key_from_environment({"CREDITFLOW_COUPON_KEY": "abcdefgh12345678"}).is_development
+
+
 def test_batch_file_is_sorted_with_two_decimals_and_refuses_non_positive_amounts():
     row = {
         "settlement_month": "2025-04",

@@ -40,10 +40,32 @@ def key_from_environment(environ: dict[str, str] | None = None) -> CouponKey:
     environ = os.environ if environ is None else environ
     value = environ.get(KEY_ENVIRONMENT_VARIABLE, "")
     if value:
-        if len(value) < 16:
-            raise ValueError(f"{KEY_ENVIRONMENT_VARIABLE} must be at least 16 characters")
+        problem = key_problem(value)
+        if problem:
+            raise ValueError(
+                f"{KEY_ENVIRONMENT_VARIABLE} {problem}; make one with: python -c 'import "
+                "secrets; print(secrets.token_urlsafe(32))'"
+            )
         return CouponKey(value.encode(), "configured")
     return CouponKey(DEVELOPMENT_KEY, "development")
+
+
+MIN_KEY_CHARACTERS = 16
+MIN_DISTINCT_KEY_CHARACTERS = 8
+
+
+def key_problem(value: str) -> str | None:
+    """Why a configured key is too weak to issue real coupons with (None: it will do). Not a
+    measure of entropy, a floor under it: every code is only as unguessable as the key."""
+    if value.strip() != value:
+        return "has spaces or a line end around it (copied with them?)"
+    if len(value) < MIN_KEY_CHARACTERS:
+        return f"must be at least {MIN_KEY_CHARACTERS} characters"
+    if len(set(value)) < MIN_DISTINCT_KEY_CHARACTERS:
+        return f"must hold at least {MIN_DISTINCT_KEY_CHARACTERS} different characters"
+    if value.encode() == DEVELOPMENT_KEY:
+        return "is the development key, which never issues real coupons"
+    return None
 
 
 def coupon_code(key: CouponKey, settlement_month: str, referrer_account_id: str) -> str:
