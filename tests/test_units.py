@@ -157,6 +157,27 @@ def test_a_weak_coupon_key_is_refused_with_the_reason(key, problem):
         key_from_environment({"CREDITFLOW_COUPON_KEY": key})
 
 
+@pytest.mark.parametrize(
+    ("key", "skeleton"),
+    [
+        ("person-alice", "person-alice"),
+        ("person-\u0430lice", "person-alice"),  # Cyrillic a
+        ("person-a\u200blice", "person-alice"),  # zero-width space
+        ("\ufeffPERSON-ALICE", "person-alice"),  # byte-order mark, upper case
+        ("\uff50\uff45\uff52\uff53\uff4f\uff4e-alice", "person-alice"),  # full width
+        ("person-a\u00adlice", "person-alice"),  # soft hyphen
+        ("person-al\u0131ce", "person-alice"),  # dotless i
+        ("person-bob", "person-bob"),
+        ("\u0141ukasz", "\u0142ukasz"),  # another script's own letter stays itself
+        (None, None),
+    ],
+)
+def test_identity_keys_are_compared_by_their_skeleton(key, skeleton):
+    from transforms.identity import identity_skeleton
+
+    assert identity_skeleton(key) == skeleton
+
+
 def test_a_key_at_the_floor_is_accepted():
     assert not key_from_environment({"CREDITFLOW_COUPON_KEY": "abcdefgh12345678"}).is_development
 

@@ -9,7 +9,9 @@
      1 duplicate_referee           the referee is listed more than once: the earliest
                                    registration wins (ties: smallest referrer id)
      2 unknown_account             referee or referrer missing from accounts
-     3 self_referral               same identity_key on both sides
+     3 self_referral               the same person on both sides (identity keys compared
+                                   by their skeleton, identity_skeleton: a lookalike or
+                                   invisible character does not make another person)
      4 duplicate_referrer_account  one person refers from several accounts: only the
                                    account whose first referral registered earliest
                                    qualifies (ties: smallest account id)
@@ -47,6 +49,9 @@ with_accounts as (
         referee.identity_key as referee_identity_key,
         referee.risk_status as referee_risk_status,
         referrer.identity_key as referrer_identity_key,
+        -- who is one person: the keys' skeletons (transforms/identity.py), never the bytes
+        identity_skeleton(referee.identity_key) as referee_person,
+        identity_skeleton(referrer.identity_key) as referrer_person,
         referrer.risk_status as referrer_risk_status,
         referrer.verified_at as referrer_verified_at,
         coalesce(referrer.verified_at <= listed.registered_at, false)
@@ -63,28 +68,28 @@ early_reasons as (
         case
             when referee_listing_rank > 1 then 'duplicate_referee'
             when not has_known_accounts then 'unknown_account'
-            when referee_identity_key = referrer_identity_key then 'self_referral'
+            when referee_person = referrer_person then 'self_referral'
         end as early_reason_code
     from with_accounts
 ),
 
 referrer_account_first_referral as (
     select
-        referrer_identity_key,
+        referrer_person,
         referrer_account_id,
         min(registered_at) as first_registered_at
     from early_reasons
     where early_reason_code is null
-    group by referrer_identity_key, referrer_account_id
+    group by referrer_person, referrer_account_id
 ),
 
 chosen_referrer_account as (
     select
-        referrer_identity_key,
+        referrer_person,
         referrer_account_id
     from referrer_account_first_referral
     qualify row_number() over (
-        partition by referrer_identity_key
+        partition by referrer_person
         order by first_registered_at, referrer_account_id
     ) = 1
 ),
@@ -103,12 +108,12 @@ with_referrer_choice as (
 
 chosen_referee_account as (
     select
-        referee_identity_key,
+        referee_person,
         referee_account_id
     from with_referrer_choice
     where reason_after_referrer_identity is null
     qualify row_number() over (
-        partition by referee_identity_key
+        partition by referee_person
         order by registered_at, referee_account_id
     ) = 1
 ),

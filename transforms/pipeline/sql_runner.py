@@ -17,6 +17,7 @@ from graphlib import TopologicalSorter
 from importlib import metadata
 from pathlib import Path
 
+from transforms import identity
 from transforms.rules import REPO_ROOT
 
 SQL_ROOT = REPO_ROOT / "sql"
@@ -189,8 +190,15 @@ def script(con, file: SqlFile, parameters: dict[str, object] | None = None) -> N
 
 
 def run_macros(con) -> None:
+    """The SQL macros (sql/macros/), and the one function SQL cannot say: the skeleton that
+    identity keys are compared by (transforms/identity.py)."""
     for file in folder("macros"):
         script(con, file)
+    registered = con.execute(
+        "select 1 from duckdb_functions() where function_name = 'identity_skeleton'"
+    ).fetchall()
+    if not registered:
+        con.create_function("identity_skeleton", identity.identity_skeleton, ["VARCHAR"], "VARCHAR")
 
 
 def create_source(con, template: SqlFile, relation: str, paths: list[Path], columns: list[str]):
