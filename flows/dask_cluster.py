@@ -11,6 +11,8 @@ server of its own (docs/performance.md#scale-out).
 
 import contextlib
 import logging
+import os
+import re
 
 from transforms.errors import OrchestratorUnavailable, UsageError
 from transforms.pipeline import executors
@@ -43,19 +45,40 @@ def executor_options(args, options: RunOptions):
     shards = workers or DEFAULT_LOCAL_WORKERS
     # one Dask thread per worker process: a shard is one DuckDB session, which uses the
     # cores by itself
-    with LocalCluster(
-        n_workers=shards,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=":0",
-        silence_logs=logging.ERROR,
-    ) as cluster:
+    # the workers are started from an environment without secrets, and everything listens
+    # on the loopback only: no other machine reaches the scheduler, and a process that does
+    # (client.run) finds no key on a worker (docs/operations.md#dask)
+    with without_secrets():
+        cluster = LocalCluster(
+            n_workers=shards,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
+            silence_logs=logging.ERROR,
+        )
+    with cluster:
         progress(
             f"dask: local cluster of {shards} worker process(es) at {cluster.scheduler_address}"
         )
         yield options.model_copy(
             update={"executor": "dask", "dask_address": cluster.scheduler_address, "shards": shards}
         )
+
+
+# an environment variable whose name says it holds a secret never reaches a worker
+_SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|CREDENTIAL|NOTIFY_URL", re.IGNORECASE)
+
+
+@contextlib.contextmanager
+def without_secrets():
+    """os.environ without secrets for as long as worker processes are being started (they
+    copy the environment they are started from); put back afterwards."""
+    kept = {name: os.environ.pop(name) for name in list(os.environ) if _SECRET_NAME.search(name)}
+    try:
+        yield
+    finally:
+        os.environ.update(kept)
 
 
 def on_scheduler(options: RunOptions, address: str, shards: int | None = None) -> RunOptions:

@@ -2,7 +2,11 @@
 a stable hash of the account id give the same outputs, byte for byte, for any number of
 shards; a shard reads only its accounts' lines; a file is laid out once."""
 
+import json
 import logging
+import os
+import subprocess
+import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -220,6 +224,39 @@ def test_a_local_cluster_is_started_and_closed_for_the_command(monkeypatch, tmp_
         assert executors.on_dask(sharded.dask_address)(abs, [-1]) == [1]
     with pytest.raises(OrchestratorUnavailable):  # the cluster is gone with the command
         executors.on_dask(sharded.dask_address)(abs, [-1])
+
+
+@pytest.mark.integration
+def test_a_process_that_reaches_the_local_cluster_finds_no_key_on_any_worker(monkeypatch, tmp_path):
+    """The key stays with the coordinator (docs/operations.md#dask): the workers are started
+    without it, and the cluster listens on the loopback only."""
+
+    class Args:
+        executor, workers, dask_address = "dask", 2, None
+
+    monkeypatch.setenv("CREDITFLOW_COUPON_KEY", "a-strong-key-the-workers-never-see")
+    monkeypatch.setenv("CREDITFLOW_NOTIFY_URL", "https://hooks.example/secret-path")
+    options = RunOptions(data_dir=REPO / "sample_data", out_dir=tmp_path)
+    with dask_cluster.executor_options(Args, options) as sharded:
+        assert sharded.dask_address.startswith("tcp://127.0.0.1:")
+        # another process, as an intruder would: its own client, asking every worker
+        probe = (
+            "import json, os, sys; from distributed import Client; "
+            "c = Client(sys.argv[1], timeout=20); "
+            "print(json.dumps(c.run(lambda: {n: os.environ.get(n) for n in "
+            "('CREDITFLOW_COUPON_KEY', 'CREDITFLOW_NOTIFY_URL')}))); c.close()"
+        )
+        found = subprocess.run(
+            [sys.executable, "-c", probe, sharded.dask_address],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        seen = json.loads(found.stdout.strip().splitlines()[-1])
+        assert len(seen) == 2
+        assert all(value is None for worker in seen.values() for value in worker.values())
+        assert os.environ["CREDITFLOW_COUPON_KEY"] == "a-strong-key-the-workers-never-see"
 
 
 def test_shards_without_lines_still_count_their_share(world, tmp_path):
