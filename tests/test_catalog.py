@@ -73,3 +73,52 @@ def test_a_rerun_rewrites_no_catalog_file(world):
     assert files
     world.settle("2025-03", "2025-04")
     assert {p: p.read_bytes() for p in (world.out / "catalog").rglob("*.parquet")} == files
+
+
+ANALYST = textwrap.dedent(
+    """
+    import sys, time, duckdb
+    con = duckdb.connect(sys.argv[1])  # read-write: the default of most notebooks
+    con.execute("create table my_notes as select 42 as answer")  # and it writes
+    print("ready", flush=True)
+    time.sleep(600)
+    """
+)
+
+
+@pytest.mark.integration  # a second process
+def test_an_analysts_read_write_session_and_its_leftover_wal_never_break_a_run(world):
+    _earning_world(world).settle("2025-03")
+    analyst = subprocess.Popen(
+        [sys.executable, "-c", ANALYST, str(world.out / "catalog.duckdb")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert analyst.stdout.readline().strip() == "ready"
+        (april,) = world.settle("2025-04")  # while the session holds the old catalog
+    finally:
+        analyst.kill()  # killed mid-session: whatever it left beside the catalog stays
+        analyst.wait()
+    (may,) = world.settle("2025-05")
+    assert (april.action, may.action) == ("published", "published")
+    with duckdb.connect(str(world.out / "catalog.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from settlements").fetchone()[0] == 3
+
+
+def test_a_catalog_that_cannot_be_refreshed_never_unpublishes_the_month(world, caplog):
+    _earning_world(world).settle("2025-03")
+    snapshots = world.out / "catalog" / "settlements"
+    for old in snapshots.iterdir():
+        old.unlink()
+    snapshots.rmdir()
+    snapshots.write_text("a file where the catalog keeps a folder")
+    (april,) = world.settle("2025-04")
+    assert april.action == "published"
+    assert (world.out / "batches" / "2025-04" / "manifest.json").is_file()
+    assert "catalog.duckdb was not refreshed" in caplog.text
+    snapshots.unlink()  # the operator clears the way; the next run repairs the catalog
+    (may,) = world.settle("2025-05")
+    with duckdb.connect(str(world.out / "catalog.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from settlements").fetchone()[0] == 3
+    assert may.action == "published"

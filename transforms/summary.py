@@ -6,7 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from transforms.money import format_usd_grouped
-from transforms.pipeline.settlement_publish import COUPONS, WELCOME
+from transforms.pipeline.layout import COUPONS_FILE, WELCOME_FILE
 
 
 def progress(message: str, level: int = logging.INFO) -> None:
@@ -63,11 +63,11 @@ def format_outcome(outcome) -> str:
     )
     lines = [
         f"{outcome.month}: {outcome.action} - {outcome.coupon_count} coupon(s), "
-        f"USD {_usd(outcome.coupon_total_usd)} -> {outcome.batch_dir / COUPONS.name}",
+        f"USD {_usd(outcome.coupon_total_usd)} -> {outcome.batch_dir / COUPONS_FILE}",
         f"  ledger deltas USD {_usd(outcome.ledger_delta_total_usd)}, "
         f"carried forward USD {_usd(outcome.carry_out_total_usd)}",
         f"  welcome rewards: {outcome.welcome_count}, USD {_usd(outcome.welcome_total_usd)} "
-        f"-> {outcome.batch_dir / WELCOME.name}",
+        f"-> {outcome.batch_dir / WELCOME_FILE}",
         f"  referrals by status: {reasons}",
     ]
     if outcome.scanned_cycles:

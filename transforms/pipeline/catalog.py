@@ -9,6 +9,7 @@ opened; the next session sees the next one; a run never waits for either.
 """
 
 import hashlib
+import logging
 import os
 import tempfile
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from transforms.errors import UsageError
 from transforms.pipeline import sql_runner, warehouse
 from transforms.pipeline.files import atomic_write, parquet_bytes
 from transforms.pipeline.layout import OutputLayout
+from transforms.summary import progress
 
 # the two ledgers: the table that records each published month, and its month column
 SETTLEMENT_LEDGER = ("settlements", "settlement_month")
@@ -65,6 +67,21 @@ def reader(layout: OutputLayout):
         yield con
     finally:
         con.close()
+
+
+def refresh_after_publishing(con: duckdb.DuckDBPyConnection, layout: OutputLayout) -> None:
+    """Refresh the catalog once a month is published. The month stands whatever happens
+    here: a catalog that cannot be refreshed (a full disk, a file where a folder belongs) is
+    one WARNING line, the run keeps its exit code, and the next run refreshes it."""
+    try:
+        refresh(con, layout)
+    except (OSError, duckdb.Error) as error:
+        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        progress(
+            f"WARNING: {layout.catalog} was not refreshed ({first_line}); the month is "
+            "published, and the next run refreshes the catalog",
+            logging.WARNING,
+        )
 
 
 def refresh(con: duckdb.DuckDBPyConnection, layout: OutputLayout) -> Path:
@@ -142,6 +159,10 @@ def _replace(layout: OutputLayout, views: dict[str, list[Path]], schemas: dict[s
                 catalog.execute(f'create view "{view}" as {body}')
         os.chmod(temp_name, 0o644)
         os.replace(temp_name, layout.catalog)
+        # a write-ahead log beside the catalog is an analyst session's (runs only ever write
+        # the new file whole): it belongs to the replaced file, and DuckDB refuses to open
+        # the new one next to it ("WAL does not match database file")
+        Path(f"{layout.catalog}.wal").unlink(missing_ok=True)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise

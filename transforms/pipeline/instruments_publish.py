@@ -132,7 +132,7 @@ def republish(run: Run, registered: RegisteredInstruments) -> InstrumentsOutcome
 def refresh_readers(run: Run) -> None:
     """The analysts' catalog, and the month report when the month is settled (its liability
     bridge reads the instrument month)."""
-    catalog.refresh(run.con, run.layout)
+    catalog.refresh_after_publishing(run.con, run.layout)
     report.refresh_if_settled(run.con, run.layout, run.month, run.parameters["cutoff_date"])
 
 

@@ -7,6 +7,9 @@ from pathlib import Path
 # published (the last of settlement_publish.BATCH_FILES and instruments_publish.INSTRUMENT_FILES)
 SETTLEMENT_MARKER = "manifest.json"
 INSTRUMENT_MARKER = "rollforward.csv"
+# the batch files people are pointed to (the run summary names them; declared with the
+# others in settlement_publish.BATCH_FILES)
+COUPONS_FILE, WELCOME_FILE = "coupons.csv", "welcome.csv"
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from transforms.pipeline import (
     warehouse,
 )
 from transforms.pipeline.faults import crash_point
-from transforms.pipeline.layout import SETTLEMENT_MARKER
+from transforms.pipeline.layout import COUPONS_FILE, SETTLEMENT_MARKER, WELCOME_FILE
 from transforms.pipeline.published_files import PublishedFile
 from transforms.pipeline.settlement_run import (
     Outcome,
@@ -77,14 +77,14 @@ def _manifest_json(run: SettlementRun, rows: str, record: dict, rendered: dict) 
 # the batch of a settled month (OUT/batches/M/), in writing order: the manifest is written
 # last, and its presence marks the month published (OutputLayout.published_settlement_months)
 COUPONS = PublishedFile(
-    "coupons.csv",
+    COUPONS_FILE,
     _coupons_csv,
     "coupons_csv_sha256",
     "The month's coupon batch: one coupon per referrer owed money.",
     "after_coupons_file",
 )
 WELCOME = PublishedFile(
-    "welcome.csv",
+    WELCOME_FILE,
     _welcome_csv,
     "welcome_csv_sha256",
     "The welcome rewards of the friends registered in the month.",
@@ -199,7 +199,7 @@ def republish(run: SettlementRun, registered: RegisteredInputs) -> Outcome:
 
 def refresh_readers(run: SettlementRun) -> None:
     """What people read after the ledger changed: the analysts' catalog and the month report."""
-    catalog.refresh(run.con, run.layout)
+    catalog.refresh_after_publishing(run.con, run.layout)
     report.write(run.con, run.layout, run.month, run.dates.cutoff_date)
 
 
