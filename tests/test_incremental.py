@@ -107,17 +107,17 @@ def test_a_changed_eligible_products_list_rescans_every_cycle(tmp_path):
 
 
 def test_files_unchanged_since_an_earlier_run_are_not_hashed_again(tmp_path, monkeypatch):
-    from transforms.pipeline import inputs
+    from transforms.pipeline import input_fingerprints
 
     hashed = []
-    real_sha256_file = inputs.sha256_file
+    real_sha256_file = input_fingerprints.sha256_file
 
     def counting_sha256_file(path):
         if "billing_cycle=" in str(path):
             hashed.append(path.parent.name)
         return real_sha256_file(path)
 
-    monkeypatch.setattr(inputs, "sha256_file", counting_sha256_file)
+    monkeypatch.setattr(input_fingerprints, "sha256_file", counting_sha256_file)
     world = World(tmp_path / "w", first_cycle="2025-01", last_cycle="2025-04")
     _populate(world)
     data = world.write()

@@ -66,3 +66,16 @@ def test_a_registration_with_an_offset_lands_on_its_utc_day(world):
             "select settlement_month, registered_at, registered_date from referee_status order by 1"
         ).fetchall()
     assert rows == [("2025-04", datetime(2025, 4, 1, 3, 30), date(2025, 4, 1))]
+
+
+def test_an_empty_snapshot_folder_is_no_files_and_an_empty_cycle_no_export(tmp_path):
+    from transforms import contracts
+    from transforms.errors import InputError
+    from transforms.pipeline import inputs
+
+    (tmp_path / "referrals").mkdir()
+    with pytest.raises(InputError, match=r"referrals: no referrals Parquet files"):
+        inputs.snapshot_files(tmp_path, contracts.REFERRALS)
+    (tmp_path / "billing" / "billing_cycle=2025-04").mkdir(parents=True)
+    with pytest.raises(InputError, match="no billing export for 2025-04"):
+        inputs.billing_cycles(tmp_path, "2025-04")

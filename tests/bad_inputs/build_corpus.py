@@ -254,13 +254,14 @@ KINDS = {
         "column verified_at: expected a timestamp, found BOOLEAN",
     ),
     "missing_referrals": (
-        # the folder stays (with a note, so that git keeps it) but holds no Parquet file
+        # the folder holds a note instead of the file: the note is an entry no rule reads
+        # (an empty folder, which git cannot keep, is tests/test_input_parsing.py's)
         lambda d: (
             (d / REFERRALS).unlink(),
             (d / REFERRALS).with_name("README.txt").write_text("the export forgot the file\n"),
         ),
         3,
-        "no referrals Parquet files",
+        "README.txt: not a Parquet file",
     ),
     "missing_accounts_folder": (
         lambda d: shutil.rmtree(d / "accounts"),
