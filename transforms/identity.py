@@ -39,6 +39,8 @@ def identity_skeleton(key: str | None) -> str | None:
     """The form of an identity key that two lookalike keys share (None stays None)."""
     if key is None:
         return None
+    if key.isascii() and key.isprintable():  # nothing to fold but the case (the common key)
+        return key.lower()
     text = unicodedata.normalize("NFKC", key)
     text = "".join(c for c in text if unicodedata.category(c) not in _INVISIBLE).casefold()
     lookalikes = _ascii_lookalikes()
