@@ -12,15 +12,21 @@ import logging
 import os
 import re
 import socket
+import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from transforms.coupon_codes import KEY_ENVIRONMENT_VARIABLE
+from transforms.errors import UsageError
 from transforms.summary import progress
 
 TIMEOUT_S = 5
 RETRY_DELAYS_S = (2,)  # one retry, 2 s after the first try
+# the whole alert, tries and retry included: a server that trickles its answer byte by byte
+# resets a per-read timeout forever, so the alert as a whole has a deadline
+TOTAL_S = 20
 
 OUTCOMES = {
     1: "failed",
@@ -104,11 +110,35 @@ def notify_url(given: str | None, environ=None) -> str | None:
     """The webhook: --notify, else the environment's CREDITFLOW_NOTIFY_URL (how a scheduled
     run gets it without the URL ever being a visible deployment parameter)."""
     environ = os.environ if environ is None else environ
-    return given or environ.get(NOTIFY_URL_VARIABLE) or None
+    url = given or environ.get(NOTIFY_URL_VARIABLE) or None
+    if url is not None:
+        parsed = urllib.parse.urlsplit(url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            # the URL is a secret (a webhook's path holds its token): its scheme only
+            raise UsageError(
+                f"usage: --notify (or {NOTIFY_URL_VARIABLE}) must be an http or https URL with "
+                f"a host, not a {parsed.scheme or 'schemeless'} URL"
+            )
+    return url
 
 
 def notify(url: str, message: dict) -> bool:
-    """POST the message; True when the webhook accepted it (2xx). Never raises."""
+    """POST the message; True when the webhook accepted it (2xx). Never raises, and never
+    takes longer than TOTAL_S, however slowly the server answers."""
+    outcome: list[str | None] = []
+    sender = threading.Thread(target=lambda: outcome.append(_send(url, message)), daemon=True)
+    sender.start()
+    sender.join(TOTAL_S)
+    # still waiting on the server: given up (the thread dies with the run)
+    problem = outcome[0] if outcome else f"no answer within {TOTAL_S} s"
+    if problem is None:
+        return True
+    progress(f"the alert could not be delivered to the --notify webhook ({problem})", logging.ERROR)
+    return False
+
+
+def _send(url: str, message: dict) -> str | None:
+    """POST, with one retry; None when the webhook accepted it, else why not."""
     body = json.dumps(message, sort_keys=True).encode()
     problem = "not sent"
     for delay_s in (*RETRY_DELAYS_S, None):
@@ -118,7 +148,7 @@ def notify(url: str, message: dict) -> bool:
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
                 if 200 <= response.status < 300:
-                    return True
+                    return None
                 problem = f"HTTP {response.status}"
         except urllib.error.HTTPError as error:
             problem = f"HTTP {error.code}"
@@ -126,5 +156,4 @@ def notify(url: str, message: dict) -> bool:
             problem = str(getattr(error, "reason", error))
         if delay_s is not None:
             time.sleep(delay_s)
-    progress(f"the alert could not be delivered to the --notify webhook ({problem})", logging.ERROR)
-    return False
+    return problem

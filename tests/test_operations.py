@@ -749,3 +749,38 @@ def test_the_run_page_and_its_artifact_render_in_a_real_browser(served, tmp_path
             assert f"Settlement {month}: published" in dom
         if keep := os.environ.get("CREDITFLOW_KEEP_SCREENSHOTS"):
             shutil.copy(shot, Path(keep) / f"prefect-{name}.png")
+
+
+@pytest.mark.parametrize("url", ["data:text/plain,hello", "file:///etc/passwd", "hooks.example/x"])
+def test_a_notify_url_that_is_not_http_is_a_usage_error_before_anything_runs(tmp_path, capsys, url):
+    args = ["settle", "--month", "2025-11", "--data", str(BASE), "--out", str(tmp_path / "out")]
+    code, _, err = run_cli([*args, "--notify", url], capsys)
+    assert code == 2 and err.count("creditflow: error:") == 1
+    assert "must be an http or https URL" in err and url not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_webhook_that_trickles_its_answer_is_given_up_on_in_bounded_time(monkeypatch, capsys):
+    import socket
+
+    monkeypatch.setattr(alerts, "TOTAL_S", 1)
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def trickle():  # accepts, then answers one byte every half second, forever
+        connection, _ = listener.accept()
+        connection.recv(65536)
+        while not stop.is_set():
+            connection.sendall(b"H")
+            time.sleep(0.5)
+
+    threading.Thread(target=trickle, daemon=True).start()
+    started = time.monotonic()
+    try:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/slow"
+        assert alerts.notify(url, {"month": "2026-03"}) is False
+    finally:
+        stop.set()
+        listener.close()
+    assert time.monotonic() - started < 5
+    assert "no answer within 1 s" in capsys.readouterr().err
