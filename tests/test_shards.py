@@ -191,8 +191,37 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_6(monkeypatch, tmp_path, 
     )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 6
-    assert any("cannot reach the Dask scheduler at tcp://127.0.0.1:9" in line for line in err)
+    assert any("cannot reach a Dask scheduler at tcp://127.0.0.1:9" in line for line in err)
     assert not (tmp_path / "out" / "warehouse.duckdb").exists()
+
+
+def test_an_address_that_is_not_a_scheduler_is_one_line_not_a_crash(monkeypatch, tmp_path, capsys):
+    import socket
+    import threading
+
+    monkeypatch.setattr(executors, "CONNECT_TIMEOUT_S", 5)
+    # another service on the port: it greets with its banner, which Dask would read as the
+    # length of a message (it tried to allocate exabytes: MemoryError, exit 7)
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def banner():
+        while True:
+            connection, _ = listener.accept()
+            connection.sendall(b"SSH-2.0-OpenSSH_9.6 not a Dask scheduler\r\n" * 4)
+
+    threading.Thread(target=banner, daemon=True).start()
+    base = ["settle", "--month", "2025-11", "--data", str(REPO / "sample_data")]
+    for address, expected in (
+        ("not-a-url", 2),  # a typo: a usage error
+        (f"tcp://127.0.0.1:{listener.getsockname()[1]}", 6),  # another service
+    ):
+        out = tmp_path / f"out-{expected}"
+        args = [*base, "--out", str(out), "--executor", "dask", "--dask-address", address]
+        assert exit_code(args) == expected, address
+        err = capsys.readouterr().err
+        assert err.count("creditflow: error:") == 1 and "Traceback" not in err
+        assert not (out / "warehouse.duckdb").exists()
+    listener.close()
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,10 @@ returns the function's results in task order.
   tasks of their own (flows/dask_cluster.py says why).
 """
 
+import re
 from collections.abc import Callable
 
-from transforms.errors import OrchestratorUnavailable
+from transforms.errors import OrchestratorUnavailable, UsageError
 
 CONNECT_TIMEOUT_S = 30
 
@@ -25,12 +26,20 @@ def client(address: str):
     answer (the caller closes it: `with client(address) as c`)."""
     from distributed import Client  # imported only when a run uses Dask
 
+    if not re.fullmatch(r"(tcp|tls)://[^\s/:]+:\d{1,5}", address):
+        raise UsageError(
+            f"usage: --dask-address {address!r} is not a Dask scheduler address "
+            "(tcp://HOST:PORT or tls://HOST:PORT)"
+        )
     try:
         return Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
-    except (OSError, TimeoutError) as error:
+    except (OSError, TimeoutError, MemoryError, ValueError) as error:
+        # MemoryError: something else answers on that port (Dask reads its first bytes as
+        # the length of a message); ValueError: an address Dask cannot parse
         raise OrchestratorUnavailable(
-            f"cannot reach the Dask scheduler at {address} within {CONNECT_TIMEOUT_S} s "
-            f"({error}); nothing was changed (docs/operations.md#dask)"
+            f"cannot reach a Dask scheduler at {address} within {CONNECT_TIMEOUT_S} s "
+            f"({type(error).__name__}: {str(error)[:200]}); nothing was changed "
+            "(docs/operations.md#dask)"
         ) from None
 
 
