@@ -90,3 +90,20 @@ def test_export_refuses_to_write_over_what_the_pipeline_owns(world, capsys, targ
     assert code == 2
     assert "which the pipeline owns" in err
     assert {p.name: p.read_bytes() for p in batch.iterdir()} == before
+
+
+def test_temp_files_a_killed_run_left_are_cleared_by_the_next_run(world):
+    batch = _published(world)
+    left = [
+        batch / ".welcome.csv.k1ll3d.tmp",  # inside the batch handed to issuance
+        world.out / ".catalog.k1ll3d.duckdb.tmp",
+        world.out / "catalog" / "settlements" / ".2025-04.parquet.k1ll3d.tmp",
+    ]
+    for path in left:
+        path.write_bytes(b"half a file")
+    kept = world.out / "my-notes" / ".draft.tmp"  # not the pipeline's: left alone
+    kept.parent.mkdir()
+    kept.write_text("mine")
+    world.settle("2025-05")
+    assert [path for path in left if path.exists()] == []
+    assert kept.read_text() == "mine"

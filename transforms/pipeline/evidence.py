@@ -67,7 +67,10 @@ def _changed(con, files: tuple[PublishedFile, ...], table, column, folder_of, mo
 
 
 def guard(con, layout: OutputLayout) -> None:
-    """Stop (exit 4) before anything is computed when a published file was changed."""
+    """Stop (exit 4) before anything is computed when a published file was changed; and
+    clear the temp files a killed run left (the warehouse is this run's now)."""
+    for stale in layout.stale_temp_files():
+        stale.unlink(missing_ok=True)
     found = changed_files(con, layout)
     if found:
         first = found[0]

@@ -82,6 +82,20 @@ class OutputLayout:
             None,
         )
 
+    def stale_temp_files(self) -> list[Path]:
+        """The temp files a killed run left in what the pipeline owns under OUT: every
+        write goes to a hidden `.NAME.*.tmp` beside its target before a rename (files.py,
+        catalog.py). Only runs write there, one at a time, so any found at the start of a
+        run are a dead run's."""
+        probe = OutputLayout(Path("OUT"))
+        found = list(self.root.glob(".*.tmp"))
+        # (not .recovery/: a recover may be rebuilding there, and it clears its own)
+        for name in sorted(_top_level_names(probe) | {"shards"}):
+            folder = self.root / name
+            if folder.is_dir():
+                found += folder.rglob(".*.tmp")
+        return sorted(found)
+
     def published_settlement_months(self) -> list[str]:
         """The months whose batch was published (a manifest is written last)."""
         root = self.root / "batches"
