@@ -36,11 +36,16 @@ class PublishedFile:
     crash_point: str | None = None  # a test's crash point after the file is written
 
 
-def render(files: tuple[PublishedFile, ...], run, rows: str, record: dict) -> dict[str, bytes]:
+def render(
+    files: tuple[PublishedFile, ...], run, rows: str, record: dict, done: dict | None = None
+) -> dict[str, bytes]:
     """Every file of the month, in writing order (a later file, the manifest, may state the
-    digests of the earlier ones)."""
+    digests of the earlier ones); `done`: files already rendered, not rendered again."""
     rendered: dict[str, bytes] = {}
     for file in files:
+        if done and file.name in done:
+            rendered[file.name] = done[file.name]
+            continue
         pinned = {**record, **digests(files[: len(rendered)], rendered)}
         rendered[file.name] = file.render(run, rows, pinned, rendered)
     return rendered

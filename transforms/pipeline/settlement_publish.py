@@ -146,7 +146,7 @@ def publish(run: SettlementRun, month: ValidatedMonth) -> Outcome:
     record = _settlement_record(run, month)
     # the manifest as the computed month renders it: the warehouse's record renders the same
     # bytes after the commit, and every later run checks the file against this digest
-    rendered = published_files.render(BATCH_FILES, run, COMPUTED_ROWS, record)
+    rendered = published_files.render(BATCH_FILES, run, COMPUTED_ROWS, record, month.rendered)
     record.update(published_files.digests(BATCH_FILES, rendered))
     if run.options.dry_run:
         folder = _write_preview(run, rendered)
