@@ -122,3 +122,29 @@ def test_a_catalog_that_cannot_be_refreshed_never_unpublishes_the_month(world, c
     with duckdb.connect(str(world.out / "catalog.duckdb"), read_only=True) as con:
         assert con.execute("select count(*) from settlements").fetchone()[0] == 3
     assert may.action == "published"
+
+
+def test_snapshots_left_by_another_warehouse_are_written_again_from_this_ledger(world):
+    """An operator removed the warehouse and the batches but left catalog/: the next ledger
+    must not show the old one's money for the months it settles again."""
+    import shutil
+
+    from tests.world import start_ledger
+
+    _earning_world(world).settle("2025-03", "2025-04")
+    snapshot = world.out / "catalog" / "settlements" / "2025-04.parquet"
+    old = snapshot.read_bytes()
+    (world.out / "warehouse.duckdb").unlink()
+    shutil.rmtree(world.out / "batches")
+    world.spend("friend-2", date(2025, 4, 4), "40.00")  # the data differ for April
+    world.write()
+    start_ledger(world.out, world.data, "2025-03")
+    world.settle("2025-03", "2025-04")
+    assert snapshot.read_bytes() != old
+    with duckdb.connect(str(world.out / "catalog.duckdb"), read_only=True) as con:
+        catalog_rows = con.execute(
+            "select settlement_month, coupon_total_usd from settlements order by 1"
+        ).fetchall()
+    assert catalog_rows == world.query(
+        "select settlement_month, coupon_total_usd from settlements order by 1"
+    )

@@ -289,3 +289,15 @@ create table if not exists warehouse.input_file_digests (
     sha256 varchar not null,
     primary key (file_path, size_bytes, inode, modified_ns, changed_ns)
 );
+
+-- The catalog's monthly snapshots as this warehouse wrote them (issue 29), by the snapshot
+-- file's stamp and digest: at each refresh a snapshot this table does not vouch for (left
+-- by another warehouse, or changed since) is written again from the ledger. A cache of
+-- what was written, not the ledger.
+create table if not exists warehouse.catalog_snapshots (
+    relation_name varchar not null,
+    month varchar not null,
+    file_stamp varchar not null,
+    sha256 varchar not null,
+    primary key (relation_name, month)
+);

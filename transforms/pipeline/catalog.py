@@ -20,6 +20,7 @@ import duckdb
 from transforms.errors import UsageError
 from transforms.pipeline import sql_runner, warehouse
 from transforms.pipeline.files import atomic_write, parquet_bytes
+from transforms.pipeline.input_fingerprints import file_stamp
 from transforms.pipeline.layout import OutputLayout
 from transforms.summary import progress
 
@@ -91,6 +92,7 @@ def refresh(con: duckdb.DuckDBPyConnection, layout: OutputLayout) -> Path:
     published = {
         ledger: warehouse.published_months(con, *ledger) for ledger in set(MONTHLY_TABLES.values())
     }
+    vouched = _vouched_snapshots(con)
     for table, ledger in MONTHLY_TABLES.items():
         month_column = ledger[1]
         folder = layout.catalog_dir / table
@@ -98,12 +100,19 @@ def refresh(con: duckdb.DuckDBPyConnection, layout: OutputLayout) -> Path:
         files = []
         for month in published[ledger]:
             path = folder / f"{month}.parquet"
-            if not path.exists():
+            # written once per month, unless this warehouse did not write it as it stands
+            # (a catalog/ that outlived its warehouse would show another ledger's money)
+            if not path.exists() or vouched.get((table, month)) != _stamp(path):
                 rows = con.sql(
                     f"select * from warehouse.{table} where {month_column} = $m order by all",
                     params={"m": month},
                 ).to_arrow_table()
-                atomic_write(path, parquet_bytes(rows), mode=0o644)
+                data = parquet_bytes(rows)
+                atomic_write(path, data, mode=0o644)
+                con.execute(
+                    "insert or replace into warehouse.catalog_snapshots values (?, ?, ?, ?)",
+                    [table, month, _stamp(path), hashlib.sha256(data).hexdigest()],
+                )
             files.append(path)
         views[table] = files
     for relation in WHOLE_RELATIONS:
@@ -121,6 +130,21 @@ def refresh(con: duckdb.DuckDBPyConnection, layout: OutputLayout) -> Path:
         views[view] = sorted((layout.root / "quarantine").glob(f"*/{name}"))
     _replace(layout, views, _schemas(con))
     return layout.catalog
+
+
+def _vouched_snapshots(con) -> dict[tuple[str, str], str]:
+    """(relation, month) -> the stamp of the snapshot file this warehouse wrote."""
+    return {
+        (relation, month): stamp
+        for relation, month, stamp in con.execute(
+            "select relation_name, month, file_stamp from warehouse.catalog_snapshots"
+        ).fetchall()
+    }
+
+
+def _stamp(path: Path) -> str:
+    """A snapshot file as the file system describes it: any write moves the ctime."""
+    return ":".join(str(part) for part in file_stamp(path))
 
 
 def _schemas(con) -> dict[str, str]:
