@@ -56,6 +56,23 @@ def test_recover_rebuilds_the_ledger_and_the_next_month_is_as_if_nothing_was_los
     assert ledger_rows(published.out) == ledger_rows(control)
 
 
+def test_a_missing_batch_file_is_proved_by_its_manifest_and_written_back(published):
+    batch = published.out / "batches" / "2025-04"
+    original = (batch / "coupons.csv").read_bytes()
+    (batch / "coupons.csv").unlink()
+    (published.out / "warehouse.duckdb").unlink()
+    recovery.recover(RunOptions(data_dir=published.data, out_dir=published.out))
+    assert (batch / "coupons.csv").read_bytes() == original
+
+
+def test_a_missing_instrument_file_with_no_record_left_is_one_line_and_exit_4(published):
+    (published.out / "instruments" / "2025-04" / "events.parquet").unlink()
+    (published.out / "warehouse.duckdb").unlink()
+    with pytest.raises(StateConflict, match=r"events\.parquet: missing, and nothing left"):
+        recovery.recover(RunOptions(data_dir=published.data, out_dir=published.out))
+    assert not (published.out / "warehouse.duckdb").exists()  # nothing swapped in
+
+
 def test_recover_replaces_nothing_when_the_inputs_changed(published):
     before = (published.out / "warehouse.duckdb").read_bytes()
     published.spend("friend-1", date(2025, 3, 20), "500.00")  # a bonus March never paid

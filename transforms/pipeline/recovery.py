@@ -22,6 +22,7 @@ from pathlib import Path
 import duckdb
 
 from transforms import months
+from transforms.batch_file import sha256_hex
 from transforms.errors import StateConflict, UsageError
 from transforms.pipeline import (
     catalog,
@@ -33,6 +34,7 @@ from transforms.pipeline import (
     settlement_publish,
     warehouse,
 )
+from transforms.pipeline.files import atomic_write
 from transforms.pipeline.layout import SETTLEMENT_MARKER, OutputLayout
 from transforms.pipeline.options import RunOptions
 from transforms.summary import progress
@@ -79,7 +81,12 @@ def recover(options: RunOptions) -> Recovered:
                     }
                 ),
             )
-            _same_files(month, layout.batch_dir(month), scratch.batch_dir(month), SETTLEMENT_FILES)
+            recorded = {
+                f.name: manifest.get(f.digest_column) for f in settlement_publish.DATA_FILES
+            }
+            _same_files(
+                month, layout.batch_dir(month), scratch.batch_dir(month), SETTLEMENT_FILES, recorded
+            )
             _same_manifest(month, layout.batch_dir(month), scratch.batch_dir(month))
             progress(f"{month}: settlement reproduced byte for byte")
         for month in instrument_months:
@@ -108,9 +115,35 @@ def _check_contiguous(ledger: str, found: list[str]) -> None:
         )
 
 
-def _same_files(month: str, published: Path, rebuilt: Path, names: tuple[str, ...]) -> None:
+def _same_files(
+    month: str, published: Path, rebuilt: Path, names: tuple[str, ...], recorded=None
+) -> None:
+    """Every published file equals its rebuilt copy. A file missing from the published
+    folder is proved by the digest its manifest recorded, and written back; with no digest
+    to prove it by, recover stops (exit 4)."""
     for name in names:
-        if (published / name).read_bytes() != (rebuilt / name).read_bytes():
+        made = (rebuilt / name).read_bytes()
+        if not (published / name).is_file():
+            digest = (recorded or {}).get(name)
+            if digest is None:
+                raise StateConflict(
+                    f"{published / name}: missing, and nothing left under {published.parent.parent} "
+                    "records what it held, so recover cannot prove the rebuilt ledger pays what was "
+                    "published. Put the file back (from a backup) and run recover again; the "
+                    "warehouse was not replaced"
+                )
+            if sha256_hex(made) != digest:
+                raise StateConflict(
+                    f"{month}: the rebuilt {name} is not the one the manifest records (were the "
+                    "inputs, the rules or the coupon key changed since?); the warehouse was not "
+                    "replaced"
+                )
+            atomic_write(published / name, made)  # proved identical: the batch is whole again
+            progress(
+                f"{month}: {name} was missing; written back, identical to its manifest's digest"
+            )
+            continue
+        if (published / name).read_bytes() != made:
             raise StateConflict(
                 f"{month}: the rebuilt {name} differs from the published {published / name} "
                 "(were the inputs, the rules or the coupon key changed since?); the "
