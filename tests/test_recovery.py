@@ -73,6 +73,18 @@ def test_a_missing_instrument_file_with_no_record_left_is_one_line_and_exit_4(pu
     assert not (published.out / "warehouse.duckdb").exists()  # nothing swapped in
 
 
+def test_a_stray_copy_of_a_month_is_named_by_every_run_and_by_recover(published):
+    import shutil as copying
+
+    stray = published.out / "batches" / "old-copy"
+    copying.copytree(published.out / "batches" / "2025-04", stray)
+    with pytest.raises(StateConflict, match=r"old-copy: a published month's files in a folder"):
+        published.settle("2025-06")
+    (published.out / "warehouse.duckdb").unlink()
+    with pytest.raises(StateConflict, match=r"old-copy: a published month's files in a folder"):
+        recovery.recover(RunOptions(data_dir=published.data, out_dir=published.out))
+
+
 def test_recover_replaces_nothing_when_the_inputs_changed(published):
     before = (published.out / "warehouse.duckdb").read_bytes()
     published.spend("friend-1", date(2025, 3, 20), "500.00")  # a bonus March never paid

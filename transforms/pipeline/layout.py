@@ -1,10 +1,12 @@
 """Where everything lives under OUT: the one object that builds output paths."""
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 # the file written last into a published month's folder: its presence marks the month
 # published (the last of settlement_publish.BATCH_FILES and instruments_publish.INSTRUMENT_FILES)
+_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 SETTLEMENT_MARKER = "manifest.json"
 INSTRUMENT_MARKER = "rollforward.csv"
 # the batch files people are pointed to (the run summary names them; declared with the
@@ -100,13 +102,27 @@ class OutputLayout:
         """The months whose batch was published (a manifest is written last)."""
         root = self.root / "batches"
         found = root.glob(f"*/{SETTLEMENT_MARKER}") if root.is_dir() else []
-        return sorted(p.parent.name for p in found)
+        return sorted(p.parent.name for p in found if _MONTH.fullmatch(p.parent.name))
 
     def published_instrument_months(self) -> list[str]:
         """The instrument months published (the roll-forward is written last)."""
         root = self.root / "instruments"
         found = root.glob(f"*/{INSTRUMENT_MARKER}") if root.is_dir() else []
-        return sorted(p.parent.name for p in found)
+        return sorted(p.parent.name for p in found if _MONTH.fullmatch(p.parent.name))
+
+    def stray_month_folders(self) -> list[Path]:
+        """Folders beside the published months, holding a month's marker, that are not
+        named like a month (a copy such as batches/old-copy/): never read as a month."""
+        found = []
+        for folder, marker in (("batches", SETTLEMENT_MARKER), ("instruments", INSTRUMENT_MARKER)):
+            root = self.root / folder
+            if root.is_dir():
+                found += [
+                    p.parent
+                    for p in root.glob(f"*/{marker}")
+                    if not _MONTH.fullmatch(p.parent.name)
+                ]
+        return sorted(found)
 
 
 # the working folders other modules make under OUT (the shards' layout, recover's scratch)

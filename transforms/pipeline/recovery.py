@@ -56,6 +56,7 @@ def recover(options: RunOptions) -> Recovered:
     """Rebuild OUT/warehouse.duckdb from the published months' inputs and swap it in once
     it reproduces every published file; raise (exit 4) at the first difference."""
     layout = OutputLayout(Path(options.out_dir))
+    warehouse.refuse_stray_month_folders(layout)
     settled = layout.published_settlement_months()
     instrument_months = layout.published_instrument_months()
     if not settled:

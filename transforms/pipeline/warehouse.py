@@ -154,10 +154,23 @@ def published_months(
     ]
 
 
+def refuse_stray_month_folders(layout: OutputLayout) -> None:
+    """Stop (exit 4) when a folder holds a published month's files under a name that is not
+    a month (batches/old-copy/): it is never read as a month, and never silently ignored."""
+    strays = layout.stray_month_folders()
+    if strays:
+        raise StateConflict(
+            f"{strays[0]}: a published month's files in a folder not named YYYY-MM (a copy?); "
+            f"nothing under {layout.root} may look like a month it is not. Move it out of OUT "
+            "and run again; nothing was changed"
+        )
+
+
 def guard_published_months(con, layout: OutputLayout) -> None:
     """Stop (exit 4) when published files name months the warehouse does not hold: a
     warehouse that is missing, empty or behind them would pay those months again. Every
     run calls it before anything is computed (docs/operations.md#a-lost-or-damaged-warehouse)."""
+    refuse_stray_month_folders(layout)
     for ledger, on_disk, table, column in (
         ("settlement", layout.published_settlement_months(), "settlements", "settlement_month"),
         (
