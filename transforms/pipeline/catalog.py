@@ -92,7 +92,7 @@ def refresh(con: duckdb.DuckDBPyConnection, layout: OutputLayout) -> Path:
     published = {
         ledger: warehouse.published_months(con, *ledger) for ledger in set(MONTHLY_TABLES.values())
     }
-    vouched = _vouched_snapshots(con)
+    vouched, written = _vouched_snapshots(con), []
     for table, ledger in MONTHLY_TABLES.items():
         month_column = ledger[1]
         folder = layout.catalog_dir / table
@@ -109,12 +109,15 @@ def refresh(con: duckdb.DuckDBPyConnection, layout: OutputLayout) -> Path:
                 ).to_arrow_table()
                 data = parquet_bytes(rows)
                 atomic_write(path, data, mode=0o644)
-                con.execute(
-                    "insert or replace into warehouse.catalog_snapshots values (?, ?, ?, ?)",
-                    [table, month, _stamp(path), hashlib.sha256(data).hexdigest()],
-                )
+                written.append((table, month, _stamp(path), hashlib.sha256(data).hexdigest()))
             files.append(path)
         views[table] = files
+    if written:  # one statement, one commit: a commit per snapshot cost seconds a month
+        con.execute(
+            "insert or replace into warehouse.catalog_snapshots values "
+            + ", ".join("(?, ?, ?, ?)" for _ in written),
+            [value for row in written for value in row],
+        )
     for relation in WHOLE_RELATIONS:
         # the query, not the warehouse's view: a run's relations would shadow its tables
         query = sql_runner.sql_file(f"queries/{relation}.sql")
