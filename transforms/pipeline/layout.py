@@ -76,8 +76,7 @@ class OutputLayout:
     def managed_path(self, path: Path) -> Path | None:
         """The path under OUT that the pipeline owns and `path` is (or lies inside), or None:
         a command that writes a file a person chose (export) refuses such a target."""
-        probe = OutputLayout(Path("OUT"))
-        owned = {self.root / name for name in (*_WORKING_DIRS, *_top_level_names(probe))}
+        owned = {self.root / name for name in (*_WORKING_DIRS, *_top_level_names())}
         target = Path(path).resolve()
         return next(
             (p for p in sorted(owned) if target == p.resolve() or p.resolve() in target.parents),
@@ -89,10 +88,9 @@ class OutputLayout:
         write goes to a hidden `.NAME.*.tmp` beside its target before a rename (files.py,
         catalog.py). Only runs write there, one at a time, so any found at the start of a
         run are a dead run's."""
-        probe = OutputLayout(Path("OUT"))
         found = list(self.root.glob(".*.tmp"))
         # (not .recovery/: a recover may be rebuilding there, and it clears its own)
-        for name in sorted(_top_level_names(probe) | {"shards"}):
+        for name in sorted(_top_level_names() | {"shards"}):
             folder = self.root / name
             if folder.is_dir():
                 found += folder.rglob(".*.tmp")
@@ -129,8 +127,9 @@ class OutputLayout:
 _WORKING_DIRS = ("shards", ".recovery")
 
 
-def _top_level_names(probe: OutputLayout) -> set[str]:
+def _top_level_names() -> set[str]:
     """The first name under OUT of every path the layout builds."""
+    probe = OutputLayout(Path("OUT"))
     names = set()
     for name, member in vars(OutputLayout).items():
         if isinstance(member, property):
