@@ -34,7 +34,7 @@ OUTCOMES = {
     3: "invalid or missing input",
     4: "state conflict",
     5: "an output invariant failed",
-    6: "the orchestrator is unavailable",
+    6: "the environment refused (disk, path, orchestrator)",
     7: "internal error",
 }
 
@@ -45,7 +45,8 @@ WHERE_TO_LOOK = {
     3: "the input file or folder named in the reason (docs/data-contract.md)",
     4: "{out}/batches/ (published months) and any other run on {out}",
     5: "{out}/reports/{month}/index.html",
-    6: "the Prefect server at PREFECT_API_URL, or the machine's load",
+    6: "the path or device named in the reason, the Prefect server at PREFECT_API_URL, "
+    "or the machine's load",
     7: "{out}/logs/ (the traceback named in the reason)",
 }
 # how loud an alert is: a failure is an error; waiting for a late billing export is a

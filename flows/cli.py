@@ -18,7 +18,13 @@ from pydantic import ValidationError
 from flows import cli_commands as commands
 from flows import cli_parser
 from flows.cli_commands import Invocation
-from transforms.errors import CreditflowError, InternalError, StageFailed, UsageError
+from transforms.errors import (
+    CreditflowError,
+    InternalError,
+    StageFailed,
+    UsageError,
+    environment_fault,
+)
 from transforms.pipeline.layout import OutputLayout
 from transforms.pipeline.options import RunOptions
 from transforms.summary import progress
@@ -140,9 +146,15 @@ def _alert(
     notify(url, alert_message(command, month or asked, exit_code, reason, out, where=where))
 
 
-def _internal_error(error: BaseException, out_dir: Path | None) -> tuple[int, str]:
-    """An unexpected failure outside a stage: the traceback to a log file, one line out."""
+def _unexpected_error(error: BaseException, out_dir: Path | None) -> tuple[int, str]:
+    """An unexpected failure outside a stage: the traceback to a log file, one line out
+    (an environment fault, exit 6, needs no traceback)."""
     from transforms.pipeline.files import write_traceback
+
+    fault = environment_fault(error)
+    if fault is not None:
+        print(f"creditflow: error: {fault}", file=sys.stderr)
+        return fault.exit_code, str(fault)
 
     logs = (
         OutputLayout(out_dir).logs_dir
@@ -167,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         _drop_frames(raised)
         del raised, error
     except Exception as error:  # a defect: never a traceback on the terminal
-        code, reason = _internal_error(error, invocation.out_dir)
+        code, reason = _unexpected_error(error, invocation.out_dir)
         _drop_frames(error)
         del error
         _alert(invocation, code, reason, None)

@@ -13,7 +13,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.prefect_home import is_orchestrator_failure
 from transforms import months
-from transforms.errors import CreditflowError, InternalError, StageFailed
+from transforms.errors import CreditflowError, InternalError, StageFailed, environment_fault
 from transforms.pipeline.files import write_traceback
 from transforms.pipeline.runner import Stage
 from transforms.summary import SLOW_STAGE_S, is_terminal, progress, range_line, stage_line
@@ -22,7 +22,7 @@ from transforms.summary import SLOW_STAGE_S, is_terminal, progress, range_line, 
 def redacted(logs: Path, month: str, function, *arguments):
     """Call a pipeline function. An expected failure needs no traceback; an unexpected one
     (a defect) has its traceback written under logs (OUT/logs/) and becomes an
-    InternalError (exit 7). Either way the frames are dropped before leaving: they hold the
+    InternalError (exit 7), unless the system refused a write (EnvironmentFault, exit 6). Either way the frames are dropped before leaving: they hold the
     DuckDB connection, and Prefect keeps failed states until exit. What leaves is redacted
     (StageFailed), because Prefect persists it."""
     try:
@@ -36,7 +36,8 @@ def redacted(logs: Path, month: str, function, *arguments):
     except Exception as error:
         if is_orchestrator_failure(error):
             raise  # Prefect itself did not answer: the CLI tries again, then exit 6
-        failure = InternalError.of(error, write_traceback(logs, error))
+        # the disk filled or a path was refused during the run: the operator's to fix
+        failure = environment_fault(error) or InternalError.of(error, write_traceback(logs, error))
     # raised outside the except clauses, so the failure carries no context (no frames)
     raise StageFailed(failure, month) from None
 

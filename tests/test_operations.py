@@ -112,7 +112,7 @@ def test_an_alert_names_the_month_the_code_the_reason_and_where_to_look():
         (3, "the input file or folder named in the reason"),  # never the quarantine
         (4, "/srv/out/batches/"),
         (5, "/srv/out/reports/2026-03/index.html"),
-        (6, "the Prefect server"),
+        (6, "the path or device named in the reason, the Prefect server"),
         (7, "/srv/out/logs/"),
     ],
 )

@@ -1,5 +1,9 @@
 """Errors a run can end with, each tied to the CLI's exit code."""
 
+import errno
+import re
+from pathlib import Path
+
 
 class CreditflowError(Exception):
     """An expected failure: reported as one line on stderr with its exit code.
@@ -51,6 +55,54 @@ class OrchestratorUnavailable(CreditflowError):
     after retries: nothing was run; running the same command again is safe."""
 
     exit_code = 6
+
+
+class EnvironmentFault(CreditflowError):
+    """The machine refused what the run needs under OUT (no space left, permission denied,
+    a file where a folder belongs, a path too long for the file system): named up front by
+    transforms/pipeline/preflight.py where it can be, otherwise when the system says so.
+    Not a defect: free the space or fix the path and run the same command again (a month
+    publishes in one transaction; a rerun finishes what was committed)."""
+
+    exit_code = 6
+
+
+# what the system's error numbers mean to the operator (errno names, for OSError)
+_OS_FAULTS = {
+    "ENOSPC": "no space left on the device",
+    "EDQUOT": "the disk quota is exhausted",
+    "EACCES": "permission denied",
+    "EPERM": "operation not permitted",
+    "EROFS": "the file system is read-only",
+    "ENOTDIR": "a file is where a folder belongs",
+    "EEXIST": "a file is where a folder belongs",
+    "EISDIR": "a folder is where a file belongs",
+    "ENAMETOOLONG": "the path is too long for the file system",
+}
+# DuckDB reports an OS failure as text: 'Could not write file "PATH": No space left on device'
+_DUCKDB_FAULT = re.compile(
+    r'"([^"]+)": (No space left on device|Permission denied|Read-only file system)'
+)
+
+
+def environment_fault(error: BaseException) -> "EnvironmentFault | None":
+    """The one-line environment fault an unexpected error is, or None (then it is a defect).
+    Reached only by what preflight could not foresee (the disk filled during the run)."""
+    path, what = None, None
+    if isinstance(error, OSError) and error.errno is not None:
+        what = _OS_FAULTS.get(errno.errorcode.get(error.errno, ""))
+        path = error.filename
+    else:
+        found = _DUCKDB_FAULT.search(str(error))
+        if found:
+            path, what = found.group(1), found.group(2)[0].lower() + found.group(2)[1:]
+    if what is None or (isinstance(error, FileExistsError) and not Path(str(path)).is_file()):
+        return None
+    return EnvironmentFault(
+        f"{path}: {what} ({type(error).__name__}); fix it and run the same command again: "
+        "a month commits in one transaction, and a rerun writes whatever files it did not",
+        where=str(path),
+    )
 
 
 class InternalError(CreditflowError):

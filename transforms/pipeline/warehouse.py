@@ -7,7 +7,7 @@ second concurrent writer fail fast.
 """
 
 import re
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import duckdb
@@ -242,10 +242,14 @@ def transaction(con):
     con.execute("begin transaction")
     try:
         yield
-        con.execute("commit")
     except BaseException:
-        con.execute("rollback")
+        # when DuckDB already aborted it, the error being raised is the one to report
+        with suppress(duckdb.Error):
+            con.execute("rollback")
         raise
+    # a failed commit (the disk full, say) is rolled back by DuckDB and says why; a rollback
+    # after it would only report "no transaction is active" and hide that reason
+    con.execute("commit")
 
 
 def append(con, tables: tuple[str, ...], record_table: str, record: dict) -> None:
