@@ -55,7 +55,7 @@ def billing_cycles(data_dir: Path, month: str) -> dict[str, tuple[Path, ...]]:
     if not billing_root.is_dir():
         raise InputError(f"{billing_root}: missing billing folder")
     billing: dict[str, tuple[Path, ...]] = {}
-    for folder in sorted(billing_root.iterdir()):
+    for folder in entries(billing_root):
         found = _CYCLE_FOLDER.match(folder.name)
         if not found or not folder.is_dir():
             raise InputError(
@@ -88,15 +88,27 @@ def parquet_files(folder: Path) -> tuple[Path, ...]:
     entry is accounted for: anything else there (a folder, even one named like a part
     file, a symlink that leads nowhere, a stray file, an unreadable file) stops the run,
     because a skipped entry is spend silently dropped."""
-    entries = sorted(folder.iterdir())
-    for entry in entries:
+    found = entries(folder)
+    for entry in found:
         problem = _entry_problem(entry)
         if problem:
             raise InputError(
                 f"{entry}: {problem} (rule: a delivery folder holds readable Parquet files and "
                 "nothing else; every entry is read or refused, never skipped)"
             )
-    return tuple(entries)
+    return found
+
+
+def entries(folder: Path) -> tuple[Path, ...]:
+    """A data folder's entries, sorted; a folder the system will not list (permission
+    denied) is an input error naming it, not a crash."""
+    try:
+        return tuple(sorted(Path(folder).iterdir()))
+    except OSError as error:
+        raise InputError(
+            f"{folder}: cannot be listed ({error.strerror}) (rule: every delivery folder is "
+            "readable by the run; nothing in it is skipped)"
+        ) from None
 
 
 def _entry_problem(entry: Path) -> str | None:
@@ -181,7 +193,7 @@ def newest_cycle_end(data_dir: Path) -> date:
     input fact can be dated after it."""
     cycles = [
         found.group(1)
-        for folder in (Path(data_dir) / "billing").iterdir()
+        for folder in entries(Path(data_dir) / "billing")
         if (found := _CYCLE_FOLDER.match(folder.name))
     ]
     return months.cutoff_date(max(cycles))

@@ -14,7 +14,7 @@ from pathlib import Path
 from transforms import contracts, instrument_rows, months
 from transforms import instrument_lifecycle as engine
 from transforms.errors import StateConflict, UsageError, ValidationFailure
-from transforms.pipeline import evidence, inputs, sql_runner, warehouse
+from transforms.pipeline import evidence, inputs, preflight, sql_runner, warehouse
 from transforms.pipeline.files import sha256_file
 from transforms.pipeline.instruments_publish import (
     InstrumentsOutcome,
@@ -41,6 +41,8 @@ def open_run(month: str, options: RunOptions) -> Run:
         raise UsageError(str(error)) from error
     data_dir = inputs.require_data_dir(options.data_dir)
     layout = OutputLayout(Path(options.out_dir))
+    # OUT must take what the month writes before anything commits (exit 6 otherwise)
+    preflight.instrument_month(layout, month)
     con = warehouse.connect(layout, read_only=False, readable=(data_dir,))
     published = warehouse.published_months(con, "instrument_months", "instrument_month")
     previous_cutoff = months.cutoff_date(published[-1]) if published else None

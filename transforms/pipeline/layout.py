@@ -76,7 +76,7 @@ class OutputLayout:
     def managed_path(self, path: Path) -> Path | None:
         """The path under OUT that the pipeline owns and `path` is (or lies inside), or None:
         a command that writes a file a person chose (export) refuses such a target."""
-        owned = {self.root / name for name in (*_WORKING_DIRS, *_top_level_names())}
+        owned = {self.root / name for name in (*_WORKING_PATHS, *_top_level_names())}
         target = Path(path).resolve()
         return next(
             (p for p in sorted(owned) if target == p.resolve() or p.resolve() in target.parents),
@@ -123,8 +123,9 @@ class OutputLayout:
         return sorted(found)
 
 
-# the working folders other modules make under OUT (the shards' layout, recover's scratch)
-_WORKING_DIRS = ("shards", ".recovery")
+# the working paths other modules make under OUT (the shards' layout, recover's scratch and
+# its lock)
+_WORKING_PATHS = ("shards", ".recovery", ".recovery.lock")
 
 
 def _top_level_names() -> set[str]:

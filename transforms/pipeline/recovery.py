@@ -12,9 +12,11 @@ reproduced byte for byte (the manifests but for their code version); the damaged
 kept aside, never deleted.
 """
 
+import fcntl
 import json
 import os
 import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,12 +25,13 @@ import duckdb
 
 from transforms import months
 from transforms.batch_file import sha256_hex
-from transforms.errors import StateConflict, UsageError
+from transforms.errors import CreditflowError, StateConflict, UsageError
 from transforms.pipeline import (
     catalog,
     instruments,
     instruments_publish,
     ledger_start,
+    preflight,
     published_files,
     settlement,
     settlement_publish,
@@ -43,6 +46,7 @@ from transforms.summary import progress
 SETTLEMENT_FILES = published_files.names(settlement_publish.DATA_FILES)
 INSTRUMENT_FILES = published_files.names(instruments_publish.INSTRUMENT_FILES)
 SCRATCH = ".recovery"
+LOCK = ".recovery.lock"  # held by the recover that owns SCRATCH
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,18 @@ def recover(options: RunOptions) -> Recovered:
     if instrument_months:
         _check_contiguous("instrument", instrument_months)
     scratch = OutputLayout(layout.root / SCRATCH)
+    preflight.recover(layout, scratch)
+    with _one_recover_at_a_time(layout), _named_for_the_live_out(layout, scratch):
+        return _rebuild(options, layout, scratch, settled, instrument_months)
+
+
+def _rebuild(
+    options: RunOptions,
+    layout: OutputLayout,
+    scratch: OutputLayout,
+    settled: list[str],
+    instrument_months: list[str],
+) -> Recovered:
     shutil.rmtree(scratch.root, ignore_errors=True)
     base = options.model_copy(update={"out_dir": scratch.root, "dry_run": False})
     try:
@@ -104,6 +120,42 @@ def recover(options: RunOptions) -> Recovered:
     finally:
         shutil.rmtree(scratch.root, ignore_errors=True)
     return Recovered(settled, instrument_months, kept_aside)
+
+
+@contextmanager
+def _one_recover_at_a_time(layout: OutputLayout):
+    """Recover owns its scratch folder: a second recover on the same OUT would delete the
+    ledger the first is rebuilding there. The lock (OUT/.recovery.lock, flock) is the
+    system's: it is released when the process ends, however it ends."""
+    with open(layout.root / LOCK, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise StateConflict(
+                f"{layout.root}: another recover is running on this OUT (process {holder}); "
+                "wait for it to end, then run recover again if it failed; nothing was changed"
+            ) from None
+        handle.truncate(0)
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield
+
+
+@contextmanager
+def _named_for_the_live_out(layout: OutputLayout, scratch: OutputLayout):
+    """A stop while rebuilding says first which OUT recover was rebuilding and what became
+    of it: the reason that follows may name a file of the rebuild, under the scratch
+    folder, which is removed (its advice is for the live OUT, never for the scratch)."""
+    try:
+        yield
+    except CreditflowError as error:
+        raise type(error)(
+            f"recover of {layout.root} stopped; its warehouse was not replaced and the "
+            f"rebuild under {scratch.root} was removed: {error}",
+            where=error.where,
+        ) from None
 
 
 def _check_contiguous(ledger: str, found: list[str]) -> None:

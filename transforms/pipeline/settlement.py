@@ -6,16 +6,20 @@ register inputs -> stage -> compute -> validate -> publish; a month already publ
 says which SQL runs when, and hands the next stage a value.
 """
 
+from pathlib import Path
+
 from transforms.errors import ValidationFailure
 from transforms.pipeline import (
     executors,
     gx_validation,
+    preflight,
     report,
     settlement_publish,
     shards,
     sql_runner,
 )
 from transforms.pipeline.faults import crash_point
+from transforms.pipeline.layout import OutputLayout
 from transforms.pipeline.options import RunOptions
 from transforms.pipeline.runner import Pipeline, Stage, run_pipeline
 from transforms.pipeline.settlement_inputs import register_inputs
@@ -29,6 +33,13 @@ from transforms.pipeline.settlement_run import (
 )
 
 __all__ = ["PIPELINE", "Outcome", "settle"]
+
+
+def open_checked(month: str, options: RunOptions) -> SettlementRun:
+    """Open the run once OUT is known to take what it will write (exit 6 otherwise): a
+    fault named after the commit would leave the month without its batch until a rerun."""
+    preflight.settlement_month(OutputLayout(Path(options.out_dir)), month, options)
+    return open_run(month, options)
 
 
 def stage(run: SettlementRun, registered: RegisteredInputs) -> RegisteredInputs:
@@ -116,7 +127,7 @@ def validate(run: SettlementRun, registered: RegisteredInputs) -> ValidatedMonth
 
 PIPELINE = Pipeline(
     name="settlement",
-    open=open_run,
+    open=open_checked,
     stages=(
         Stage("register inputs", register_inputs, "checking and fingerprinting the input files"),
         Stage("stage", stage, "reading the inputs"),
