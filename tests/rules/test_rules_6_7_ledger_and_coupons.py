@@ -78,3 +78,19 @@ def test_registration_after_the_cutoff_is_not_yet_visible(world):
     world.spend("friend", date(2025, 5, 2), "50.00")
     world.settle("2025-04")
     assert world.query("select referee_account_id from referee_status") == [("other",)]
+
+
+def test_a_base_earned_again_after_a_refund_is_a_correction_not_a_second_credit(world):
+    world.refer("friend", "referrer", date(2025, 1, 1))
+    world.spend("friend", date(2025, 1, 5), "30.00")
+    world.spend("friend", date(2025, 3, 10), "-30.00")  # back below the threshold: -20.00
+    world.spend("friend", date(2025, 4, 2), "25.00")  # over it again: +20.00 after the hold
+    world.settle("2025-02", "2025-06")
+    assert world.query(
+        "select settlement_month, entry_kind, amount_usd from ledger_entries "
+        "where component = 'base' order by 1"
+    ) == [
+        ("2025-02", "credit", Decimal("20.00")),
+        ("2025-03", "correction", Decimal("-20.00")),
+        ("2025-05", "correction", Decimal("20.00")),
+    ]
