@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from flows import cli_commands as commands
 from flows import cli_parser
+from flows import cli_readers as readers
 from flows.cli_commands import Invocation
 from transforms.errors import (
     CreditflowError,
@@ -47,9 +48,11 @@ def run(argv: list[str], invocation: Invocation | None = None) -> int:
     args = cli_parser.build_parser().parse_args(argv)
     invocation.alert_to = _alert_target(args)
     if args.command == "export":
-        return commands.export(args)
+        return readers.export(args)
     if args.command == "explain":
-        return commands.explain(args)
+        return readers.explain(args)
+    if args.command == "journal":
+        return readers.journal(args)
     if args.command == "init":
         return commands.init(args, invocation)
     if args.command == "backfill" and args.first > args.last:

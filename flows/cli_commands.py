@@ -1,7 +1,7 @@
-"""What each creditflow command does once its arguments parse (flows/cli.py dispatches;
-flows/cli_parser.py defines the arguments). Prefect and the pipelines are imported inside
-the commands that need them: Prefect is slow to import, and `export` or `explain` never
-need it."""
+"""What each command that runs or repairs the ledger does once its arguments parse
+(flows/cli.py dispatches; flows/cli_parser.py defines the arguments; the read-only
+commands are flows/cli_readers.py). Prefect and the pipelines are imported inside the
+commands that need them: Prefect is slow to import."""
 
 import logging
 import os
@@ -48,28 +48,6 @@ def server_log_of(args) -> Path | None:
     return None if args.verbose else OutputLayout(args.out).logs_dir / "prefect-server.log"
 
 
-def export(args) -> int:
-    """Read-only: never waits for a run, never makes one wait."""
-    from transforms.pipeline import export
-
-    target = args.to
-    owned = OutputLayout(args.out).managed_path(target)
-    if owned:
-        raise UsageError(
-            f"usage: --to {target} is inside {owned}, which the pipeline owns (a published "
-            "batch, the ledger, the catalog, ...): export somewhere else"
-        )
-    sheets = export.month_sheets(args.out, args.month)
-    if args.format == "xlsx":
-        target.parent.mkdir(parents=True, exist_ok=True)
-        export.write_xlsx(sheets, target)
-    else:
-        export.write_csv(sheets, target)
-    counts = ", ".join(f"{sheet.name} {len(sheet.rows)}" for sheet in sheets)
-    print(f"{args.month}: exported ({counts} rows) -> {target}")
-    return 0
-
-
 def init(args, invocation: Invocation) -> int:
     """Start a ledger on purpose: its first month and the data directory it settles from."""
     check_out_dir(args.out, invocation)
@@ -110,20 +88,6 @@ def restore(args, options: RunOptions, invocation: Invocation) -> int:
     done = restoring.restore(args.month, options)
     kept = ", ".join(str(p) for p in done.set_aside) or "no changed file (only missing ones)"
     print(f"{args.month}: {' and '.join(done.rendered_again)} files rendered again; kept: {kept}")
-    return 0
-
-
-def explain(args) -> int:
-    """Read-only like export; the bill lines are re-read into a scratch directory."""
-    import json
-
-    from transforms.pipeline import explain
-
-    (found,) = explain.explain_month(args.out, args.month, [args.referrer], args.data)
-    if args.format == "json":
-        print(json.dumps(explain.as_json(found), indent=2))
-    else:
-        print(explain.format_text(found))
     return 0
 
 

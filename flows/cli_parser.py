@@ -200,6 +200,21 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--to", required=True, type=Path, help="the workbook (xlsx) or the folder (csv) to write"
     )
+    journal = commands.add_parser(
+        "journal",
+        help="one month's general-ledger entries, balanced debit and credit lines with the "
+        "ledger rows behind each (accounts named in the rules file's journal.* keys)",
+    )
+    settled_month_of(journal)
+    journal.add_argument(
+        "--format", choices=("csv", "xlsx"), default="csv", help="CSV (default) or a workbook"
+    )
+    journal.add_argument(
+        "--to",
+        type=Path,
+        help="the file to write (default for CSV: standard output; a workbook needs --to)",
+    )
+    journal.add_argument("--config", type=Path, help="rules TOML (default: config/rules.toml)")
     recover = commands.add_parser(
         "recover",
         help="rebuild a lost or damaged warehouse from the published months' inputs, and "

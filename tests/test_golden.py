@@ -301,3 +301,52 @@ def test_explain_reconciles_for_every_referrer_of_every_sample_month(sample_out)
         ("qualification_window",),
         ("bonus_window", "qualification_window"),
     }
+
+
+def test_the_journal_moves_each_balance_account_as_the_liability_moves(sample_out):
+    """Every sample month's journal balances, and each balance-sheet account moves by what
+    liability_by_month (and the roll-forward) say it holds at the month's end less at the
+    month before: accrued (holds), payable (settled, not issued), carries, and each kind of
+    instrument outstanding."""
+    from transforms import journal
+    from transforms.pipeline import journal as month_journal
+
+    accounts = journal.load_accounts()
+    with duckdb.connect(str(sample_out / "warehouse.duckdb"), read_only=True) as con:
+        liability = {
+            row[0]: row[1:]
+            for row in con.execute(
+                "select settlement_month, on_hold_base_usd + accrued_bonus_usd, "
+                "settled_not_issued_usd, negative_carries_usd from liability_by_month"
+            ).fetchall()
+        }
+        rollforward = {
+            (month, kind): (opening, closing)
+            for month, kind, opening, closing in con.execute(
+                "select instrument_month, case when instrument_kind like 'welcome_%' "
+                "then 'welcome' else instrument_kind end, sum(opening_outstanding_usd), "
+                "sum(closing_outstanding_usd) from instrument_rollforward group by all"
+            ).fetchall()
+        }
+    zero = Decimal("0.00")
+    for month in SAMPLE_MONTHS:
+        lines = month_journal.month_journal(sample_out, month).rows
+        assert sum(r[4] for r in lines) == sum(r[5] for r in lines) > 0
+        moved = journal.balances(lines)
+        before = liability.get(months.previous_month(month), (zero, zero, zero))
+        expected = {
+            # liabilities are credit balances: a rise is a net credit (negative here)
+            "accrued_credits": before[0] - liability[month][0],
+            "credits_payable": before[1] - liability[month][1],
+            "carries_recoverable": liability[month][2] - before[2],
+            **{
+                role: rollforward[(month, kind)][0] - rollforward[(month, kind)][1]
+                for role, kind in (
+                    ("referral_coupons", "referral_coupon"),
+                    ("welcome_rewards", "welcome"),
+                    ("vouchers", "voucher"),
+                )
+            },
+        }
+        for role, movement in expected.items():
+            assert moved.get(accounts[role], zero) == movement, (month, role)

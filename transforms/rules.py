@@ -17,6 +17,7 @@ from transforms.money import parse_usd
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_RULES_PATH = REPO_ROOT / "config" / "rules.toml"
+JOURNAL_TABLE = "journal"  # the journal.* keys: account names (transforms/journal.py)
 DEFAULT_ELIGIBLE_PRODUCTS_PATH = REPO_ROOT / "config" / "eligible_products.csv"
 
 _AMOUNT_KEYS = (
@@ -127,6 +128,10 @@ def load_rules(path: Path | None = None) -> Rules:
         raw = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise RulesError(f"{path}: cannot read rules: {error}") from error
+    # the journal's chart of accounts is presentation, read by transforms/journal.py: it is
+    # not a settlement rule, so it is not in the rules' digest (renaming an account changes
+    # no published month)
+    raw.pop(JOURNAL_TABLE, None)
     expected = {field for field in Rules.__dataclass_fields__}
     missing, unknown = expected - raw.keys() - _OPTIONAL_KEYS, raw.keys() - expected
     if missing or unknown:

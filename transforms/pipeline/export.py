@@ -153,12 +153,17 @@ def write_csv(sheets: list[Sheet], folder: Path) -> None:
     """One CSV file per sheet; money as two-decimal text, dates as ISO text."""
     folder.mkdir(parents=True, exist_ok=True)
     for sheet in sheets:
-        text = io.StringIO()
-        writer = csv.writer(text, lineterminator="\n")
-        writer.writerow(sheet.columns)
-        for row in sheet.rows:
-            writer.writerow([_text(value) for value in row])
-        atomic_write(folder / f"{sheet.name}.csv", text.getvalue().encode(), mode=0o644)
+        atomic_write(folder / f"{sheet.name}.csv", csv_text(sheet).encode(), mode=0o644)
+
+
+def csv_text(sheet: Sheet) -> str:
+    """A sheet as CSV text: a header row, then money as two-decimal text, dates as ISO text."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(sheet.columns)
+    for row in sheet.rows:
+        writer.writerow([_text(value) for value in row])
+    return text.getvalue()
 
 
 def _text(value) -> str:
