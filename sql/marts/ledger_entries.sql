@@ -15,7 +15,9 @@ with status as (
 ),
 
 booked_before as (
-    select distinct referee_account_id, component
+    select distinct
+        referee_account_id,
+        component
     from warehouse.ledger_entries
     where settlement_month < $settlement_month
 ),

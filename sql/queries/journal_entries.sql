@@ -58,83 +58,171 @@ rollforward as (
 ),
 
 entries (entry_number, entry_kind, description, debit_role, credit_role, amount_usd, source) as (
-    select 1, 'holds_released', 'last month''s accrual of credits on hold, reversed',
-        'accrued_credits', 'program_expense', accrued_usd,
+    select
+        1,
+        'holds_released',
+        'last month''s accrual of credits on hold, reversed',
+        'accrued_credits',
+        'program_expense',
+        accrued_usd,
         'referee_status ' || $previous_month || ': pending_base_usd + pending_bonus_usd, '
         || accrued_rows || ' row(s)'
-    from accruals where settlement_month = $previous_month
+    from accruals
+    where settlement_month = $previous_month
     union all
-    select 2, 'credits_earned', 'credits earned by referrers (positive ledger deltas)',
-        'program_expense', 'credits_payable', earned_usd,
+    select
+        2,
+        'credits_earned',
+        'credits earned by referrers (positive ledger deltas)',
+        'program_expense',
+        'credits_payable',
+        earned_usd,
         'ledger_entries ' || $month || ': amount_usd > 0, ' || earned_rows || ' row(s)'
     from deltas
     union all
-    select 3, 'credits_taken_back', 'credits taken back (negative ledger deltas: refunds, rule 6)',
-        'credits_payable', 'program_expense', taken_back_usd,
+    select
+        3,
+        'credits_taken_back',
+        'credits taken back (negative ledger deltas: refunds, rule 6)',
+        'credits_payable',
+        'program_expense',
+        taken_back_usd,
         'ledger_entries ' || $month || ': amount_usd < 0, ' || taken_back_rows || ' row(s)'
     from deltas
     union all
-    select 4, 'accrual', 'credits earned but on hold at the cutoff (accrued)',
-        'program_expense', 'accrued_credits', accrued_usd,
+    select
+        4,
+        'accrual',
+        'credits earned but on hold at the cutoff (accrued)',
+        'program_expense',
+        'accrued_credits',
+        accrued_usd,
         'referee_status ' || $month || ': pending_base_usd + pending_bonus_usd, '
         || accrued_rows || ' row(s)'
-    from accruals where settlement_month = $month
+    from accruals
+    where settlement_month = $month
     union all
-    select 5, 'carries_reversed', 'last month''s negative carries, reversed',
-        'credits_payable', 'carries_recoverable', negative_carries_usd,
+    select
+        5,
+        'carries_reversed',
+        'last month''s negative carries, reversed',
+        'credits_payable',
+        'carries_recoverable',
+        negative_carries_usd,
         'referrer_balances ' || $previous_month || ': carry_out_usd < 0, ' || carry_rows
         || ' row(s)'
-    from carries where settlement_month = $previous_month
+    from carries
+    where settlement_month = $previous_month
     union all
-    select 6, 'carries', 'negative carries: owed back by referrers, recovered from later credits',
-        'carries_recoverable', 'credits_payable', negative_carries_usd,
+    select
+        6,
+        'carries',
+        'negative carries: owed back by referrers, recovered from later credits',
+        'carries_recoverable',
+        'credits_payable',
+        negative_carries_usd,
         'referrer_balances ' || $month || ': carry_out_usd < 0, ' || carry_rows || ' row(s)'
-    from carries where settlement_month = $month
+    from carries
+    where settlement_month = $month
     union all
-    select 7, 'coupons_issued', 'referral coupons issued on the 5th (the batch of the month before)',
-        'credits_payable', 'referral_coupons', issued_usd,
+    select
+        7,
+        'coupons_issued',
+        'referral coupons issued on the 5th (the batch of the month before)',
+        'credits_payable',
+        'referral_coupons',
+        issued_usd,
         'instrument_rollforward ' || $month || ': referral_coupon issued_usd'
-    from rollforward where kind = 'referral_coupon'
+    from rollforward
+    where kind = 'referral_coupon'
     union all
-    select 8, 'coupons_used', 'referral coupons used',
-        'referral_coupons', 'credits_used', used_usd,
+    select
+        8,
+        'coupons_used',
+        'referral coupons used',
+        'referral_coupons',
+        'credits_used',
+        used_usd,
         'instrument_rollforward ' || $month || ': referral_coupon redeemed_or_used_usd'
-    from rollforward where kind = 'referral_coupon'
+    from rollforward
+    where kind = 'referral_coupon'
     union all
-    select 9, 'coupons_expired', 'referral coupons expired unused (breakage)',
-        'referral_coupons', 'breakage', expired_usd,
+    select
+        9,
+        'coupons_expired',
+        'referral coupons expired unused (breakage)',
+        'referral_coupons',
+        'breakage',
+        expired_usd,
         'instrument_rollforward ' || $month || ': referral_coupon expired_usd'
-    from rollforward where kind = 'referral_coupon'
+    from rollforward
+    where kind = 'referral_coupon'
     union all
-    select 10, 'welcome_issued', 'welcome rewards issued to referred friends',
-        'welcome_expense', 'welcome_rewards', issued_usd,
+    select
+        10,
+        'welcome_issued',
+        'welcome rewards issued to referred friends',
+        'welcome_expense',
+        'welcome_rewards',
+        issued_usd,
         'instrument_rollforward ' || $month || ': welcome_credit + welcome_discount issued_usd'
-    from rollforward where kind = 'welcome'
+    from rollforward
+    where kind = 'welcome'
     union all
-    select 11, 'welcome_used', 'welcome rewards used',
-        'welcome_rewards', 'credits_used', used_usd,
+    select
+        11,
+        'welcome_used',
+        'welcome rewards used',
+        'welcome_rewards',
+        'credits_used',
+        used_usd,
         'instrument_rollforward ' || $month || ': welcome_* redeemed_or_used_usd'
-    from rollforward where kind = 'welcome'
+    from rollforward
+    where kind = 'welcome'
     union all
-    select 12, 'welcome_expired', 'welcome rewards expired unused (breakage)',
-        'welcome_rewards', 'breakage', expired_usd,
+    select
+        12,
+        'welcome_expired',
+        'welcome rewards expired unused (breakage)',
+        'welcome_rewards',
+        'breakage',
+        expired_usd,
         'instrument_rollforward ' || $month || ': welcome_* expired_usd'
-    from rollforward where kind = 'welcome'
+    from rollforward
+    where kind = 'welcome'
     union all
-    select 13, 'vouchers_sold', 'redemption vouchers sold (customer-prepaid)',
-        'voucher_clearing', 'vouchers', issued_usd,
+    select
+        13,
+        'vouchers_sold',
+        'redemption vouchers sold (customer-prepaid)',
+        'voucher_clearing',
+        'vouchers',
+        issued_usd,
         'instrument_rollforward ' || $month || ': voucher issued_usd'
-    from rollforward where kind = 'voucher'
+    from rollforward
+    where kind = 'voucher'
     union all
-    select 14, 'vouchers_redeemed', 'redemption vouchers redeemed',
-        'vouchers', 'voucher_revenue', used_usd,
+    select
+        14,
+        'vouchers_redeemed',
+        'redemption vouchers redeemed',
+        'vouchers',
+        'voucher_revenue',
+        used_usd,
         'instrument_rollforward ' || $month || ': voucher redeemed_or_used_usd'
-    from rollforward where kind = 'voucher'
+    from rollforward
+    where kind = 'voucher'
     union all
-    select 15, 'vouchers_expired', 'redemption vouchers expired unredeemed (breakage)',
-        'vouchers', 'voucher_breakage', expired_usd,
+    select
+        15,
+        'vouchers_expired',
+        'redemption vouchers expired unredeemed (breakage)',
+        'vouchers',
+        'voucher_breakage',
+        expired_usd,
         'instrument_rollforward ' || $month || ': voucher expired_usd'
-    from rollforward where kind = 'voucher'
+    from rollforward
+    where kind = 'voucher'
 )
 
 select
