@@ -65,13 +65,13 @@ def explain(args) -> int:
     """Read-only like export; the bill lines are re-read into a scratch directory."""
     import json
 
-    from transforms.pipeline import explain
+    from transforms.pipeline import explain, explain_render
 
     (found,) = explain.explain_month(args.out, args.month, [args.referrer], args.data)
     if args.format == "json":
-        print(json.dumps(explain.as_json(found), indent=2))
+        print(json.dumps(explain_render.as_json(found), indent=2))
     else:
-        print(explain.format_text(found))
+        print(explain_render.format_text(found))
     return 0
 
 

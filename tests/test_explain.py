@@ -14,7 +14,7 @@ from tests.helpers import run_cli
 from tests.rules import BONUS_WINDOW_LAST_DAY, bonus_payable_month, day
 from transforms import months
 from transforms.errors import InputError
-from transforms.pipeline import explain
+from transforms.pipeline import explain, explain_render, export
 
 JSON_KEYS = [
     "month",
@@ -33,6 +33,21 @@ REFEREE_KEYS = [
     "bonus_window_spend_usd",
     "eligible_spend_to_date_usd",
     "lines",
+    # issue 28: everything the text shows
+    "registered_date",
+    "is_winning_listing",
+    "delta_base_usd",
+    "delta_bonus_usd",
+    "base_status",
+    "bonus_status",
+    "is_capped",
+    "credited_before_usd",
+    "credited_to_date_usd",
+    "friend_credited_to_date_usd",
+    "pending_usd",
+    "payable_on",
+    "why",
+    "lines_not_counted",
 ]
 LINE_KEYS = [
     "record_id",
@@ -101,7 +116,7 @@ def test_explain_json_has_the_fixed_keys_and_the_hand_computed_lines(settled, ca
     )
     friend_a, friend_b = document["referees"]
     assert list(friend_a) == REFEREE_KEYS and list(friend_a["lines"][0]) == LINE_KEYS
-    assert {k: friend_a[k] for k in REFEREE_KEYS[:-1]} == {
+    assert {k: friend_a[k] for k in REFEREE_KEYS[:7]} == {
         "referee_account_id": "friend-a",
         "reason_code": "ok",
         "delta_usd": "2.50",
@@ -110,6 +125,24 @@ def test_explain_json_has_the_fixed_keys_and_the_hand_computed_lines(settled, ca
         "bonus_window_spend_usd": "45.00",
         "eligible_spend_to_date_usd": "145.00",
     }
+    assert (friend_a["delta_base_usd"], friend_a["delta_bonus_usd"]) == ("0.00", "2.50")
+    assert (friend_a["base_status"], friend_a["bonus_status"]) == ("earned", "earned")
+    assert (friend_a["credited_before_usd"], friend_a["credited_to_date_usd"]) == (
+        "20.00",
+        "22.50",
+    )
+    assert [(w["rule"], w["code"]) for w in friend_a["why"]] == [
+        ("rule 2", "base_credited"),
+        ("rule 3", "bonus_earned"),
+    ]
+    # why not: the line billed before R and the ineligible CDN line, each with its rule
+    assert [
+        (line["record_id"], line["cash_usd"], line["excluded_by"])
+        for line in friend_a["lines_not_counted"]
+    ] == [
+        ("before-R", "40.00", "before_registration"),
+        ("cdn", "50.00", "ineligible_product"),
+    ]
     # the line before R and the ineligible cdn line count nowhere; the linked refund counts
     # on its purchase's date; the unlinked refund after the bonus window counts in both
     assert [
@@ -144,8 +177,8 @@ def test_explain_text_names_the_rules_and_sums(settled, capsys):
 def test_a_referrer_without_a_coupon_says_why(settled):
     (found,) = explain.explain_month(settled.out, NO_COUPON_MONTH, ["referrer"])
     assert found.coupon_usd is None and found.deltas_usd == 0
-    assert "no coupon" in explain.format_text(found)
-    assert explain.as_json(found)["coupon_usd"] is None
+    assert "no coupon" in explain_render.format_text(found)
+    assert explain_render.as_json(found)["coupon_usd"] is None
 
 
 def test_a_sum_that_does_not_reconcile_is_reported(settled):
@@ -173,7 +206,7 @@ def test_explain_refuses_a_data_directory_that_changed(settled, tmp_path):
         next((moved / "billing" / "billing_cycle=2025-02").glob("*.parquet")).read_bytes()
     )
     with pytest.raises(
-        InputError, match=f"no longer holds the inputs {BONUS_MONTH} was settled on"
+        InputError, match=f"no longer holds the billing files {BONUS_MONTH} was settled on"
     ):
         explain.explain_month(settled.out, BONUS_MONTH, ["referrer"], data_dir=moved)
 
@@ -196,3 +229,68 @@ def test_a_run_ends_by_pointing_to_the_catalog_the_report_and_an_explain_command
         f"explain a coupon: creditflow explain --out {settled.out} --month {BONUS_MONTH} "
         "--referrer referrer"
     )
+
+
+def _taken_over(world):
+    """A friend listed by A is paid its base (April); in May the referrals snapshot brings
+    B's listing of the same friend, registered earlier: B wins, A keeps the 20.00, and the
+    friend's bonus (8.00, June) is B's."""
+    world.refer("friend", "A", date(2025, 3, 5))
+    world.spend("friend", date(2025, 3, 6), "100.00")
+    world.settle("2025-03", "2025-04")
+    world.refer("friend", "B", date(2025, 3, 1))
+    world.settle("2025-05", "2025-06")
+    return world
+
+
+def test_a_friend_taken_over_is_on_both_statements_with_what_each_was_paid(world):
+    _taken_over(world)
+    a, b = explain.explain_month(world.out, "2025-06", ["A", "B"])
+    (old,), (new,) = a.referees, b.referees
+    assert (old.credited_before_usd, old.delta_usd, old.credited_to_date_usd) == (
+        Decimal("20.00"),
+        Decimal("0.00"),
+        Decimal("20.00"),
+    )
+    assert (
+        "took it over (duplicate_referee): keeps the USD 20.00 paid here"
+        in explain_render.rule_behind(old)
+    )
+    assert (new.credited_before_usd, new.delta_usd, new.credited_to_date_usd) == (
+        Decimal("0.00"),
+        Decimal("8.00"),
+        Decimal("8.00"),
+    )
+    assert new.friend_credited_to_date_usd == Decimal("28.00")
+    assert "to date 8.00 (the friend's total USD 28.00" in explain_render.format_text(b)
+    sheets = {s.name: s for s in export.month_sheets(world.out, "2025-06")}
+    statements = sheets["Statements"]
+    rows = {row[0]: dict(zip(statements.columns, row, strict=True)) for row in statements.rows}
+    assert (rows["A"]["credited_before_usd"], rows["A"]["credited_to_date_usd"]) == (
+        Decimal("20.00"),
+        Decimal("20.00"),
+    )
+    assert rows["A"]["reason_code"] == "duplicate_referee"
+    assert (rows["B"]["credited_before_usd"], rows["B"]["credited_to_date_usd"]) == (
+        Decimal("0.00"),
+        Decimal("8.00"),
+    )
+    assert rows["B"]["friend_credited_to_date_usd"] == Decimal("28.00")
+
+
+def test_a_past_month_is_explained_the_same_after_its_snapshots_moved_on(settled):
+    """The statuses, windows and amounts explain shows are the month's stored decisions;
+    the bill lines are read again from billing files checked by digest. A month is still
+    explained, identically, once the accounts and referrals snapshots changed."""
+    before = explain_render.format_text(
+        explain.explain_month(settled.out, "2025-02", ["referrer"])[0]
+    )
+    settled.accounts["referrer"]["risk_status"] = "fraud"  # the snapshot's row changed
+    settled.accounts["friend-b"]["identity_key"] = "someone-else"
+    settled.refer("friend-c", "referrer", date(2025, 1, 20))  # a referral delivered late
+    settled.write()
+    after = explain_render.format_text(
+        explain.explain_month(settled.out, "2025-02", ["referrer"])[0]
+    )
+    assert after == before
+    assert "friend-c" not in after  # the month's decisions, not today's snapshot

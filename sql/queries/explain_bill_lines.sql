@@ -7,7 +7,13 @@
             over the lines that count in the bonus window gives bonus_window_spend_usd (S),
             over the qualification window eligible_spend_to_date_usd (P at E); explain checks both against the published
             referee_status and refuses to print lines that do not reconcile.
-   grain: one row per (referee_account_id, billing_cycle, record_id) that counts in a window
+   grain: one row per (referee_account_id, billing_cycle, record_id) of the referee's
+          accepted lines up to the month: those that count in a window, and those that do
+          not with the first rule that left each out (excluded_by): before_registration
+          (billed before R), after_finality (billed after min(C, F), seen by no window),
+          not_cash (cash_amount 0: paid by cash coupons or free), ineligible_product (not
+          eligible on its effective date), outside_the_window (its effective date outside
+          the window, and not an unlinked refund after it)
    parameters: none
    inputs: explain_referees (control), int_accepted_billing_lines, raw_billing_records,
            stg_eligible_products
@@ -44,9 +50,7 @@ lines as (
         accepted.cash_amount_usd
     from int_accepted_billing_lines as accepted
     inner join referees
-        on
-            accepted.account_id = referees.referee_account_id
-            and accepted.billing_date between referees.registered_date and referees.visible_to_date
+        on accepted.account_id = referees.referee_account_id
 ),
 
 originals as (
@@ -76,29 +80,37 @@ resolved as (
 ),
 
 eligible as (
-    select resolved.*
+    select
+        resolved.*,
+        resolved.billing_date between resolved.registered_date and resolved.visible_to_date
+            as is_visible,
+        exists(
+            select 1
+            from stg_eligible_products as products
+            where is_eligible_on(
+                resolved.product_code,
+                resolved.subscription_type,
+                resolved.effective_date,
+                products.product_code,
+                products.subscription_type,
+                products.effective_from_date,
+                products.effective_to_date
+            )
+        ) as is_eligible
     from resolved
-    where exists (
-        select 1
-        from stg_eligible_products as products
-        where is_eligible_on(
-            resolved.product_code,
-            resolved.subscription_type,
-            resolved.effective_date,
-            products.product_code,
-            products.subscription_type,
-            products.effective_from_date,
-            products.effective_to_date
-        )
-    )
 ),
 
 classified as (
     select
         *,
-        effective_date between registered_date and least(window_end_date, visible_to_date)
+        is_visible
+        and is_eligible
+        -- a line paid by cash coupons (or free) adds nothing: shown as not_cash
+        and cash_amount_usd <> 0
+        and effective_date between registered_date and least(window_end_date, visible_to_date)
             as is_placed,
-        not is_linked and cash_amount_usd < 0 as is_unlinked_refund
+        is_visible and is_eligible and not is_linked and cash_amount_usd < 0
+            as is_unlinked_refund
     from eligible
 ),
 
@@ -116,10 +128,21 @@ final as (
         original_billing_date,
         (is_placed and effective_date <= bonus_window_end_date)
         or (is_unlinked_refund and billing_date > bonus_window_end_date) as counts_in_bonus_window,
-        is_placed or (is_unlinked_refund and billing_date > window_end_date) as counts_in_qualification_window
+        is_placed or (is_unlinked_refund and billing_date > window_end_date) as counts_in_qualification_window,
+        case
+            when billing_date < registered_date then 'before_registration'
+            when billing_date > visible_to_date then 'after_finality'
+            when cash_amount_usd = 0 then 'not_cash'
+            when not is_eligible then 'ineligible_product'
+        end as excluded_before_windows
     from classified
 )
 
-select * from final
-where counts_in_bonus_window or counts_in_qualification_window
+select
+    * exclude (excluded_before_windows),
+    case
+        when counts_in_bonus_window or counts_in_qualification_window then null
+        else coalesce(excluded_before_windows, 'outside_the_window')
+    end as excluded_by
+from final
 order by referee_account_id, effective_date, billing_date, record_id

@@ -127,6 +127,9 @@ alter table warehouse.settlements add column if not exists data_dir varchar;
 alter table warehouse.settlements add column if not exists eligible_products_file varchar;
 -- what the operator accepted with --accept-shrunk-inputs (issue 17), '' when nothing
 alter table warehouse.settlements add column if not exists accepted_shrinkage varchar;
+-- the digest of what explain reads again, billing files and eligible products (issue 28:
+-- a month stays explainable after its snapshots move on); null for months published before
+alter table warehouse.settlements add column if not exists lines_fingerprint varchar;
 
 create table if not exists warehouse.welcome_rewards (
     settlement_month varchar not null,

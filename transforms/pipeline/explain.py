@@ -13,18 +13,16 @@ difference is an error (exit 5), never a silently wrong explanation.
 """
 
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from transforms.errors import UsageError, ValidationFailure
-from transforms.money import format_usd
-from transforms.pipeline import catalog, explain_lines, warehouse
+from transforms.pipeline import catalog, explain_lines, sql_runner, warehouse
 from transforms.pipeline.explanation import (
     BillLine,
     Explanation,
     RefereeExplanation,
-    amount_text,
     reconciliation_problems,
 )
 from transforms.pipeline.layout import OutputLayout
@@ -72,6 +70,16 @@ def _published_facts(layout: OutputLayout, month: str, referrers: list[str] | No
         }
         if referrers is None:
             referrers = sorted(balances)
+        # what each referrer was paid for each friend (a friend taken over by an earlier
+        # listing keeps, on the old referrer's side, what it was paid)
+        paid = {
+            (row["referrer_account_id"], row["referee_account_id"]): row
+            for row in sql_runner.rows(
+                con,
+                sql_runner.sql_file("queries/referrer_friend_credits.sql"),
+                {"settlement_month": month},
+            )
+        }
         statuses = warehouse.fetch_dicts(
             con,
             "select * from warehouse.referee_status where settlement_month = $m "
@@ -84,6 +92,12 @@ def _published_facts(layout: OutputLayout, month: str, referrers: list[str] | No
         raise UsageError(
             f"usage: {month}: no referral of referrer {unknown[0]!r} is settled in {layout.root}"
         )
+    zero = Decimal("0.00")
+    nothing = {"paid_before_usd": zero, "paid_to_date_usd": zero}
+    for status in statuses:
+        here = paid.get((status["referrer_account_id"], status["referee_account_id"]), nothing)
+        status["paid_here_before_usd"] = here["paid_before_usd"]
+        status["paid_here_to_date_usd"] = here["paid_to_date_usd"]
     by_referrer = {
         r: (balances.get(r), [s for s in statuses if s["referrer_account_id"] == r])
         for r in referrers
@@ -132,138 +146,32 @@ def _referee(status: dict, rules: Rules) -> RefereeExplanation:
         hold_ends_on=qualified + timedelta(days=rules.hold_days) if qualified else None,
         bonus_window_spend_usd=status["bonus_window_spend_usd"],
         eligible_spend_to_date_usd=status["eligible_spend_to_date_usd"],
-        credited_before_usd=status["credited_before_usd"],
+        # what this referrer was paid for this friend (the friend's total apart: a friend
+        # taken over by another referrer's earlier listing has both)
+        credited_before_usd=status["paid_here_before_usd"],
         delta_base_usd=status["delta_base_usd"],
         delta_bonus_usd=status["delta_bonus_usd"],
         delta_usd=status["delta_usd"],
-        credited_to_date_usd=status["credited_to_date_usd"],
-        pending_usd=(status["pending_base_usd"] or 0) + (status["pending_bonus_usd"] or 0),
+        credited_to_date_usd=status["paid_here_to_date_usd"],
+        friend_credited_to_date_usd=status["credited_to_date_usd"]
+        if status["is_winning_listing"]
+        else None,
+        pending_usd=(status["pending_base_usd"] or Decimal("0.00"))
+        + (status["pending_bonus_usd"] or Decimal("0.00")),
         payable_on=status["payable_on"],
     )
 
 
 def _with_lines(explanation: Explanation, lines: dict[str, list[BillLine]]) -> Explanation:
+    def split(referee: RefereeExplanation) -> RefereeExplanation:
+        found = lines.get(referee.referee_account_id, ())
+        return replace(
+            referee,
+            lines=tuple(line for line in found if line.excluded_by is None),
+            lines_not_counted=tuple(line for line in found if line.excluded_by is not None),
+        )
+
     return replace(
         explanation,
-        referees=tuple(
-            replace(r, lines=tuple(lines.get(r.referee_account_id, ())))
-            if r.is_winning_listing
-            else r
-            for r in explanation.referees
-        ),
+        referees=tuple(split(r) if r.is_winning_listing else r for r in explanation.referees),
     )
-
-
-def as_json(explanation: Explanation) -> dict:
-    """The fixed JSON document of issue 14 (amounts as strings)."""
-
-    def money(value: Decimal | None) -> str | None:
-        return None if value is None else amount_text(value)
-
-    def day(value: date | None) -> str | None:
-        return None if value is None else value.isoformat()
-
-    return {
-        "month": explanation.month,
-        "referrer_account_id": explanation.referrer_account_id,
-        "coupon_usd": money(explanation.coupon_usd),
-        "carry_in_usd": money(explanation.carry_in_usd),
-        "carry_out_usd": money(explanation.carry_out_usd),
-        "referees": [
-            {
-                "referee_account_id": r.referee_account_id,
-                "reason_code": r.reason_code,
-                "delta_usd": money(r.delta_usd),
-                "q_date": day(r.q_date),
-                "hold_ends_on": day(r.hold_ends_on),
-                "bonus_window_spend_usd": money(r.bonus_window_spend_usd),
-                "eligible_spend_to_date_usd": money(r.eligible_spend_to_date_usd),
-                "lines": [
-                    {
-                        "record_id": line.record_id,
-                        "billing_date": day(line.billing_date),
-                        "effective_date": day(line.effective_date),
-                        "product_code": line.product_code,
-                        "subscription_type": line.subscription_type,
-                        "cash_usd": money(line.cash_usd),
-                        "original_record_id": line.original_record_id,
-                        "counts_in": list(line.counts_in),
-                    }
-                    for line in r.lines
-                ],
-            }
-            for r in explanation.referees
-        ],
-    }
-
-
-def rule_behind(referee: RefereeExplanation) -> str:
-    """Which rule produced the referee's delta this month, in words."""
-    if not referee.is_winning_listing:
-        return (
-            f"rule 1: another listing of this friend won ({referee.reason_code}); never paid here"
-        )
-    parts = []
-    if referee.reason_code != "ok":
-        parts.append(f"rule 5: frozen ({referee.reason_code}), keeps what was credited")
-    if referee.delta_base_usd > 0:
-        parts.append("rule 2: base earned (Q + hold passed)")
-    elif referee.delta_base_usd < 0:
-        parts.append("rule 2: base taken back (spend fell below the threshold)")
-    if referee.delta_bonus_usd > 0:
-        parts.append("rule 3: bonus earned (bonus window + hold passed)")
-    elif referee.delta_bonus_usd < 0:
-        parts.append("rule 3: bonus lowered (refunds in the bonus window)")
-    if referee.is_capped and referee.delta_usd != 0:
-        parts.append("rule 4: capped")
-    if not parts:
-        parts.append(f"no change: base {referee.base_status}, bonus {referee.bonus_status}")
-    return "; ".join(parts)
-
-
-def format_text(explanation: Explanation) -> str:
-    """What a person reads: the coupon's sum first, then each friend with the lines."""
-    e = explanation
-    coupon = (
-        f"coupon USD {format_usd(e.coupon_usd)} (issued {e.issued_on})"
-        if e.coupon_usd
-        else "no coupon: the balance (carry in + deltas) is not positive"
-    )
-    out = [
-        f"{e.referrer_account_id}, settlement {e.month} (cutoff {e.cutoff_date}): {coupon}",
-        f"  carry in {format_usd(e.carry_in_usd)} + friends' deltas {format_usd(e.deltas_usd)}"
-        f" = coupon {format_usd(e.coupon_usd or Decimal('0.00'))}"
-        f" + carry out {format_usd(e.carry_out_usd)}",
-        f"  {len(e.referees)} referral(s); cap USD {format_usd(e.cap_per_referee_usd)} per friend",
-    ]
-    for r in e.referees:
-        out.append("")
-        out.append(
-            f"  {r.referee_account_id} (registered {r.registered_date}, {r.reason_code}): "
-            f"delta {format_usd(r.delta_usd)} = base {format_usd(r.delta_base_usd)} + bonus "
-            f"{format_usd(r.delta_bonus_usd)}; credited before {format_usd(r.credited_before_usd)}"
-            f", to date {format_usd(r.credited_to_date_usd)}"
-        )
-        out.append(f"    why: {rule_behind(r)}")
-        if not r.is_winning_listing:
-            continue
-        out.append(
-            f"    Q {r.q_date or '-'}, hold ends {r.hold_ends_on or '-'}; base {r.base_status}, "
-            f"bonus {r.bonus_status}{', capped' if r.is_capped else ''}; spend in the "
-            f"bonus window {amount_text(r.bonus_window_spend_usd)}, to date "
-            f"{amount_text(r.eligible_spend_to_date_usd)}"
-            + (
-                f"; pending {format_usd(r.pending_usd)} payable {r.payable_on}"
-                if r.pending_usd
-                else ""
-            )
-        )
-        for line in r.lines:
-            linked = f" refunds {line.original_record_id}" if line.original_record_id else ""
-            out.append(
-                f"    {line.billing_date} {line.record_id:<20} "
-                f"{line.product_code + '/' + line.subscription_type:<24} "
-                f"{amount_text(line.cash_usd):>10}  on "
-                f"{line.effective_date}{linked}  [{' '.join(line.counts_in)}]"
-            )
-    return "\n".join(out)

@@ -30,8 +30,8 @@ ACCEPT_ANY_REJECTED = 10**12
 def bill_lines(
     record: dict, rules: Rules, month: str, referees: list, data_dir: Path | None
 ) -> dict[str, list[BillLine]]:
-    """The bill lines of the referees' winning listings, per referee, as the settlement of
-    the month counted them."""
+    """The bill lines of the referees' winning listings up to the month, per referee: those
+    the settlement of the month counted, and those it did not (`excluded_by` set)."""
     data = Path(data_dir) if data_dir else _recorded(record, "data_dir", "--data")
     products = Path(record.get("eligible_products_file") or "")
     if not products.is_file():
@@ -62,11 +62,20 @@ def bill_lines(
         )
         try:
             registered = register_inputs(run)
-            if registered.fingerprint != record["input_fingerprint"]:
+            # what the lines are read from must be what the month saw: its billing files
+            # and eligible products (lines_fingerprint); the snapshots may have moved on,
+            # the decisions taken on them are stored. A month published before that digest
+            # was recorded is held to its whole input fingerprint.
+            seen, published = (
+                (registered.lines_fingerprint, record["lines_fingerprint"])
+                if record.get("lines_fingerprint")
+                else (registered.fingerprint, record["input_fingerprint"])
+            )
+            if seen != published:
                 raise InputError(
-                    f"{data}: no longer holds the inputs {month} was settled on (input "
-                    f"fingerprint {registered.fingerprint[:12]}, published "
-                    f"{record['input_fingerprint'][:12]}); pass --data with the month's inputs"
+                    f"{data}: no longer holds the billing files {month} was settled on "
+                    f"(fingerprint {seen[:12]}, published {published[:12]}); pass --data "
+                    "with the month's inputs"
                 )
             for model in sql_runner.models_for(LINE_MODELS):
                 sql_runner.create(con, model, run.parameters)
@@ -92,6 +101,7 @@ def bill_lines(
                 counts_in=tuple(
                     w for w in ("bonus_window", "qualification_window") if row[f"counts_in_{w}"]
                 ),
+                excluded_by=row["excluded_by"],
             )
         )
     return lines

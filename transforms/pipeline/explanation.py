@@ -23,6 +23,9 @@ class BillLine:
     cash_usd: Decimal
     original_record_id: str | None
     counts_in: tuple[str, ...]  # 'bonus_window' and/or 'qualification_window'
+    # for a line that counts in no window: the first rule that left it out
+    # (sql/queries/explain_bill_lines.sql, EXCLUDED_BY)
+    excluded_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,10 @@ class RefereeExplanation:
     pending_usd: Decimal
     payable_on: date | None
     lines: tuple[BillLine, ...] = ()
+    # the friend's total credited to date (all referrers), on the winning listing only
+    friend_credited_to_date_usd: Decimal | None = None
+    # the friend's lines that counted in no window, each with the rule that left it out
+    lines_not_counted: tuple[BillLine, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,23 @@ def cycle_fingerprints(
     return file_hashes, cycles, stamped
 
 
+def _billing_files(data_dir: Path, file_hashes: dict[Path, str]) -> list[list[str]]:
+    return [[str(path.relative_to(data_dir)), digest] for path, digest in file_hashes.items()]
+
+
+def lines_fingerprint(
+    data_dir: Path, file_hashes: dict[Path, str], eligible_products_sha256: str
+) -> str:
+    """A digest of what `creditflow explain` reads again for a published month: its billing
+    files and the eligible products. The decisions (statuses, windows, amounts) are stored
+    in the ledger, so the snapshots may move on without making the month unexplainable."""
+    document = {
+        "billing_files": _billing_files(data_dir, file_hashes),
+        "eligible_products_sha256": eligible_products_sha256,
+    }
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+
+
 def month_fingerprint(
     con, data_dir: Path, file_hashes: dict[Path, str], eligible_products_sha256: str
 ) -> str:
@@ -58,9 +75,7 @@ def month_fingerprint(
     them is digested (sql/queries/visible_snapshot_digests.sql)."""
     (snapshots,) = sql_runner.rows(con, sql_runner.sql_file("queries/visible_snapshot_digests.sql"))
     document = {
-        "billing_files": [
-            [str(path.relative_to(data_dir)), digest] for path, digest in file_hashes.items()
-        ],
+        "billing_files": _billing_files(data_dir, file_hashes),
         **snapshots,
         "eligible_products_sha256": eligible_products_sha256,
     }

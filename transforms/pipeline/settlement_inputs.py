@@ -59,10 +59,13 @@ def register_inputs(run: SettlementRun, _previous=None) -> RegisteredInputs:
     sql_runner.create(con, RAW_VISIBLE_REFERRALS, run.parameters)
     eligible_sha256 = sha256_file(options.eligible_products)
     fingerprint = input_fingerprints.month_fingerprint(con, data_dir, file_hashes, eligible_sha256)
+    lines_fingerprint = input_fingerprints.lines_fingerprint(data_dir, file_hashes, eligible_sha256)
     if already_published:
         # same fingerprint, rules and key: the month is re-rendered from the ledger, and its
         # inputs were audited when it was published
-        return RegisteredInputs(True, fingerprint, len(billing))
+        return RegisteredInputs(
+            True, fingerprint, len(billing), lines_fingerprint=lines_fingerprint
+        )
     # per billing cycle, the digests it was last scanned with (warehouse.billing_cycle_scans)
     stored = {
         row["billing_cycle"]: (row["files_sha256"], row["eligible_products_sha256"])
@@ -116,6 +119,7 @@ def register_inputs(run: SettlementRun, _previous=None) -> RegisteredInputs:
         tuple((str(p), file_hashes[p]) for c in scanned for p in billing[c]),
         tuple((str(p), file_hashes[p]) for c in sorted(billing) for p in billing[c]),
         min(billing),
+        lines_fingerprint,
     )
 
 

@@ -126,6 +126,7 @@ def _settlement_record(run: SettlementRun, month: ValidatedMonth) -> dict:
         },
         **published_files.digests(DATA_FILES, month.rendered),
         "input_fingerprint": registered.fingerprint,
+        "lines_fingerprint": registered.lines_fingerprint,
         "rules_sha256": run.rules.sha256(),
         "rules_json": run.rules.canonical_json(),
         "code_version": sql_runner.code_version(),

@@ -36,6 +36,9 @@ class RegisteredInputs:
     scanned_files: tuple[tuple[str, str], ...] = ()  # (path, SHA-256) of the scanned cycles
     record_files: tuple[tuple[str, str], ...] = ()  # the same of every cycle up to the month
     first_cycle: str = ""  # the data's first delivered billing cycle
+    # the digest of what explain reads again (billing files, eligible products), apart from
+    # the snapshots: a month stays explainable after its snapshots move on
+    lines_fingerprint: str = ""
 
 
 @dataclass(frozen=True)
