@@ -53,6 +53,8 @@ def run(argv: list[str], invocation: Invocation | None = None) -> int:
         return readers.explain(args)
     if args.command == "journal":
         return readers.journal(args)
+    if args.command == "statement":
+        return readers.statement(args)
     if args.command == "init":
         return commands.init(args, invocation)
     if args.command == "backfill" and args.first > args.last:

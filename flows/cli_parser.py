@@ -215,6 +215,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="the file to write (default for CSV: standard output; a workbook needs --to)",
     )
     journal.add_argument("--config", type=Path, help="rules TOML (default: config/rules.toml)")
+    statement = commands.add_parser(
+        "statement",
+        help="one referrer's history across months: every friend's entries, every coupon and "
+        "a running balance that ends at the last month's carry out",
+    )
+    statement.add_argument("--out", required=True, type=Path, help="the OUT directory to read")
+    statement.add_argument("--referrer", required=True, help="the referrer's account id")
+    statement.add_argument("--from", dest="first", type=_month, help="default: the first settled")
+    statement.add_argument("--to", dest="last", type=_month, help="default: the newest settled")
+    statement.add_argument(
+        "--format", choices=("text", "json", "xlsx"), default="text", help="default: text"
+    )
+    statement.add_argument("--file", type=Path, help="the workbook to write (--format xlsx)")
     recover = commands.add_parser(
         "recover",
         help="rebuild a lost or damaged warehouse from the published months' inputs, and "

@@ -1,5 +1,5 @@
-"""The read-only commands (export, journal, explain): they read the analysts' catalog,
-write only a file a person chose, never wait for a run and never import Prefect."""
+"""The read-only commands (export, journal, statement, explain): they read the analysts'
+catalog, write only a file a person chose, never wait for a run and never import Prefect."""
 
 import sys
 from decimal import Decimal
@@ -84,3 +84,26 @@ def refuse_managed_target(out: Path, target: Path) -> None:
             f"usage: --to {target} is inside {owned}, which the pipeline owns (a published "
             "batch, the ledger, the catalog, ...): write somewhere else"
         )
+
+
+def statement(args) -> int:
+    """Read-only: one referrer's statement, as text, JSON or a workbook."""
+    import json
+
+    from transforms.pipeline import export
+    from transforms.pipeline import statement as referrer_statement
+
+    if args.format == "xlsx":
+        if args.file is None:
+            raise UsageError("usage: --format xlsx needs --file FILE (a workbook is not text)")
+        refuse_managed_target(args.out, args.file)
+    found = referrer_statement.statement(args.out, args.referrer, args.first, args.last)
+    if args.format == "json":
+        print(json.dumps(referrer_statement.as_json(found), indent=2))
+    elif args.format == "xlsx":
+        args.file.parent.mkdir(parents=True, exist_ok=True)
+        export.write_xlsx([found.sheet()], args.file)
+        print(f"{args.referrer}: statement of {len(found.lines)} line(s) -> {args.file}")
+    else:
+        print(referrer_statement.format_text(found))
+    return 0

@@ -350,3 +350,28 @@ def test_the_journal_moves_each_balance_account_as_the_liability_moves(sample_ou
         }
         for role, movement in expected.items():
             assert moved.get(accounts[role], zero) == movement, (month, role)
+
+
+def test_every_sample_referrers_statement_ends_at_its_carry_and_sums_its_coupons(sample_out):
+    """Across the sample year, each referrer's statement (all months) pays out exactly its
+    coupons, and its running balance ends at its last carry out (statement() refuses
+    otherwise)."""
+    from transforms.pipeline import statement
+
+    with duckdb.connect(str(sample_out / "warehouse.duckdb"), read_only=True) as con:
+        paid = dict(
+            con.execute(
+                "select referrer_account_id, sum(coupon_amount_usd) from referrer_balances "
+                "group by 1"
+            ).fetchall()
+        )
+        earned = dict(
+            con.execute(
+                "select referrer_account_id, sum(amount_usd) from ledger_entries group by 1"
+            ).fetchall()
+        )
+    assert len(paid) > 100
+    for referrer, coupons in paid.items():
+        found = statement.statement(sample_out, referrer, None, None)
+        assert found.coupons_usd == coupons, referrer
+        assert found.entries_usd == earned.get(referrer, Decimal("0.00")), referrer
