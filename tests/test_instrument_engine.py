@@ -15,6 +15,7 @@ from decimal import Decimal
 import pytest
 
 from transforms import instrument_lifecycle as engine
+from transforms import instrument_rollforward
 
 ACCOUNTS = frozenset({"alice", "bob", "carol"})
 APRIL_FIRST, APRIL_LAST = date(2025, 4, 1), date(2025, 4, 30)
@@ -284,7 +285,10 @@ def test_the_roll_forward_keeps_each_kind_to_itself():
     opening = {"i-1": coupon, "i-2": credit}
     issued = [voucher, new_credit]
     result = engine.run_month(opening, issued, events, ACCOUNTS, APRIL_LAST)
-    rows = {row["instrument_kind"]: row for row in engine.rollforward(opening, issued, result)}
+    rows = {
+        row["instrument_kind"]: row
+        for row in instrument_rollforward.rollforward(opening, issued, result)
+    }
     assert rows[engine.VOUCHER] == {
         "instrument_kind": engine.VOUCHER,
         "opening_outstanding_usd": Decimal("0.00"),
@@ -302,8 +306,12 @@ def test_the_roll_forward_keeps_each_kind_to_itself():
     discount = rows[engine.WELCOME_DISCOUNT]
     assert discount["opening_outstanding_usd"] == discount["issued_usd"] == Decimal("0.00")
     assert discount["expired_usd"] == discount["closing_outstanding_usd"] == Decimal("0.00")
-    assert engine.outstanding_usd(opening.values(), engine.WELCOME_CREDIT) == Decimal("10.00")
-    assert engine.outstanding_usd(opening.values(), engine.VOUCHER) == Decimal("0.00")
+    assert instrument_rollforward.outstanding_usd(
+        opening.values(), engine.WELCOME_CREDIT
+    ) == Decimal("10.00")
+    assert instrument_rollforward.outstanding_usd(opening.values(), engine.VOUCHER) == Decimal(
+        "0.00"
+    )
 
 
 def test_states_and_events_cannot_be_changed_in_place_and_an_event_is_on_time_by_default():

@@ -189,19 +189,65 @@ def test_a_late_redeem_is_applied_in_the_first_unpublished_month(world):
     assert (world.out / "instruments" / "2025-04" / "events.parquet").read_bytes() == april
 
 
-def test_a_late_event_on_an_instrument_expired_in_a_closed_month_is_rejected(world):
+def test_a_late_redeem_dated_while_valid_undoes_the_breakage_of_its_expiry(world):
+    """A ledger records what happened: the voucher was redeemed on April 28, while valid;
+    April expired it (breakage 100.00) before the redeem was delivered. May applies the
+    redeem (late) and reverses April's breakage there, as a correction; the roll-forward
+    holds in both months and April is never reopened."""
     # valid to April 29: it expires at April's month end, and April is published
     _voucher_world(world, valid_to=date(2025, 4, 29))
     world.run_instruments("2025-04")
     assert _state(world, "2025-04", "V1")["status"] == "expired"
+    april = _rollforward(world, "2025-04")
+    assert april["expired_usd"] == Decimal("100.00")
     world.voucher_event("late", "V1", "redeem", "alice", datetime(2025, 4, 28, 12))
     world.run_instruments("2025-05")
-    # judged against the state where it is applied: expired in a closed month stays expired;
-    # occurred_at is kept as delivered
-    assert _listed(world, "2025-05") == [
-        ("late", False, "already_expired", True, datetime(2025, 4, 28, 12))
+    assert _listed(world, "2025-05") == [("late", True, None, True, datetime(2025, 4, 28, 12))]
+    may_state = _state(world, "2025-05", "V1")
+    assert (may_state["status"], may_state["remaining_balance_usd"]) == (
+        "redeemed",
+        Decimal("0.00"),
+    )
+    assert may_state["expired_this_month_usd"] == Decimal("-100.00")  # the breakage reversed
+    may = _rollforward(world, "2025-05")
+    assert (may["redeemed_or_used_usd"], may["expired_usd"]) == (
+        Decimal("100.00"),
+        Decimal("-100.00"),
+    )
+    assert (
+        may["opening_outstanding_usd"]
+        + may["issued_usd"]
+        - may["redeemed_or_used_usd"]
+        - may["expired_usd"]
+        == may["closing_outstanding_usd"]
+        == Decimal("0.00")
+    )
+
+
+def test_a_late_event_dated_after_the_validity_or_on_time_finds_the_instrument_expired(world):
+    _voucher_world(world, valid_to=date(2025, 4, 29))
+    world.run_instruments("2025-04")
+    # dated after the validity (late) and dated in May (not late): the expiry stands
+    world.voucher_event("late", "V1", "redeem", "alice", datetime(2025, 4, 30, 12))
+    world.voucher_event("now", "V1", "redeem", "alice", datetime(2025, 5, 2, 12))
+    world.run_instruments("2025-05")
+    assert [row[:4] for row in _listed(world, "2025-05")] == [
+        ("late", False, "already_expired", True),
+        ("now", False, "already_expired", False),
     ]
     assert _state(world, "2025-05", "V1")["status"] == "expired"
+    assert _rollforward(world, "2025-05")["expired_usd"] == Decimal("0.00")
+
+
+def _rollforward(world, month: str) -> dict:
+    with duckdb.connect(str(world.out / "warehouse.duckdb"), read_only=True) as con:
+        cursor = con.execute(
+            "select * from instrument_rollforward where instrument_month = $m "
+            "and instrument_kind = 'voucher'",
+            {"m": month},
+        )
+        columns = [d[0] for d in cursor.description]
+        return dict(zip(columns, cursor.fetchall()[0], strict=True))
 
 
 def test_an_id_is_listed_once_for_all_time_and_never_applied_twice(world):

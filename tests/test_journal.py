@@ -133,3 +133,19 @@ def test_the_command_writes_csv_or_a_workbook_and_refuses_what_it_cannot_book(
     ):
         code, _, err = run_cli(["journal", *out, *refused], capsys)
         assert code == 2 and why in err
+
+
+def test_breakage_reversed_by_a_late_redeem_is_the_breakage_entry_reversed(world):
+    world.refer("friend", "referrer", date(2025, 4, 2))  # (a settlement needs a referral)
+    world.account("alice")
+    world.voucher("V1", "alice", date(2025, 3, 20), date(2025, 4, 1), date(2025, 4, 29))
+    world.settle("2025-04", "2025-05")
+    world.run_instruments("2025-04")
+    world.voucher_event("late", "V1", "redeem", "alice", date(2025, 4, 28))
+    world.run_instruments("2025-05")
+    may = {row[6]: row for row in _lines(world, "2025-05") if row[2] == 1}
+    # the breakage April booked is taken back: debit breakage, credit the vouchers owed
+    reversed_ = may["vouchers_expired_reversed"]
+    assert reversed_[4] == Decimal("100.00")
+    assert reversed_[3] == journal.load_accounts()["voucher_breakage"]
+    assert may["vouchers_redeemed"][4] == Decimal("100.00")

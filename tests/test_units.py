@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from transforms import contracts, instrument_rows, money, months
+from transforms import contracts, instrument_rollforward, instrument_rows, money, months
 from transforms import instrument_lifecycle as engine
 from transforms.batch_file import COUPON_COLUMNS, render_coupons_csv
 from transforms.coupon_codes import CouponKey, coupon_code, key_from_environment
@@ -316,7 +316,7 @@ def test_run_month_expires_after_valid_to_and_rolls_forward():
     result = engine.run_month(opening, issued, [], frozenset(), date(2025, 5, 31))
     assert result.expired_usd == {"v1": Decimal("100.00")}
     # one row per kind, in engine.KINDS order, whether or not the month saw any of it
-    (voucher_row, coupon_row, credit_row, discount_row) = engine.rollforward(
+    (voucher_row, coupon_row, credit_row, discount_row) = instrument_rollforward.rollforward(
         opening, issued, result
     )
     assert credit_row["instrument_kind"] == "welcome_credit" and credit_row["issued_usd"] == 0

@@ -7,8 +7,7 @@ nothing is dropped. At month end, an instrument past its valid_to with a balance
 expires and the balance is breakage. Pure functions; the pipeline feeds them from SQL models
 (transforms/pipeline/instruments.py) and audits the roll-forward in SQL.
 
-Invariant (the roll-forward), per kind and month:
-    opening outstanding + issued - redeemed/used - expired = closing outstanding
+The roll-forward over a month's result is transforms/instrument_rollforward.py.
 """
 
 from collections.abc import Iterable
@@ -95,6 +94,8 @@ class Outcome:
     accepted: bool
     reason: str | None
     amount_applied_usd: Decimal = Decimal("0.00")
+    # a late fact on an instrument expired since: the breakage its expiry booked, reversed
+    breakage_reversed_usd: Decimal = Decimal("0.00")
 
 
 @dataclass
@@ -102,6 +103,8 @@ class MonthResult:
     instruments: dict[str, Instrument]
     outcomes: list[Outcome] = field(default_factory=list)
     expired_usd: dict[str, Decimal] = field(default_factory=dict)  # instrument_id -> breakage
+    # instrument_id -> breakage of an earlier month reversed by a late fact (a correction)
+    reversed_usd: dict[str, Decimal] = field(default_factory=dict)
 
 
 def _reject(event: Event, reason: str) -> Outcome:
@@ -117,7 +120,7 @@ def apply_event(
     if instrument.status == REDEEMED:
         return instrument, _reject(event, ALREADY_REDEEMED)
     if instrument.status == EXPIRED:
-        return instrument, _reject(event, ALREADY_EXPIRED)
+        return _late_after_expiry(instrument, event, known_accounts)
     on = event.occurred_at.date()
     if event.event_type == "refund_request":
         return instrument, _reject(event, NOT_REFUNDABLE)
@@ -137,6 +140,24 @@ def apply_event(
         redeemed = replace(instrument, status=REDEEMED, remaining_balance_usd=Decimal("0.00"))
         return redeemed, Outcome(event, True, None, instrument.remaining_balance_usd)
     return _use(instrument, event)
+
+
+def _late_after_expiry(
+    instrument: Instrument, event: Event, known_accounts: frozenset[str]
+) -> tuple[Instrument, Outcome]:
+    """An event on an expired instrument. A ledger records what happened: a late fact
+    (delivered after its month was published) dated while the instrument was valid is
+    applied as it would have been then, and the breakage the expiry booked is reversed in
+    this month (a correction). Anything else finds the instrument expired."""
+    on = event.occurred_at.date()
+    if not (event.late and instrument.valid_from <= on <= instrument.valid_to):
+        return instrument, _reject(event, ALREADY_EXPIRED)
+    whole = instrument.remaining_balance_usd == instrument.face_value_usd
+    reinstated = replace(instrument, status=ACTIVE if whole else PARTIALLY_USED)
+    updated, outcome = apply_event(reinstated, event, known_accounts)
+    if not outcome.accepted:
+        return instrument, outcome  # refused on its own terms: the expiry stands
+    return updated, replace(outcome, breakage_reversed_usd=instrument.remaining_balance_usd)
 
 
 def _transfer(instrument, event, on, known_accounts):
@@ -217,55 +238,12 @@ def run_month(
         updated, outcome = apply_event(current, event, known_accounts)
         if updated is not None:
             instruments[event.instrument_id] = updated
+        if outcome.breakage_reversed_usd:  # (once a month at most: it is then not expired)
+            result.reversed_usd[event.instrument_id] = outcome.breakage_reversed_usd
         result.outcomes.append(outcome)
     for instrument_id, instrument in sorted(instruments.items()):
+        # (a reinstated instrument past its validity expires again with what is left)
         if instrument.status in (ACTIVE, PARTIALLY_USED) and instrument.valid_to < cutoff:
             result.expired_usd[instrument_id] = instrument.remaining_balance_usd
             instruments[instrument_id] = replace(instrument, status=EXPIRED)
     return result
-
-
-def outstanding_usd(instruments: Iterable[Instrument], kind: str) -> Decimal:
-    """Face value still owed: the balance of every active or partially used instrument."""
-    return sum(
-        (
-            i.remaining_balance_usd
-            for i in instruments
-            if i.kind == kind and i.status in (ACTIVE, PARTIALLY_USED)
-        ),
-        Decimal("0.00"),
-    )
-
-
-def rollforward(
-    opening: dict[str, Instrument], issued: list[Instrument], result: MonthResult
-) -> list[dict]:
-    """Per kind: opening outstanding + issued - redeemed/used - expired = closing outstanding."""
-    rows = []
-    for kind in KINDS:
-        opening_usd = outstanding_usd(opening.values(), kind)
-        issued_usd = sum((i.face_value_usd for i in issued if i.kind == kind), Decimal("0.00"))
-        used_usd = sum(
-            (o.amount_applied_usd for o in result.outcomes if o.accepted and o.event.kind == kind),
-            Decimal("0.00"),
-        )
-        expired_usd = sum(
-            (
-                amount
-                for instrument_id, amount in result.expired_usd.items()
-                if result.instruments[instrument_id].kind == kind
-            ),
-            Decimal("0.00"),
-        )
-        closing_usd = outstanding_usd(result.instruments.values(), kind)
-        rows.append(
-            {
-                "instrument_kind": kind,
-                "opening_outstanding_usd": opening_usd,
-                "issued_usd": issued_usd,
-                "redeemed_or_used_usd": used_usd,
-                "expired_usd": expired_usd,
-                "closing_outstanding_usd": closing_usd,
-            }
-        )
-    return rows

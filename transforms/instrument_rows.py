@@ -2,9 +2,9 @@
 the engine's results become warehouse rows. Pure functions: no IO, no SQL."""
 
 from collections.abc import Mapping
-from decimal import Decimal
 
 from transforms import instrument_lifecycle as engine
+from transforms import instrument_rollforward
 
 
 def instrument(row: Mapping) -> engine.Instrument:
@@ -74,7 +74,7 @@ def state_rows(month: str, result: engine.MonthResult) -> list[dict]:
             "issued_on": i.issued_on,
             "valid_from": i.valid_from,
             "valid_to": i.valid_to,
-            "expired_this_month_usd": result.expired_usd.get(i.instrument_id, Decimal("0.00")),
+            "expired_this_month_usd": instrument_rollforward.breakage_usd(result, i.instrument_id),
         }
         for i in result.instruments.values()
     ]

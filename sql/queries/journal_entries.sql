@@ -14,7 +14,8 @@
    liability_by_month states. Credits payable then ends each month at the settled, not yet
    issued batch: the month's ledger deltas go in, the coupons issued on the 5th (the batch
    of the month before) go out to the instrument ledger. Every amount is positive: a
-   negative delta is its own entry (credits taken back), with the sides swapped. */
+   negative delta is its own entry (credits taken back), and a negative breakage (a late
+   fact reversed an expiry) is its entry with the sides swapped. */
 with deltas as (
     select
         coalesce(sum(amount_usd) filter (where amount_usd > 0), 0) as earned_usd,
@@ -225,14 +226,17 @@ entries (entry_number, entry_kind, description, debit_role, credit_role, amount_
     where kind = 'voucher'
 )
 
+-- a negative amount (breakage reversed by a late fact, docs/instruments.md) is the entry
+-- with its sides swapped
 select
     $month as journal_month,
     entry_number,
-    entry_kind,
-    description,
-    debit_role,
-    credit_role,
-    amount_usd,
+    case when amount_usd < 0 then entry_kind || '_reversed' else entry_kind end as entry_kind,
+    case when amount_usd < 0 then description || ', reversed' else description end
+        as description,
+    case when amount_usd < 0 then credit_role else debit_role end as debit_role,
+    case when amount_usd < 0 then debit_role else credit_role end as credit_role,
+    abs(amount_usd) as amount_usd,
     source
 from entries
 where amount_usd <> 0

@@ -11,7 +11,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from transforms import contracts, instrument_rows, months
+from transforms import contracts, instrument_rollforward, instrument_rows, months
 from transforms import instrument_lifecycle as engine
 from transforms.errors import StateConflict, UsageError, ValidationFailure
 from transforms.pipeline import evidence, inputs, preflight, sql_runner, warehouse
@@ -167,7 +167,9 @@ def compute(run: Run, registered: RegisteredInstruments) -> RegisteredInstrument
     warehouse.stage_rows(
         con,
         "instrument_rollforward",
-        instrument_rows.rollforward_rows(run.month, engine.rollforward(opening, issued, result)),
+        instrument_rows.rollforward_rows(
+            run.month, instrument_rollforward.rollforward(opening, issued, result)
+        ),
     )
     return registered
 
