@@ -15,7 +15,15 @@ from transforms import months
 from transforms.pipeline import export
 from transforms.rules import DEFAULT_RULES_PATH
 
-SHEETS = ["Summary", "Coupons", "Statements", "Pending", "Rejections", "Liability"]
+SHEETS = [
+    "Summary",
+    "Coupons",
+    "Statements",
+    "Pending",
+    "Rejections",
+    "Liability",
+    "Instruments",
+]
 
 
 # both friends' bonuses are on hold in PENDING_MONTH and paid in BONUS_MONTH (April and May
@@ -63,6 +71,11 @@ def test_the_workbook_opens_and_its_totals_are_the_settlements(settled, tmp_path
     )
     liability = list(workbook["Liability"].iter_rows(min_row=2, values_only=True))
     assert [row[0] for row in liability] == [PENDING_MONTH, BONUS_MONTH]
+    # the key is stated, loudly for a development key; the referrals that earn are not
+    # rejections
+    assert summary["coupon_key"] == "configured"
+    reasons = [row[1] for row in workbook["Rejections"].iter_rows(min_row=2, values_only=True)]
+    assert "ok" not in reasons
 
 
 def test_money_reaches_the_cell_as_its_own_digits_never_through_a_float(settled, tmp_path):
@@ -128,3 +141,12 @@ def test_ids_a_spreadsheet_would_evaluate_stay_text_in_every_file(world, tmp_pat
     assert (cell.data_type, cell.value) == ("s", "'=1+1")
     export.write_csv(export.month_sheets(world.out, "2025-04"), tmp_path / "april")
     assert "'=1+1" in (tmp_path / "april" / "Coupons.csv").read_text()
+
+
+def test_a_development_keys_month_says_so_in_the_workbook(world, monkeypatch):
+    monkeypatch.delenv("CREDITFLOW_COUPON_KEY", raising=False)
+    world.refer("friend", "referrer", date(2025, 3, 2))
+    world.spend("friend", date(2025, 3, 3), "25.00")
+    world.settle("2025-03")
+    summary = dict(export.month_sheets(world.out, "2025-03")[0].rows)
+    assert summary["coupon_key"] == "DEVELOPMENT: these coupons are not real and must not be issued"

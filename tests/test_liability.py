@@ -50,3 +50,16 @@ def test_liability_by_month_adds_accrual_batch_and_outstanding_instruments(world
     assert world.query(
         f"select {COLUMNS} from liability_by_month where settlement_month = '2025-06'"
     ) == [("2025-06", zero, D("3.50"), zero, D("20.00"), zero, D("50.00"), zero, D("73.50"))]
+
+
+def test_the_programs_liability_is_apart_from_the_customer_prepaid_vouchers(world):
+    world.refer("friend", "referrer", date(2025, 4, 20))
+    world.spend("friend", date(2025, 4, 25), "55.00")
+    world.voucher("V1", "buyer", date(2025, 4, 10), date(2025, 4, 10), date(2025, 12, 31), "50.00")
+    world.settle("2025-04")
+    world.run_instruments("2025-04")
+    # on hold 20.00 + bonus 3.50 + the welcome pair 20.00; the voucher 50.00 is the customer's
+    assert world.query(
+        "select program_liability_usd, outstanding_vouchers_usd, total_liability_usd "
+        "from liability_by_month"
+    ) == [(D("43.50"), D("50.00"), D("93.50"))]

@@ -43,6 +43,26 @@ def test_the_report_gains_the_instrument_bridge_and_reruns_render_the_same_bytes
     assert _page(world, "2025-04") == page
 
 
+def test_the_report_separates_the_programs_liability_explains_the_lag_and_shows_a_trend(
+    world, monkeypatch
+):
+    monkeypatch.delenv("CREDITFLOW_COUPON_KEY", raising=False)  # the development key
+    world.refer("friend", "referrer", date(2025, 4, 2))
+    world.spend("friend", date(2025, 4, 3), "25.00")
+    world.voucher("V1", "buyer", date(2025, 4, 10), date(2025, 4, 10), date(2025, 12, 31), "50.00")
+    for month in ("2025-04", "2025-05", "2025-06"):
+        world.settle(month)
+        world.run_instruments(month)
+    page = _page(world, "2025-06")
+    assert '<p class="banner">DEVELOPMENT coupon key: these coupons are not real' in page
+    assert re.search(r'class="k">program liability</div><div class="v">USD [0-9.,]+<', page)
+    assert "customer-prepaid vouchers outstanding (not program cost)" in page
+    # May's batch (the base, 20.00) is issued on June 5: June's bridge says why
+    assert "the referral coupons issued in 2025-06 (USD 20.00) are the batch settled" in page
+    assert "Program liability, last 12 months" in page
+    assert page.count("<title>2025-0") >= 6  # three months in each of the two charts
+
+
 @pytest.mark.skipif(
     shutil.which("chromium") is None,
     reason="no Chromium here (apt-get install -y chromium): the page is not checked in a browser",

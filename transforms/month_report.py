@@ -20,6 +20,8 @@ th,td{border-bottom:1px solid #eef1f5;padding:4px 8px;text-align:left}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 .ok{color:#1a7f37}.bad{color:#c62828;font-weight:600}.muted{color:#5b6475}
 .two{display:grid;grid-template-columns:1fr 1fr;gap:24px}code{font-size:12px}
+.banner{background:#c62828;color:#fff;font-weight:700;font-size:16px;padding:12px 16px;
+border-radius:6px;margin:0 0 16px}
 """
 
 
@@ -78,6 +80,11 @@ def render(facts: dict) -> str:
     sections = [f"<h1>{escape(title)}</h1>"]
     if published:
         s = facts["settlement"]
+        if s["coupon_key_kind"] == "development":
+            sections.append(
+                '<p class="banner">DEVELOPMENT coupon key: these coupons are not real and '
+                "must not be issued</p>"
+            )
         sections.append(
             f'<p class="sub">cutoff {s["cutoff_date"]} · coupons issued on {s["issued_on"]} · '
             f"coupon key: {escape(s['coupon_key_kind'])}</p>"
@@ -89,7 +96,10 @@ def render(facts: dict) -> str:
             ("ledger deltas", usd(s["ledger_delta_total_usd"])),
             ("carried in", usd(s["carry_in_total_usd"])),
             ("carried out", usd(s["carry_out_total_usd"])),
-            ("total liability", usd((facts.get("liability") or {}).get("total_liability_usd"))),
+            (
+                "program liability",
+                usd((facts.get("liability") or {}).get("program_liability_usd")),
+            ),
             ("rejected rows accepted", f"{s['rejected_rows_accepted']:,}"),
         ]
         sections.append(
@@ -102,6 +112,7 @@ def render(facts: dict) -> str:
             + "</div>"
         )
         sections.append(_liability(facts))
+        sections.append(_trend(facts))
         sections.append(
             '<div class="two"><div><h2>Coupons by amount</h2>'
             + bars([(b, c, f"{c} · {usd(t)}") for b, c, t in facts["coupon_bands"]])
@@ -146,9 +157,13 @@ def _liability(facts: dict) -> str:
             ["settled, not yet issued (this batch)", usd(liability["settled_not_issued_usd"])],
             ["referral coupons outstanding", usd(liability["outstanding_referral_coupons_usd"])],
             ["welcome rewards outstanding", usd(liability["outstanding_welcome_usd"])],
-            ["vouchers outstanding", usd(liability["outstanding_vouchers_usd"])],
             ["less negative carries", usd(liability["negative_carries_usd"])],
-            ["total", usd(liability["total_liability_usd"])],
+            ["program liability", usd(liability["program_liability_usd"])],
+            [
+                "customer-prepaid vouchers outstanding (not program cost)",
+                usd(liability["outstanding_vouchers_usd"]),
+            ],
+            ["total outstanding", usd(liability["total_liability_usd"])],
         ]
         parts.append(_table(["", "amount"], rows, {1}))
     rollforward = facts.get("rollforward") or []
@@ -171,12 +186,73 @@ def _liability(facts: dict) -> str:
                 {1, 2, 3, 4, 5},
             )
         )
+        coupons = next((r for r in rollforward if r["instrument_kind"] == "referral_coupon"), None)
+        if coupons is not None:
+            s = facts["settlement"]
+            parts.append(
+                f'<p class="muted">One month apart: the referral coupons issued in {month_of(s)} '
+                f"({usd(coupons['issued_usd'])}) are the batch settled the month before, issued "
+                f"on the 5th; this month's batch ({usd(s['coupon_total_usd'])}) is issued on "
+                f"{s['issued_on']} and is in “settled, not yet issued” until then. Expired is "
+                "net of breakage reversed by late facts.</p>"
+            )
     else:
         parts.append(
             '<p class="muted">The instrument month is not published yet: run '
             "<code>creditflow instruments</code> for this month to complete the liability.</p>"
         )
     return "".join(parts)
+
+
+def month_of(settlement: dict) -> str:
+    return settlement["settlement_month"]
+
+
+def _trend(facts: dict) -> str:
+    """The last twelve settled months: the program's liability at each cutoff and its cost
+    in the month (ledger deltas + welcome rewards issued), as inline SVG columns."""
+    trend = facts.get("trend") or []
+    if len(trend) < 2:
+        return ""
+    liability = [(m, amount) for m, amount, _cost in trend if amount is not None]
+    cost = [(m, c) for m, _amount, c in trend]
+    return (
+        '<div class="two"><div><h2>Program liability, last 12 months</h2>'
+        + columns(liability)
+        + "</div><div><h2>Program cost per month (deltas + welcome rewards)</h2>"
+        + columns(cost)
+        + "</div></div>"
+    )
+
+
+def columns(points: list[tuple[str, Decimal]], width_px: int = 500, height_px: int = 160) -> str:
+    """Vertical bars, one per month, labelled with the month and the amount on hover; a
+    negative amount goes below the axis."""
+    if not points:
+        return '<p class="muted">not known yet</p>'
+    top = max([amount for _m, amount in points] + [Decimal(0)])
+    bottom = min([amount for _m, amount in points] + [Decimal(0)])
+    span = (top - bottom) or Decimal(1)
+    step = width_px / len(points)
+    zero_y = 10 + float(top / span) * (height_px - 30)
+    parts = []
+    for number, (month, amount) in enumerate(points):
+        bar = float(abs(amount) / span) * (height_px - 30)
+        y = zero_y - bar if amount >= 0 else zero_y
+        x = number * step + 4
+        parts.append(
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{step - 8:.1f}" height="{bar:.1f}" '
+            f'fill="#3b6fd4"><title>{escape(month)}: {escape(usd(amount))}</title></rect>'
+            f'<text x="{x + (step - 8) / 2:.1f}" y="{height_px - 4}" font-size="10" '
+            f'text-anchor="middle" fill="#5b6475">{escape(month[2:])}</text>'
+        )
+    parts.append(
+        f'<line x1="0" y1="{zero_y:.1f}" x2="{width_px}" y2="{zero_y:.1f}" stroke="#9aa3b2"/>'
+    )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width_px}" height="{height_px}" '
+        f'role="img">{"".join(parts)}</svg>'
+    )
 
 
 def _quality(facts: dict) -> str:

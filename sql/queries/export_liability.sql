@@ -14,6 +14,7 @@ select
     outstanding_welcome_usd,
     outstanding_vouchers_usd,
     negative_carries_usd,
+    program_liability_usd,
     total_liability_usd
 from warehouse.liability_by_month
 where settlement_month <= $settlement_month

@@ -1,7 +1,8 @@
 /* export_referral_reasons
    kind: query
    purpose: the first half of the Rejections sheet of `creditflow export`: the month's
-            referrals by reason code (every code but ok is a referral that earns nothing).
+            referrals that earn nothing, by reason code (ok, the referrals that earn, is not
+            a rejection and is left out).
    grain: one row per reason_code
    parameters: $settlement_month
    inputs: warehouse.referee_status */
@@ -10,6 +11,6 @@ select
     reason_code as reason,
     count(*) as row_count
 from warehouse.referee_status
-where settlement_month = $settlement_month
+where settlement_month = $settlement_month and reason_code <> 'ok'
 group by reason_code
 order by reason_code

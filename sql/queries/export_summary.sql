@@ -16,11 +16,19 @@ select
     settlements.ledger_delta_total_usd,
     settlements.carry_in_total_usd,
     settlements.carry_out_total_usd,
+    liability.program_liability_usd,
+    liability.outstanding_vouchers_usd as customer_vouchers_outstanding_usd,
     liability.total_liability_usd,
     settlements.rejected_rows_accepted,
     settlements.input_fingerprint,
     settlements.rules_sha256,
-    settlements.code_version
+    settlements.code_version,
+    -- loud in the workbook as in the CLI: a development key's coupons must not be issued
+    case
+        when settlements.coupon_key_kind = 'development'
+            then 'DEVELOPMENT: these coupons are not real and must not be issued'
+        else settlements.coupon_key_kind
+    end as coupon_key
 from warehouse.settlements as settlements
 left join warehouse.liability_by_month as liability
     on settlements.settlement_month = liability.settlement_month

@@ -16,7 +16,8 @@
    coupons issued so far, welcome rewards, vouchers), null until that instrument month is
    published; negative_carries_usd: what referrers owe back, recovered from later credits
    (a positive amount, subtracted); total_liability_usd = the first six - the carries,
-   null until every part is known. */
+   null until every part is known; program_liability_usd = the same without the vouchers,
+   which are customer prepayments, not program cost (outstanding_vouchers_usd apart). */
 with accrual as (
     select
         settlement_month,
@@ -76,5 +77,13 @@ select
         + outstanding_referral_coupons_usd + outstanding_welcome_usd + outstanding_vouchers_usd
         - negative_carries_usd
         as decimal(18, 2)
-    ) as total_liability_usd
+    ) as total_liability_usd,
+    -- the program's own liability (what the program costs until it is used or expires),
+    -- without the customer-prepaid vouchers the instrument ledger also owes
+    cast(
+        on_hold_base_usd + accrued_bonus_usd + settled_not_issued_usd
+        + outstanding_referral_coupons_usd + outstanding_welcome_usd
+        - negative_carries_usd
+        as decimal(18, 2)
+    ) as program_liability_usd
 from joined

@@ -1,7 +1,8 @@
 """`creditflow export`: one settled month as a workbook (xlsx) or a folder of CSV files, read
 from the analysts' catalog (OUT/catalog.duckdb), so an export never waits for a run.
 
-Sheets: Summary, Coupons (no codes), Statements, Pending, Rejections, Liability. Money stays
+Sheets: Summary, Coupons (no codes), Statements, Pending, Rejections, Liability,
+Instruments. Money stays
 Decimal from DuckDB to the file: an xlsx cell holds the Decimal's own digits with a
 two-decimal currency format, a CSV field its two-decimal text; nothing passes through a
 float. The same month exports to the same bytes (fixed workbook times and zip entry dates).
@@ -63,6 +64,7 @@ def month_sheets(out: Path, month: str) -> list[Sheet]:
             _named("Pending", _query(con, "export_pending", parameters)),
             _named("Rejections", rejections),
             _named("Liability", _query(con, "export_liability", parameters)),
+            _named("Instruments", _query(con, "export_instruments", parameters)),
         ]
 
 

@@ -48,6 +48,19 @@ def gather(con, layout: OutputLayout, month: str, cutoff_date, invariant_failure
         con, f"select * from ({liability}) where settlement_month = $m", {"m": month}
     )
     facts["liability"] = rows[0] if rows else None
+    trend = warehouse.fetch_dicts(
+        con,
+        f"select liability.settlement_month, liability.program_liability_usd, "
+        f"s.ledger_delta_total_usd + coalesce(s.welcome_total_usd, 0) as cost_usd "
+        f"from ({liability}) as liability join warehouse.settlements as s "
+        f"using (settlement_month) where settlement_month <= $m "
+        f"order by settlement_month desc limit 12",
+        {"m": month},
+    )
+    facts["trend"] = [
+        (row["settlement_month"], row["program_liability_usd"], row["cost_usd"])
+        for row in reversed(trend)
+    ]
     facts["rollforward"] = warehouse.fetch_dicts(
         con,
         "select * from warehouse.instrument_rollforward where instrument_month = $m "
