@@ -66,6 +66,7 @@ def _codes(**changes) -> list[tuple[str, str]]:
             {"delta_base_usd": D("-20.00"), "delta_bonus_usd": D("-3.00")},
             ("rule 3", "bonus_taken_back"),
         ),
+        ({}, ("rule 3", "bonus_credited")),
         ({"bonus_status": "on_hold"}, ("rule 3", "bonus_on_hold")),
         ({"bonus_status": "needs_base"}, ("rule 3", "bonus_needs_base")),
         ({"is_capped": True, "delta_usd": D("5.00")}, ("rule 4", "capped")),
