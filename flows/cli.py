@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from flows import cli_commands as commands
-from flows import cli_parser
+from flows import cli_parser, cli_whatif
 from flows import cli_readers as readers
 from flows.cli_commands import Invocation
 from transforms.errors import (
@@ -55,6 +55,8 @@ def run(argv: list[str], invocation: Invocation | None = None) -> int:
         return readers.journal(args)
     if args.command == "statement":
         return readers.statement(args)
+    if args.command == "whatif":
+        return cli_whatif.run(args)
     if args.command == "init":
         return commands.init(args, invocation)
     if args.command == "backfill" and args.first > args.last:

@@ -5,6 +5,7 @@ import argparse
 from datetime import UTC, datetime
 from pathlib import Path
 
+from flows import cli_whatif
 from flows.schedule import EXPORT_GIVE_UP_AFTER_HOURS, EXPORT_RETRY_EVERY_HOURS
 from transforms import months
 from transforms.errors import UsageError
@@ -228,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=("text", "json", "xlsx"), default="text", help="default: text"
     )
     statement.add_argument("--file", type=Path, help="the workbook to write (--format xlsx)")
+    cli_whatif.add_parser(commands, _month)
     recover = commands.add_parser(
         "recover",
         help="rebuild a lost or damaged warehouse from the published months' inputs, and "

@@ -375,3 +375,23 @@ def test_every_sample_referrers_statement_ends_at_its_carry_and_sums_its_coupons
         found = statement.statement(sample_out, referrer, None, None)
         assert found.coupons_usd == coupons, referrer
         assert found.entries_usd == earned.get(referrer, Decimal("0.00")), referrer
+
+
+def test_a_whatif_with_the_shipped_rules_changes_nothing_over_the_sample_year(sample_out, tmp_path):
+    """Trustworthy by construction: the replay is the same models on the same inputs, so
+    the published rules replayed give zero difference in every measure, month and reason."""
+    from transforms.pipeline import whatif
+    from transforms.rules import DEFAULT_RULES_PATH
+
+    out = tmp_path / "out"
+    shutil.copytree(sample_out, out)  # the session's year is only read
+    found = whatif.whatif(out, FIRST, LAST, "same", DEFAULT_RULES_PATH, None)
+    assert len(found.months) == len(SAMPLE_MONTHS)
+    for measure, total in found.totals.items():
+        assert total["difference"] == 0, measure
+        assert total["published"] is not None, measure
+    for month in found.months:
+        for measure in whatif.FLOWS + whatif.BALANCES:
+            assert month[measure]["published"] == month[measure]["alternative"], (month, measure)
+    assert all(r["published"] == r["alternative"] for r in found.reasons)
+    assert found.gains == found.losses == []

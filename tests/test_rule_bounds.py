@@ -15,9 +15,10 @@ from transforms.money import format_usd, format_usd_grouped
 from transforms.rules import DEFAULT_RULES_PATH, RulesError, load_rules
 
 
-def rules_with(tmp_path, *lines: str):
+def rules_file(tmp_path, *lines: str):
     """The shipped rules file with each `key = value` line put in place of that key's line
-    (added when the file has none), loaded: the edges do not depend on the shipped values."""
+    (added when the file has none), written under tmp_path: the edges do not depend on the
+    shipped values."""
     text = DEFAULT_RULES_PATH.read_text()
     for line in lines:
         key = line.split(" = ")[0]
@@ -26,7 +27,12 @@ def rules_with(tmp_path, *lines: str):
             text += f"{line}\n"
     path = tmp_path / "rules.toml"
     path.write_text(text)
-    return load_rules(path)
+    return path
+
+
+def rules_with(tmp_path, *lines: str):
+    """rules_file, loaded."""
+    return load_rules(rules_file(tmp_path, *lines))
 
 
 GOOD_AT_THE_EDGE = [

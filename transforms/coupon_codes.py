@@ -20,7 +20,7 @@ CODE_BITS = 120
 @dataclass(frozen=True)
 class CouponKey:
     secret: bytes
-    kind: str  # 'configured' (from the environment) or 'development'
+    kind: str  # 'configured' (from the environment), 'development' or 'what-if'
 
     @property
     def is_development(self) -> bool:
@@ -48,6 +48,11 @@ def key_from_environment(environ: dict[str, str] | None = None) -> CouponKey:
             )
         return CouponKey(value.encode(), "configured")
     return CouponKey(DEVELOPMENT_KEY, "development")
+
+
+# the key of a what-if replay (creditflow whatif): codes are rendered in memory to digest
+# the batch a month would have published, and never written; the operator's key is not read
+WHAT_IF_KEY = CouponKey(b"creditflow-what-if-replay-NO-COUPONS-ARE-WRITTEN", "what-if")
 
 
 MIN_KEY_CHARACTERS = 16

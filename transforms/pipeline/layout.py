@@ -73,6 +73,11 @@ class OutputLayout:
         """An instrument month: the files instruments_publish.INSTRUMENT_FILES declares."""
         return self.root / "instruments" / month
 
+    def whatif_dir(self, name: str) -> Path:
+        """A what-if replay's sandbox (creditflow whatif): its own ledger, catalog and
+        comparison; never the published ledger's."""
+        return self.root / "whatif" / name
+
     def managed_path(self, path: Path) -> Path | None:
         """The path under OUT that the pipeline owns and `path` is (or lies inside), or None:
         a command that writes a file a person chose (export) refuses such a target."""
@@ -89,8 +94,8 @@ class OutputLayout:
         catalog.py). Only runs write there, one at a time, so any found at the start of a
         run are a dead run's."""
         found = list(self.root.glob(".*.tmp"))
-        # (not .recovery/: a recover may be rebuilding there, and it clears its own)
-        for name in sorted(_top_level_names() | {"shards"}):
+        # (not .recovery/ nor whatif/: a recover or a what-if may be writing there now)
+        for name in sorted(_top_level_names() - {"whatif"} | {"shards"}):
             folder = self.root / name
             if folder.is_dir():
                 found += folder.rglob(".*.tmp")

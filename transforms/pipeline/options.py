@@ -32,6 +32,10 @@ class RunOptions(BaseModel):
     # the month); without it, another directory than the ledger's stops the run
     data_moved: bool = False
     threads: int | None = None
+    # a replay under other rules into a sandbox (creditflow whatif, docs/outputs.md#what-if):
+    # the ledger commits as usual there, but no coupon file is written and no coupon key is
+    # read; amounts only
+    what_if: bool = False
     # where the per-referee work runs (docs/performance.md#scale-out): "local" is this
     # process's DuckDB over every line; "dask" runs `shards` shards on the Dask scheduler
     # at dask_address; "in-process" runs the same shards one after the other here (tests)

@@ -216,6 +216,8 @@ def write_batch_files(run: SettlementRun) -> Path:
     record = warehouse.month_record(run.con, "settlements", "settlement_month", run.month)
     rendered = published_files.render(BATCH_FILES, run, PUBLISHED_ROWS, record)
     published_files.check(run.month, BATCH_FILES, rendered, record)
+    if run.options.what_if:
+        return run.layout.batch_dir(run.month)  # a replay writes no coupon file (amounts only)
     return published_files.write(
         run.layout.batch_dir(run.month), BATCH_FILES, rendered, private=True
     )

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from transforms.coupon_codes import CouponKey, key_from_environment
+from transforms.coupon_codes import WHAT_IF_KEY, CouponKey, key_from_environment
 from transforms.errors import UsageError
 from transforms.months import MonthDates
 from transforms.pipeline import warehouse
@@ -70,7 +70,7 @@ class Outcome:
 def open_run(month: str, options: RunOptions) -> SettlementRun:
     try:
         rules = load_rules(options.config)
-        key = key_from_environment()
+        key = WHAT_IF_KEY if options.what_if else key_from_environment()
         dates = rules.month_dates(month)
     except ValueError as error:
         raise UsageError(str(error)) from error

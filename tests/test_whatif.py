@@ -1,0 +1,150 @@
+"""`creditflow whatif` (docs/outputs.md#what-if): the published history replayed under
+other rules into a sandbox, compared with what was published. Hand-computed differences for
+a cap, a window and an eligibility change; the published ledger and files untouched; no
+coupon code anywhere in the sandbox. The zero-difference replay of the sample year is in
+tests/test_golden.py."""
+
+import shutil
+import subprocess
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from tests.helpers import ledger_rows, run_cli
+from tests.rules import day
+from tests.test_rule_bounds import rules_file
+from transforms.pipeline import whatif
+from transforms.pipeline.options import DEFAULT_ELIGIBLE_PRODUCTS_PATH
+from transforms.rules import DEFAULT_RULES_PATH
+
+D = Decimal
+MONTHS = ("2025-03", "2025-07")  # the base in April, the bonus by July under either window
+R = date(2025, 3, 1)
+
+
+@pytest.fixture
+def spender(world):
+    """One friend: 1,000.00 of eligible spend on day 2, 200.00 more on day 51, and 80.00 of
+    CDN (not eligible) on day 3. Published: base 20.00 + bonus 10 % x (1,200.00 - 20.00)."""
+    world.refer("friend", "referrer", R)
+    world.spend("friend", day(2, R), "1000.00")
+    world.spend("friend", day(3, R), "80.00", product="cdn")
+    world.spend("friend", day(51, R), "200.00")
+    world.settle(*MONTHS)
+    world.run_instruments(*MONTHS)
+    return world
+
+
+def _totals(world, **alternative) -> dict:
+    found = whatif.whatif(world.out, *MONTHS, "test", **alternative)
+    return {k: (t["published"], t["alternative"], t["difference"]) for k, t in found.totals.items()}
+
+
+def test_a_lower_cap_costs_what_the_cap_takes_off(spender, tmp_path):
+    totals = _totals(
+        spender,
+        config=rules_file(tmp_path, 'cap_per_referee_usd = "50.00"'),
+        eligible_products=None,
+    )
+    # published: 20.00 + 118.00; with a 50.00 cap: 20.00 + 30.00
+    assert totals["bonus_usd"] == (D("118.00"), D("30.00"), D("-88.00"))
+    assert totals["base_usd"] == (D("20.00"), D("20.00"), D("0.00"))
+    assert totals["coupon_total_usd"] == (D("138.00"), D("50.00"), D("-88.00"))
+
+
+def test_a_shorter_bonus_window_leaves_out_the_later_purchase(spender, tmp_path):
+    totals = _totals(
+        spender, config=rules_file(tmp_path, "bonus_window_days = 30"), eligible_products=None
+    )
+    # the day-51 purchase is outside a 30-day window: 10 % x (1,000.00 - 20.00)
+    assert totals["bonus_usd"] == (D("118.00"), D("98.00"), D("-20.00"))
+
+
+def test_an_eligible_cdn_counts_its_line(spender, tmp_path):
+    products = tmp_path / "eligible.csv"
+    shutil.copy(DEFAULT_ELIGIBLE_PRODUCTS_PATH, products)  # what the world was settled with
+    with products.open("a") as handle:
+        handle.write("cdn,*,Alibaba Cloud CDN,2020-01-01,\n")
+    totals = _totals(spender, config=None, eligible_products=products)
+    # the 80.00 of CDN joins the bonus window's spend: + 8.00
+    assert totals["bonus_usd"] == (D("118.00"), D("126.00"), D("8.00"))
+
+
+def test_the_published_ledger_and_files_are_untouched_and_no_code_is_written(spender, tmp_path):
+    published = sorted(p for p in spender.out.rglob("*") if p.is_file())
+    before = {p: p.read_bytes() for p in published}
+    rows = ledger_rows(spender.out)
+    _totals(
+        spender,
+        config=rules_file(tmp_path, 'cap_per_referee_usd = "50.00"'),
+        eligible_products=None,
+    )
+    assert {p: p.read_bytes() for p in published} == before
+    assert ledger_rows(spender.out) == rows
+    sandbox = spender.out / "whatif" / "test"
+    assert not (sandbox / "batches").exists()  # no coupon file, so no code
+    for file in sandbox.rglob("*"):
+        if file.is_file():
+            assert b"RAF-" not in file.read_bytes() and b"DEV-" not in file.read_bytes(), file
+
+
+def test_the_command_refuses_what_it_cannot_replay(spender, tmp_path, capsys):
+    base = ["whatif", "--out", str(spender.out), "--from", "2025-03", "--to", "2025-07"]
+    code, _, err = run_cli(base, capsys)
+    assert code == 2 and "needs --config ALT.toml, --eligible-products ALT.csv, or both" in err
+    code, _, err = run_cli([*base, "--config", str(rules_file(tmp_path, "hold_days = -1"))], capsys)
+    assert code == 2 and "hold_days" in err  # the same validation as the real rules
+    late = ["whatif", "--out", str(spender.out), "--from", "2025-03", "--to", "2025-09"]
+    code, _, err = run_cli([*late, "--config", str(DEFAULT_RULES_PATH)], capsys)
+    assert code == 2 and "2025-08 is not settled" in err
+    code, out, err = run_cli([*base, "--config", str(DEFAULT_RULES_PATH), "--name", "same"], capsys)
+    assert code == 0, err
+    assert "coupons (USD)" in out and "comparison:" in out
+    for name in ("comparison.html", "comparison.xlsx", "comparison.json"):
+        assert (spender.out / "whatif" / "same" / name).stat().st_size > 0
+
+
+@pytest.mark.skipif(
+    shutil.which("chromium") is None,
+    reason="no Chromium here (apt-get install -y chromium): the page is not checked in a browser",
+)
+@pytest.mark.integration  # a browser
+def test_the_comparison_page_renders_offline_in_a_headless_browser(spender, tmp_path, capsys):
+    config = rules_file(tmp_path, 'cap_per_referee_usd = "50.00"')
+    code, _, err = run_cli(
+        [
+            "whatif",
+            "--out",
+            str(spender.out),
+            "--from",
+            "2025-03",
+            "--to",
+            "2025-07",
+            "--config",
+            str(config),
+            "--name",
+            "cap",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    page = spender.out / "whatif" / "cap" / "comparison.html"
+    text = page.read_text()
+    assert "<script" not in text and "<link" not in text and "<svg" in text
+    shot = tmp_path / "comparison.png"
+    subprocess.run(
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--window-size=1280,900",
+            f"--screenshot={shot}",
+            page.resolve().as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    assert shot.stat().st_size > 20_000  # a drawn page, not a blank one
