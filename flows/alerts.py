@@ -7,6 +7,7 @@ should contain them anyway). Sending is bounded (a timeout per try, one retry) a
 changes the run's own outcome: a failure to notify is one line on stderr.
 """
 
+import http.client
 import json
 import logging
 import os
@@ -155,6 +156,8 @@ def _send(url: str, message: dict) -> str | None:
             problem = f"HTTP {error.code}"
         except (OSError, ValueError) as error:  # refused, timed out, unresolvable, bad URL
             problem = str(getattr(error, "reason", error))
+        except http.client.HTTPException as error:  # an answer that is not HTTP at all
+            problem = f"not an HTTP answer ({type(error).__name__})"
         if delay_s is not None:
             time.sleep(delay_s)
     return problem

@@ -760,6 +760,29 @@ def test_a_notify_url_that_is_not_http_is_a_usage_error_before_anything_runs(tmp
     assert not (tmp_path / "out").exists()
 
 
+def test_a_webhook_that_answers_something_other_than_http_is_a_failed_delivery(
+    monkeypatch, capsys
+):
+    import socket
+
+    monkeypatch.setattr(alerts, "RETRY_DELAYS_S", ())
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def garbage():  # accepts, answers a line that is not an HTTP status line, hangs up
+        connection, _ = listener.accept()
+        connection.recv(65536)
+        connection.sendall(b"HELLO\r\n\r\n")
+        connection.close()
+
+    threading.Thread(target=garbage, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+        assert alerts.notify(url, {"month": "2026-03"}) is False
+    finally:
+        listener.close()
+    assert "not an HTTP answer (BadStatusLine)" in capsys.readouterr().err
+
+
 def test_a_webhook_that_trickles_its_answer_is_given_up_on_in_bounded_time(monkeypatch, capsys):
     import socket
 
