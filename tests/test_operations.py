@@ -760,9 +760,7 @@ def test_a_notify_url_that_is_not_http_is_a_usage_error_before_anything_runs(tmp
     assert not (tmp_path / "out").exists()
 
 
-def test_a_webhook_that_answers_something_other_than_http_is_a_failed_delivery(
-    monkeypatch, capsys
-):
+def test_a_webhook_that_answers_something_other_than_http_is_a_failed_delivery(monkeypatch, capsys):
     import socket
 
     monkeypatch.setattr(alerts, "RETRY_DELAYS_S", ())
