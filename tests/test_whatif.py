@@ -148,3 +148,46 @@ def test_the_comparison_page_renders_offline_in_a_headless_browser(spender, tmp_
         timeout=120,
     )
     assert shot.stat().st_size > 20_000  # a drawn page, not a blank one
+
+
+@pytest.mark.integration  # a second process
+def test_a_whatif_and_the_monthly_close_run_side_by_side(spender, tmp_path):
+    """The replay reads the published catalog read-only and writes only its sandbox: the
+    close of the next month, run meanwhile on the same OUT, neither waits nor fails."""
+    import sys
+    import time
+    from pathlib import Path
+
+    config = rules_file(tmp_path, 'cap_per_referee_usd = "50.00"')
+    replay = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from flows.cli import main; main()",
+            "whatif",
+            "--out",
+            str(spender.out),
+            "--from",
+            MONTHS[0],
+            "--to",
+            MONTHS[1],
+            "--config",
+            str(config),
+            "--name",
+            "side-by-side",
+        ],
+        cwd=Path(__file__).parent.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    sandbox = spender.out / "whatif" / "side-by-side" / "warehouse.duckdb"
+    deadline = time.monotonic() + 120
+    while not sandbox.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert sandbox.exists(), "the replay did not start"
+    (august,) = spender.settle("2025-08")  # the close, while the replay runs
+    out, err = replay.communicate(timeout=600)
+    assert replay.returncode == 0, err
+    assert august.action == "published"
+    assert "coupons (USD)" in out
