@@ -191,3 +191,17 @@ def test_a_whatif_and_the_monthly_close_run_side_by_side(spender, tmp_path):
     assert replay.returncode == 0, err
     assert august.action == "published"
     assert "coupons (USD)" in out
+
+
+def test_a_replay_on_shards_gives_the_same_comparison(spender, tmp_path):
+    config = rules_file(tmp_path, 'cap_per_referee_usd = "50.00"')
+    local = whatif.whatif(spender.out, *MONTHS, "local", config, None)
+    sharded = whatif.whatif(
+        spender.out,
+        *MONTHS,
+        "sharded",
+        config,
+        None,
+        executor={"executor": "in-process", "shards": 3},
+    )
+    assert sharded.totals == local.totals and sharded.months == local.months
