@@ -47,3 +47,24 @@ def examples(ci_budget: int) -> int:
 
     scale = _EXAMPLE_SCALE[os.environ.get("HYPOTHESIS_PROFILE", "ci")]
     return max(1, round(ci_budget * scale))
+
+
+def screenshot(page: Path, shot: Path) -> Path:
+    """A page as headless Chromium draws it (offline: a file URI), at 1280x900."""
+    import subprocess
+
+    subprocess.run(
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--window-size=1280,900",
+            f"--screenshot={shot}",
+            Path(page).resolve().as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return shot

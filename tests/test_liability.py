@@ -15,14 +15,20 @@ COLUMNS = (
 )
 
 
-def test_liability_by_month_adds_accrual_batch_and_outstanding_instruments(world):
-    # the friend registers April 20 and crosses 20.00 on April 25 (Q): base on hold to May 25;
-    # the bonus window's spend so far, 55.00, accrues a bonus of 3.50, payable after the bonus window's hold
+def _april(world):
+    """The friend registers April 20 and crosses 20.00 on April 25 (Q): base on hold to May
+    25; the bonus window's spend so far, 55.00, accrues a bonus of 3.50, payable after the
+    bonus window's hold. A customer buys a voucher of 50.00."""
     world.refer("friend", "referrer", date(2025, 4, 20))
     world.spend("friend", date(2025, 4, 25), "55.00")
     world.voucher("V1", "buyer", date(2025, 4, 10), date(2025, 4, 10), date(2025, 12, 31), "50.00")
     world.settle("2025-04")
     world.run_instruments("2025-04")
+    return world
+
+
+def test_liability_by_month_adds_accrual_batch_and_outstanding_instruments(world):
+    _april(world)
     world.settle("2025-05")
     world.run_instruments("2025-05")
     world.settle("2025-06")
@@ -53,11 +59,7 @@ def test_liability_by_month_adds_accrual_batch_and_outstanding_instruments(world
 
 
 def test_the_programs_liability_is_apart_from_the_customer_prepaid_vouchers(world):
-    world.refer("friend", "referrer", date(2025, 4, 20))
-    world.spend("friend", date(2025, 4, 25), "55.00")
-    world.voucher("V1", "buyer", date(2025, 4, 10), date(2025, 4, 10), date(2025, 12, 31), "50.00")
-    world.settle("2025-04")
-    world.run_instruments("2025-04")
+    _april(world)
     # on hold 20.00 + bonus 3.50 + the welcome pair 20.00; the voucher 50.00 is the customer's
     assert world.query(
         "select program_liability_usd, outstanding_vouchers_usd, total_liability_usd "

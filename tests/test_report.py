@@ -3,10 +3,11 @@ offline, written after each publish and when validation stops a month."""
 
 import re
 import shutil
-import subprocess
 from datetime import date
 
 import pytest
+
+from tests.helpers import screenshot
 
 
 def _page(world, month):
@@ -72,19 +73,6 @@ def test_the_report_renders_in_a_headless_browser(world, tmp_path):
     world.refer("friend", "referrer", date(2025, 4, 2))
     world.spend("friend", date(2025, 4, 3), "25.00")
     world.settle("2025-04")
-    shot = tmp_path / "report.png"
-    subprocess.run(
-        [
-            "chromium",
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--window-size=1280,900",
-            f"--screenshot={shot}",
-            (world.out / "reports" / "2025-04" / "index.html").resolve().as_uri(),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    page = world.out / "reports" / "2025-04" / "index.html"
+    shot = screenshot(page, tmp_path / "report.png")
     assert shot.stat().st_size > 20_000  # a drawn page, not a blank one

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.helpers import ledger_rows, run_cli
+from tests.helpers import ledger_rows, run_cli, screenshot
 from tests.rules import day
 from tests.test_rule_bounds import rules_file
 from transforms.pipeline import whatif
@@ -132,21 +132,7 @@ def test_the_comparison_page_renders_offline_in_a_headless_browser(spender, tmp_
     page = spender.out / "whatif" / "cap" / "comparison.html"
     text = page.read_text()
     assert "<script" not in text and "<link" not in text and "<svg" in text
-    shot = tmp_path / "comparison.png"
-    subprocess.run(
-        [
-            "chromium",
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--window-size=1280,900",
-            f"--screenshot={shot}",
-            page.resolve().as_uri(),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    shot = screenshot(page, tmp_path / "comparison.png")
     assert shot.stat().st_size > 20_000  # a drawn page, not a blank one
 
 

@@ -1,7 +1,7 @@
 /* instrument_rollforward_file
    kind: query
    purpose: the rows of OUT/instruments/M/rollforward.csv (and of the run summary), from
-            the committed month.
+            the committed month; the Instruments sheet of `creditflow export` too.
    grain: one row per instrument_kind
    parameters: $instrument_month
    inputs: warehouse.instrument_rollforward */

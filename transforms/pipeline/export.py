@@ -64,7 +64,11 @@ def month_sheets(out: Path, month: str) -> list[Sheet]:
             _named("Pending", _query(con, "export_pending", parameters)),
             _named("Rejections", rejections),
             _named("Liability", _query(con, "export_liability", parameters)),
-            _named("Instruments", _query(con, "export_instruments", parameters)),
+            # the month's roll-forward, as rollforward.csv holds it (empty until published)
+            _named(
+                "Instruments",
+                _query(con, "instrument_rollforward_file", {"instrument_month": month}),
+            ),
         ]
 
 

@@ -135,9 +135,7 @@ def settlement_month(layout: OutputLayout, month: str, options) -> None:
         layout,
         files=[
             *(batch / name for name in names),
-            layout.warehouse,
-            layout.catalog,
-            layout.report_dir(month) / "index.html",
+            *_shared(layout, month),
             layout.quarantine_file(month),
         ],
         folders=[layout.catalog_dir, layout.logs_dir, layout.duckdb_temp],
@@ -156,14 +154,17 @@ def instrument_month(layout: OutputLayout, month: str) -> None:
         layout,
         files=[
             *(layout.instruments_dir(month) / name for name in names),
-            layout.warehouse,
-            layout.catalog,
-            layout.report_dir(month) / "index.html",
+            *_shared(layout, month),
             layout.instrument_quarantine_file(month),
         ],
         folders=[layout.catalog_dir, layout.logs_dir],
         need=lambda: size_of(layout.catalog),
     )
+
+
+def _shared(layout: OutputLayout, month: str) -> list[Path]:
+    """What every month run writes besides its own folder: the ledger, the catalog, the report."""
+    return [layout.warehouse, layout.catalog, layout.report_dir(month) / "index.html"]
 
 
 def recover(layout: OutputLayout, scratch: OutputLayout) -> None:
