@@ -48,18 +48,15 @@ def gather(con, layout: OutputLayout, month: str, cutoff_date, invariant_failure
         con, f"select * from ({liability}) where settlement_month = $m", {"m": month}
     )
     facts["liability"] = rows[0] if rows else None
-    trend = warehouse.fetch_dicts(
-        con,
-        f"select liability.settlement_month, liability.program_liability_usd, "
-        f"s.ledger_delta_total_usd + coalesce(s.welcome_total_usd, 0) as cost_usd "
-        f"from ({liability}) as liability join warehouse.settlements as s "
-        f"using (settlement_month) where settlement_month <= $m "
-        f"order by settlement_month desc limit 12",
-        {"m": month},
-    )
+    # the last twelve months: the liability at each cutoff and the month's cost
+    owed = {
+        row["settlement_month"]: row["program_liability_usd"]
+        for row in warehouse.fetch_dicts(con, f"select * from ({liability})")
+    }
+    cost = sql_runner.rows(con, sql_runner.sql_file("queries/report_monthly_cost.sql"), parameters)
     facts["trend"] = [
-        (row["settlement_month"], row["program_liability_usd"], row["cost_usd"])
-        for row in reversed(trend)
+        (row["settlement_month"], owed.get(row["settlement_month"]), row["cost_usd"])
+        for row in cost[-12:]
     ]
     facts["rollforward"] = warehouse.fetch_dicts(
         con,

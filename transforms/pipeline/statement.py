@@ -52,12 +52,10 @@ def statement(out: Path, referrer: str, first: str | None, last: str | None) -> 
             sql_runner.sql_file("queries/referrer_statement.sql"),
             {"referrer": referrer, "first_month": first, "last_month": last},
         )
-        carries = warehouse.fetch_dicts(
+        carries = sql_runner.rows(
             con,
-            "select settlement_month, carry_out_usd from warehouse.referrer_balances "
-            "where referrer_account_id = $r and settlement_month between $f and $l "
-            "order by 1 desc limit 1",
-            {"r": referrer, "f": first, "l": last},
+            sql_runner.sql_file("queries/referrer_carry_out.sql"),
+            {"referrer": referrer, "first_month": first, "last_month": last},
         )
     if not lines:
         raise UsageError(

@@ -92,17 +92,13 @@ def whatif(
         instrument_months = set(
             warehouse.published_months(con, "instrument_months", "instrument_month")
         )
-        records = {
-            r["settlement_month"]: r
-            for r in warehouse.fetch_dicts(con, "select * from warehouse.settlements")
-        }
+        recorded = warehouse.month_record(con, "settlements", "settlement_month", last)
     wanted = months.month_range(first, last)
     missing = sorted(set(wanted) - set(settled))
     if missing:
         raise UsageError(
             f"usage: {missing[0]} is not settled in {layout.root}: a what-if replays published months"
         )
-    recorded = records[last]
     data = Path(data_dir or recorded.get("data_dir") or "")
     if not data.is_dir():
         raise UsageError(
