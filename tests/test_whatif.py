@@ -14,6 +14,7 @@ import pytest
 from tests.helpers import ledger_rows, run_cli, screenshot
 from tests.rules import day
 from tests.test_rule_bounds import rules_file
+from transforms.errors import UsageError
 from transforms.pipeline import whatif
 from transforms.pipeline.options import DEFAULT_ELIGIBLE_PRODUCTS_PATH
 from transforms.rules import DEFAULT_RULES_PATH
@@ -191,3 +192,12 @@ def test_a_replay_on_shards_gives_the_same_comparison(spender, tmp_path):
         executor={"executor": "in-process", "shards": 3},
     )
     assert sharded.totals == local.totals and sharded.months == local.months
+
+
+def test_a_list_alone_is_compared_under_the_rules_the_months_were_published_with(world, tmp_path):
+    config = rules_file(tmp_path, 'cap_per_referee_usd = "250.00"')
+    world.refer("friend", "referrer", R)
+    world.spend("friend", day(2, R), "30.00")
+    world.settle("2025-03", "2025-04", config=config)
+    with pytest.raises(UsageError, match="published with other rules than"):
+        whatif.whatif(world.out, "2025-03", "2025-04", "list", None, DEFAULT_ELIGIBLE_PRODUCTS_PATH)

@@ -32,7 +32,7 @@ from transforms.pipeline import (
 )
 from transforms.pipeline.layout import OutputLayout
 from transforms.pipeline.options import RunOptions
-from transforms.rules import RulesError, load_rules
+from transforms.rules import DEFAULT_RULES_PATH, RulesError, load_rules
 from transforms.summary import progress
 
 # the replay takes the inputs as the published months took them: whatever their audits
@@ -104,6 +104,11 @@ def whatif(
         raise UsageError(
             f"usage: {data}: the data directory {last} was settled from is not there; pass --data"
         )
+    if config is None and load_rules(None).sha256() != recorded["rules_sha256"]:
+        raise UsageError(
+            f"usage: {last} was published with other rules than {DEFAULT_RULES_PATH}: pass "
+            "--config with the rules to compare (the replay changes only what you pass)"
+        )
     products = Path(eligible_products or recorded["eligible_products_file"])
     sandbox = OutputLayout(layout.whatif_dir(name))
     options = RunOptions(
@@ -130,11 +135,8 @@ def _replay(
 ) -> None:
     """Every month from the ledger's first, so that what each month carries in (credited
     to date, carries, instruments outstanding) is the alternative history's own."""
-    for path in (sandbox.root / "warehouse.duckdb", sandbox.root / "warehouse.duckdb.wal"):
-        path.unlink(missing_ok=True)  # a what-if is replayed whole each time
-    for folder in ("batches", "instruments", "catalog", "quarantine", "reports"):
-        shutil.rmtree(sandbox.root / folder, ignore_errors=True)
-    (sandbox.root / "catalog.duckdb").unlink(missing_ok=True)
+    shutil.rmtree(sandbox.root, ignore_errors=True)  # a what-if is replayed whole each time
+    sandbox.root.mkdir(parents=True)
     ledger_start.start(sandbox, options.data_dir, replayed[0], started_by="whatif")
     for number, month in enumerate(replayed, start=1):
         progress(f"what-if {sandbox.root.name}: {month} ({number}/{len(replayed)})")
