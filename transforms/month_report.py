@@ -29,7 +29,7 @@ def usd(amount: Decimal | None) -> str:
     return "—" if amount is None else "USD " + format_usd_grouped(amount)
 
 
-def _table(columns: list[str], rows: list[list], numeric: set[int] = frozenset()) -> str:
+def table(columns: list[str], rows: list[list], numeric: set[int] = frozenset()) -> str:
     head = "".join(
         f'<th class="n">{escape(c)}</th>' if i in numeric else f"<th>{escape(c)}</th>"
         for i, c in enumerate(columns)
@@ -129,7 +129,7 @@ def render(facts: dict) -> str:
         s = facts["settlement"]
         sections.append(
             "<h2>Provenance</h2>"
-            + _table(
+            + table(
                 ["what", "value"],
                 [
                     ["input fingerprint", s["input_fingerprint"]],
@@ -165,12 +165,12 @@ def _liability(facts: dict) -> str:
             ],
             ["total outstanding", usd(liability["total_liability_usd"])],
         ]
-        parts.append(_table(["", "amount"], rows, {1}))
+        parts.append(table(["", "amount"], rows, {1}))
     rollforward = facts.get("rollforward") or []
     if rollforward:
         parts.append("<h2>Instrument bridge (opening + issued − used − expired = closing)</h2>")
         parts.append(
-            _table(
+            table(
                 ["kind", "opening", "issued", "used", "expired", "closing"],
                 [
                     [
@@ -271,7 +271,7 @@ def _quality(facts: dict) -> str:
             f"{validation['rows']:,} rows of coupons.csv: {verdict}.</p>"
         )
         parts.append(
-            _table(
+            table(
                 ["expectation", "column", "result", "unexpected rows"],
                 [[e, c, "pass" if ok else "FAIL", n] for e, c, ok, n in validation["checks"]],
                 {3},
@@ -284,9 +284,7 @@ def _quality(facts: dict) -> str:
     quarantine = facts.get("quarantine") or []
     parts.append("<h2>Quarantined input rows</h2>")
     if quarantine:
-        parts.append(
-            _table(["input audit", "rule", "rows"], [list(row) for row in quarantine], {2})
-        )
+        parts.append(table(["input audit", "rule", "rows"], [list(row) for row in quarantine], {2}))
     else:
         parts.append('<p class="muted">None: every input row passed its audits.</p>')
     return "".join(parts)

@@ -7,7 +7,7 @@ from decimal import Decimal
 from html import escape
 
 from transforms.money import format_usd_grouped
-from transforms.month_report import CSS, _table, bars
+from transforms.month_report import CSS, bars, table
 
 LABELS = {
     "coupon_count": "coupons",
@@ -135,7 +135,7 @@ def sheets(comparison) -> list:
 def render_html(comparison) -> str:
     c = comparison
     title = f"What if: {c.name} ({c.first_month}..{c.last_month})"
-    totals = _table(
+    totals = table(
         ["", "published", "alternative", "difference", ""],
         [
             [
@@ -158,7 +158,7 @@ def render_html(comparison) -> str:
         for k, t in c.totals.items()
         if k.endswith("_usd") and k not in ("carry_out_total_usd", "program_liability_usd")
     ]
-    referrers = _table(
+    referrers = table(
         ["referrer", "published", "alternative", "difference"],
         [
             [
