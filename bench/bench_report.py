@@ -1,6 +1,7 @@
-"""The benchmark's results page (bench/results/<lines>.md and .json): the contenders' table,
-the stages, the ratios and targets of issues #3 and #16, growth across sizes and the
-equality check. bench/run.py measures; this module only writes what it measured."""
+"""The benchmark's results page (bench/results/<lines>.md and .json): the rows' table
+(min and median of the samples), the stages, the targets of issue #30 (bench/targets.py),
+the equality checks and growth across sizes. bench/run.py measures; this module writes
+what it measured, and reads what the Dask runs said about their shards."""
 
 import json
 import os
@@ -13,79 +14,88 @@ import duckdb
 BENCH = Path(__file__).resolve().parent
 
 
-def write(
-    lines_total: int,
-    referees: int,
-    rows: list,
-    stages_report: dict,
-    incremental_report: dict,
-    dask: dict,
-    mismatches: dict,
-    compared: int,
-    setting: tuple[int, str, str],
-) -> str:
-    """Write bench/results/<lines>.md and .json; return the page's text. `setting`: the
-    billing cycles generated, the month settled and its cutoff."""
-    cycles, month, cutoff = setting
+FORMAT = 2  # the results' JSON since issue 30 (samples, CPU, tree RSS, load)
+
+
+def write(lines_total: int, rows: dict, verdicts: list, checks: dict, cycles: dict, month: str):
+    """Write bench/results/<lines>.md and .json; return the page's text."""
     label = f"{lines_total:_}"
-    lines = [
-        f"# Benchmark: {lines_total:,} bill lines, {cycles} billing cycles, {referees:,} referees",
+    samples = len(next(iter(rows.values())).samples)
+    page = [
+        f"# Benchmark: {lines_total:,} bill lines per data shape",
         "",
-        f"Machine: {machine()}. Settling {month} (cutoff {cutoff}); page cache warmed first.",
-        f"Command: `.venv/bin/python bench/run.py --lines {lines_total}`",
+        f"Machine: {machine()}. Settling {month}; page cache warmed first. Shapes: today "
+        f"({cycles['today']} cycles), program ({cycles['program']} cycles; bench/generate.py).",
+        f"Command: `.venv/bin/python bench/run.py --lines {lines_total} --samples {samples}`",
         "",
-        "| contender | wall s | peak RSS MB |",
-        "|---|---:|---:|",
+        f"Each row: {samples} samples, each a process measured from fork to exit (wall; CPU "
+        "of the process tree; peak RSS summed over the tree; bench/measure.py).",
+        "",
+        "| row | wall s min | wall s median | CPU s min | CPU s median | peak tree RSS MB "
+        "| load before / peak |",
+        "|---|---:|---:|---:|---:|---:|---|",
     ]
-    lines += [f"| {name} | {seconds:.1f} | {peak:.0f} |" for name, seconds, peak, _ in rows]
-    for title, report in (("full recompute", stages_report), ("incremental", incremental_report)):
-        timings = ", ".join(f"{k} {v:.2f}" for k, v in report.items())
-        lines += ["", f"creditflow stages, {title} (s): {timings}"]
-    wall = {name: seconds for name, seconds, _, _ in rows}
-    floor = wall["floor: one DuckDB query"]
-    compute = stages_report["stage"] + stages_report["compute"]
-    checked = compute + stages_report["register inputs"]
-    cli_full = wall["creditflow CLI end to end, full (Prefect)"]
-    cli_incremental = wall["creditflow CLI end to end, incremental month (Prefect)"]
-    lines += [
-        "",
-        "Ratios against the targets of issue #3:",
-        "",
-        f"- compute (stage + compute stages, full) / floor = {compute:.1f} / {floor:.1f} = "
-        f"{compute / floor:.2f}; with the input checks (register_inputs + stage + compute) / "
-        f"floor = {checked:.1f} / {floor:.1f} = {checked / floor:.2f}",
-        f"- end to end: CLI full {cli_full:.1f} s against floor + 15 s = {floor + 15:.1f} s",
-        f"- incremental / full: stages {incremental_report['total']:.1f} / "
-        f"{stages_report['total']:.1f} = {incremental_report['total'] / stages_report['total']:.2f}"
-        f"; CLI {cli_incremental:.1f} / {cli_full:.1f} = {cli_incremental / cli_full:.2f}",
-        f"- peak RSS of creditflow: {max(p for n, _, p, _ in rows if 'creditflow' in n):.0f} MB",
-    ]
-    if "pandas implementation" in wall:
-        pandas = wall["pandas implementation"]
-        lines.append(
-            f"- pandas / stages full = {pandas / stages_report['total']:.1f}x, "
-            f"pandas / CLI full = {pandas / cli_full:.1f}x, pandas / floor = {pandas / floor:.1f}x"
+    for row in rows.values():
+        before, peak = row.load()
+        page.append(
+            f"| {row.name} | {row.wall():.2f} | {row.median_wall():.2f} | {row.cpu():.2f} | "
+            f"{row.median_cpu():.2f} | {row.peak_mb():.0f} | {before:.2f} / {peak:.2f} |"
         )
-    lines += _scale_targets(lines_total, wall, stages_report, incremental_report, rows, dask)
+    for key, row in rows.items():
+        inner = row.samples[-1].inner()
+        if key.endswith(("stages_full", "stages_normal")) and inner:
+            timings = ", ".join(f"{k} {v:.2f}" for k, v in inner.items())
+            page += ["", f"{row.name}, its stages (s, last sample): {timings}"]
+    page += ["", *targets_text(lines_total, verdicts), ""]
+    page.append(
+        f"Floor against creditflow's entitlement of every 'ok' referee: "
+        f"{checks['floor_mismatches']} mismatches. Dask batch files byte-identical to the "
+        f"local CLI's: {checks['dask_identical']}."
+    )
     figures = {
+        "format": FORMAT,
         "lines": lines_total,
         "machine": machine(),
-        "wall_s": wall,
-        "peak_rss_mb": {name: peak for name, _, peak, _ in rows},
-        "stages_full_s": stages_report,
-        "stages_incremental_s": incremental_report,
-        "dask": dask,
+        "rows": {key: {"name": row.name, **row.figures()} for key, row in rows.items()},
+        "targets": [vars(v) for v in verdicts],
+        "checks": checks,
     }
     (BENCH / "results" / f"{label}.json").write_text(json.dumps(figures, indent=1) + "\n")
-    lines += growth_table()
-    lines += [
-        "",
-        f"Equality against creditflow's entitlement of {compared:,} 'ok' referees: "
-        + ", ".join(f"{k}: {v} mismatches" for k, v in mismatches.items()),
-    ]
-    text = "\n".join(lines) + "\n"
+    page += growth_table()
+    text = "\n".join(page) + "\n"
     (BENCH / "results" / f"{label}.md").write_text(text)
     return text
+
+
+def targets_text(lines: int, verdicts: list) -> list[str]:
+    import targets
+
+    return targets.text(lines, verdicts)
+
+
+def floor_mismatches(work: Path, sample: int) -> int:
+    """Referees whose entitlement in the floor's answer differs from creditflow's (every
+    'ok' referee of the full recompute through the stages)."""
+    con = duckdb.connect()
+    con.execute(f"attach '{work / f'stages_full-{sample}' / 'warehouse.duckdb'}' as w (read_only)")
+    return con.execute(
+        f"""select count(*) from w.referee_status c
+            left join read_parquet('{work / "floor.parquet"}') f using (referee_account_id)
+            where c.reason_code = 'ok' and coalesce(f.entitlement_usd, 0) <> c.entitlement_usd"""
+    ).fetchone()[0]
+
+
+def same_batches(work: Path, pairs: list, sample: int) -> bool:
+    """Every batch file of 2026-01 byte-identical between each pair of rows' OUTs."""
+    for left, right in pairs:
+        folder = Path("batches") / "2026-01"
+        one, other = work / f"{left}-{sample}" / folder, work / f"{right}-{sample}" / folder
+        names = sorted(p.name for p in one.iterdir())
+        if names != sorted(p.name for p in other.iterdir()):
+            return False
+        if any((one / n).read_bytes() != (other / n).read_bytes() for n in names):
+            return False
+    return True
 
 
 SHARD_LINE = re.compile(
@@ -128,42 +138,38 @@ def machine() -> str:
     )
 
 
-def verdict(met: bool) -> str:
-    return "met" if met else "NOT met"
-
-
 def growth_table() -> list[str]:
-    """Issue 16, target 4: time per million lines at every size benchmarked on this
-    machine so far (bench/results/*.json)."""
+    """Median seconds per million lines at every size benchmarked on this machine so far
+    (bench/results/*.json of this format)."""
     runs = sorted(
-        (json.loads(p.read_text()) for p in (BENCH / "results").glob("*.json")),
+        (
+            r
+            for p in (BENCH / "results").glob("*.json")
+            if (r := json.loads(p.read_text())).get("format") == FORMAT
+        ),
         key=lambda r: r["lines"],
     )
+    keys = ("floor", "floor_audits", "stages_full", "cli_full", "cli_normal", "program_cli_normal")
     table = [
         "",
-        "Growth (every size in bench/results/*.json; seconds per million lines):",
+        "Growth (every size in bench/results/*.json; median wall seconds per million lines):",
         "",
-        "| lines | floor s/M | stages full s/M | CLI full s/M | CLI incremental s/M | "
-        "Dask full s/M | peak RSS MB |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "| lines | " + " | ".join(keys) + " | peak tree RSS MB |",
+        "|---:|" + "---:|" * (len(keys) + 1),
     ]
     for r in runs:
         million = r["lines"] / 1_000_000
-        wall = r["wall_s"]
-        dask = wall.get(r.get("dask", {}).get("name", ""), float("nan"))
-        peak = max(v for k, v in r["peak_rss_mb"].items() if "creditflow" in k and "Dask" not in k)
-        table.append(
-            f"| {r['lines']:,} | {wall['floor: one DuckDB query'] / million:.2f} | "
-            f"{r['stages_full_s']['total'] / million:.2f} | "
-            f"{wall['creditflow CLI end to end, full (Prefect)'] / million:.2f} | "
-            f"{wall['creditflow CLI end to end, incremental month (Prefect)'] / million:.2f} | "
-            f"{dask / million:.2f} | {peak:.0f} |"
-        )
+        cells = []
+        for key in keys:
+            walls = sorted(r["rows"].get(key, {}).get("wall_s", [])) or [float("nan")]
+            cells.append(f"{walls[len(walls) // 2] / million:.2f}")
+        peak = max(v["peak_tree_rss_mb"] for k, v in r["rows"].items() if not k.startswith("floor"))
+        table.append(f"| {r['lines']:,} | " + " | ".join(cells) + f" | {peak:.0f} |")
     return table
 
 
 def projection(lines: int, wall_s: float, fixed_s: float, figures: dict, workers: int) -> float:
-    """Projected wall seconds of a full month of 1B lines on `workers` Dask workers, from
+    """Projected wall seconds of a month of 1B lines on `workers` Dask workers, from
     this run's figures: the fixed overhead (the tiny month) stays; what else runs on the
     coordinator grows with the lines and does not shrink with workers; the layout and the
     shards' work grow with the lines and divide over the workers. Each worker is assumed
@@ -173,55 +179,3 @@ def projection(lines: int, wall_s: float, fixed_s: float, figures: dict, workers
     sharded = figures["layout_s"] + figures["shard_step_s"]
     coordinator = max(wall_s - sharded - fixed_s, 0.0)
     return fixed_s + coordinator * scale + sharded * scale * local / workers
-
-
-def _scale_targets(
-    lines: int, wall: dict, full: dict, incremental: dict, rows, dask: dict
-) -> list[str]:
-    """Issue 16's targets, each as a ratio of figures taken in this one run, met or not."""
-
-    floor = wall["floor: one DuckDB query"]
-    cli_full = wall["creditflow CLI end to end, full (Prefect)"]
-    cli_incremental = wall["creditflow CLI end to end, incremental month (Prefect)"]
-    tiny = wall["creditflow CLI end to end, a tiny month (Prefect)"]
-    stages_ratio = incremental["total"] / full["total"]
-    cli_ratio = cli_incremental / cli_full
-    peak_mb = max(p for n, _, p, _ in rows if "creditflow" in n and "Dask" not in n)
-    per_million = full["total"] / (lines / 1_000_000)
-    return [
-        "",
-        "Targets of issue #16 (docs/performance.md explains each one not met):",
-        "",
-        f"1. end to end / floor: CLI full {cli_full:.1f} / floor {floor:.1f} = "
-        f"{cli_full / floor:.2f} (target <= 1.5): {verdict(cli_full / floor <= 1.5)}",
-        f"2. incremental / full: stages {stages_ratio:.2f}, CLI {cli_ratio:.2f} (target <= 0.2): "
-        f"{verdict(max(stages_ratio, cli_ratio) <= 0.2)}",
-        f"3. fixed overhead: a tiny month through the CLI {tiny:.1f} s (target <= 3 s): "
-        f"{verdict(tiny <= 3)}",
-        f"4. growth: {per_million:.2f} s of stages per million lines at {lines:,} (compare the "
-        f"runs at 1M, 10M, 100M); peak RSS {peak_mb:.0f} MB (target < 3,000 MB): "
-        f"{verdict(peak_mb < 3000)}",
-        *_dask_targets(lines, wall, dask),
-    ]
-
-
-def _dask_targets(lines: int, wall: dict, dask: dict) -> list[str]:
-    full, incremental = dask["full"], dask["incremental"]
-    full_s = wall[dask["name"]]
-    tiny = wall["creditflow CLI end to end, a tiny month (Prefect)"]
-    per_shard = ", ".join(f"{s:.1f}" for s in full["per_shard_s"])
-    return [
-        f"5. scale-out on Dask: outputs of the Dask runs byte-identical to the local runs: "
-        f"{'yes' if dask['identical'] else 'NO'}; full month: laid out {full['layout_files']} "
-        f"files in {full['layout_s']:.1f} s, {full['shards']} shards read {full['lines']:,} "
-        f"lines in {full['shard_step_s']:.1f} s (per shard {per_shard} s), the coordinator "
-        f"the other {full_s - full['layout_s'] - full['shard_step_s']:.1f} s; incremental "
-        f"month: laid out {incremental['layout_files']} files in {incremental['layout_s']:.1f} s,"
-        f" shards {incremental['shard_step_s']:.1f} s. Projected full month of 1B lines: "
-        f"{projection(lines, full_s, tiny, full, 8):.0f} s on 8 workers, "
-        f"{projection(lines, full_s, tiny, full, 32):.0f} s on 32 (docs/performance.md#scale-out): "
-        f"{verdict(dask['identical'])}",
-        f"6. Dask row with {full['shards']} local workers: full {full_s:.1f} s vs local CLI "
-        f"{wall['creditflow CLI end to end, full (Prefect)']:.1f} s: "
-        f"{verdict(bool(full))}",
-    ]

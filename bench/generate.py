@@ -9,6 +9,11 @@ a fifth of lines are on ineligible products; a few identity cases and risky acco
 of accounts never verified. The accounts file also keeps the `payment_verified` column of
 the contract before issue 12 (a column the contract does not read), so that the commit
 before can be benchmarked on the same files.
+
+Two shapes (SHAPES): `today`, the benchmark's shape since issue 3, where any referee may
+spend in any cycle (most referees have new spend every month); and `program`, a referral
+program years old, where referees register month after month, spend for about a year
+after registering, mostly in their first months, and then are final and quiet.
 """
 
 import time
@@ -19,6 +24,9 @@ import duckdb
 from transforms import months
 
 FIRST_CYCLE = "2025-01"
+# the program shape ends where the today shape's 13 cycles end, so both settle 2026-01
+PROGRAM_LAST_CYCLE = "2026-01"
+SHAPES = ("today", "program")
 ROW_GROUP_ROWS = 500_000
 
 # (product_code, subscription_type): eligible ones first, then ineligible ones
@@ -43,13 +51,38 @@ def _uniform(seed: int, purpose: int) -> str:
 
 
 def generate(
-    out: Path, referees: int, cycles: int, lines_per_month: int, seed: int = 1, progress=print
+    out: Path,
+    referees: int,
+    cycles: int,
+    lines_per_month: int,
+    seed: int = 1,
+    progress=print,
+    shape: str = "today",
 ):
-    """Write billing cycles, referrals and accounts under `out`."""
+    """Write billing cycles, referrals and accounts under `out`. `shape`: see SHAPES."""
     out = Path(out)
     accounts = referees * 5  # most accounts are never referred
     referrers = max(1, referees // 10)
-    month_list = months.month_range(FIRST_CYCLE, _add_months(FIRST_CYCLE, cycles - 1))
+    first_cycle = first_cycle_of(shape, cycles)
+    month_list = months.month_range(first_cycle, _add_months(first_cycle, cycles - 1))
+
+    def referee_line(cycle_index: int) -> str:
+        """SQL for the referee a referee's bill line of this cycle belongs to."""
+        if shape == "today":
+            # any referee, registered or not yet, skewed so a few spend a lot
+            return f"floor({referees} * pow({_uniform(seed, 2)}, 3))"
+        # program: referees are numbered in the order they registered, one cohort per
+        # cycle; a line goes to a cohort 0-12 months old, mostly a young one, and within
+        # it skewed to a few heavy spenders. Referees older than 13 months spend nothing
+        # new; a line whose cohort would predate the program goes to another account.
+        cohort = f"({cycle_index} - floor(13 * pow({_uniform(seed, 16)}, 2)))"
+        per_cohort = referees / cycles
+        return (
+            f"case when {cohort} >= 0 then floor({cohort} * {per_cohort}) "
+            f"+ floor({per_cohort} * pow({_uniform(seed, 2)}, 3)) "
+            f"else {referees} + floor(({accounts} - {referees}) * {_uniform(seed, 17)}) end"
+        )
+
     con = duckdb.connect()
     con.execute("set preserve_insertion_order = false")
     products = ", ".join(f"('{code}', '{kind}')" for code, kind in PRODUCTS)
@@ -72,7 +105,7 @@ def generate(
                     'R{cycle.replace("-", "")}-' || i as record_id,
                     'A' || lpad(cast(cast(
                         case when {_uniform(seed, 1)} < 0.5
-                             then floor({referees} * pow({_uniform(seed, 2)}, 3))
+                             then {referee_line(number - 1)}
                              else {referees} + floor(({accounts} - {referees}) * {_uniform(seed, 3)})
                         end as bigint) as varchar), 9, '0') as account_id,
                     date '{first}' + cast(floor({days} * {_uniform(seed, 4)}) as integer) as billing_date,
@@ -149,7 +182,20 @@ def generate(
             )
         progress(f"generate: billing cycle {number}/{len(month_list)} ({cycle}) written")
     last_day = months.cutoff_date(month_list[-1])
-    days_span = (last_day - months.first_day(FIRST_CYCLE)).days - 30
+    days_span = (last_day - months.first_day(first_cycle)).days - 30
+    if shape == "today":
+        # registered at any time of the span, in no order
+        registered_at = (
+            f"timestamptz '{first_cycle}-01 00:00:00+00' + to_seconds(cast(floor("
+            f"{days_span} * 86400 * {_uniform(seed, 12)}) as bigint))"
+        )
+    else:
+        # numbered in the order they registered: cohort k registered in the k-th cycle
+        registered_at = (
+            f"timestamptz '{first_cycle}-01 00:00:00+00' + to_months(cast(floor(i * "
+            f"{cycles} / {referees}) as integer)) + to_seconds(cast(floor(27 * 86400 * "
+            f"{_uniform(seed, 12)}) as bigint))"
+        )
     (out / "referrals").mkdir(parents=True, exist_ok=True)
     con.execute(
         f"""
@@ -159,9 +205,7 @@ def generate(
                 'A' || lpad(cast({referees} + floor({referrers} * {_uniform(seed, 11)}) as bigint)::varchar, 9, '0')
                     as referrer_account_id,
                 'RC-' || i as referral_code,
-                timestamptz '{FIRST_CYCLE}-01 00:00:00+00'
-                    + to_seconds(cast(floor({days_span} * 86400 * {_uniform(seed, 12)}) as bigint))
-                    as registered_at
+                {registered_at} as registered_at
             from range({referees}) as r(i)
         ) to '{out / "referrals" / "referrals.parquet"}' (format parquet)
         """
@@ -192,6 +236,17 @@ def generate(
     return month_list
 
 
+def first_cycle_of(shape: str, cycles: int) -> str:
+    if shape not in SHAPES:
+        raise ValueError(f"shape {shape!r} is not one of {SHAPES}")
+    if shape == "today":
+        return FIRST_CYCLE
+    first = PROGRAM_LAST_CYCLE
+    for _ in range(cycles - 1):
+        first = months.previous_month(first)
+    return first
+
+
 def _add_months(month: str, count: int) -> str:
     for _ in range(count):
         month = months.next_month(month)
@@ -205,9 +260,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--referees", required=True, type=int)
-    parser.add_argument("--months", required=True, type=int, help="billing cycles, from 2025-01")
+    parser.add_argument("--months", required=True, type=int, help="billing cycles")
     parser.add_argument("--lines-per-month", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--shape",
+        choices=SHAPES,
+        default="today",
+        help="today: cycles from 2025-01, any referee spends any month; program: cycles "
+        "ending 2026-01, referees register month by month and spend for about a year",
+    )
     args = parser.parse_args()
     generate(
         args.out,
@@ -216,6 +278,7 @@ def main() -> None:
         args.lines_per_month,
         args.seed,
         progress=lambda message: print(f"creditflow: {message}", file=sys.stderr, flush=True),
+        shape=args.shape,
     )
 
 

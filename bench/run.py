@@ -1,266 +1,231 @@
-"""Benchmark: creditflow's settlement of one month next to the DuckDB floor query and a
-plain pandas implementation, on generated data of a given size. A benchmark, not a test.
+"""Benchmark: creditflow's settlement of one month next to the DuckDB floor query, on
+generated data of a given size, in two shapes (bench/generate.py): today's benchmark
+shape and a years-old referral program. A benchmark, not a test.
 
     .venv/bin/python bench/run.py --lines 10000000            # or make bench LINES=10000000
 
-Data comes from bench/generate.py (`.venv/bin/python -m bench.generate --help`).
-
-Each contender runs in its own process, so its peak RSS is its own. Data is generated on
-demand under bench/data/ (not in git). Results: bench/results/<lines>.md (markdown).
+Every row is a command in a process of its own, measured the same way from fork to exit
+(bench/measure.py: wall, CPU of the whole process tree, peak RSS summed over the tree, the
+load average), `--samples` times (3 by default: min and median are reported). Data is
+generated on demand under bench/data/ (not in git). The targets of issue #30 are judged
+by bench/targets.py; the page is written by bench/bench_report.py to
+bench/results/<lines>.md and .json, and printed.
 """
 
 import argparse
-import json
 import os
+import shutil
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import bench_report
-import duckdb
-from contenders import FLOOR, PREFECT_WARM_UP, STAGES
+import measure
+import targets
+from contenders import FLOOR, FLOOR_PLUS_AUDITS, PREFECT_WARM_UP, STAGES, TINY_WARM
 
-from transforms.pipeline import published_files, settlement_publish
+from transforms.pipeline.options import RunOptions
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 PYTHON = sys.executable
-CYCLES = 13
-MONTH = "2026-01"  # the 13th cycle from 2025-01: a full 365-day history behind it
-PREVIOUS_MONTH = "2025-12"
-CUTOFF = "2026-01-31"
+CREDITFLOW = str(Path(PYTHON).parent / "creditflow")
+CYCLES = {"today": 13, "program": 36}
+MONTH, PREVIOUS_MONTH, CUTOFF = "2026-01", "2025-12", "2026-01-31"
+TINY_DATA, TINY_MONTH = REPO / "tests" / "bad_inputs" / "base", "2025-03"
+SERVER_PORT = 4297
+MEMORY_LIMIT = RunOptions.model_fields["memory_limit"].default
 
 
-def run_measured(command: list[str], env: dict | None = None) -> tuple[float, str]:
-    """Wall seconds and stdout of one child process (which must succeed); its stderr (the
-    run's progress lines) is kept in LAST_STDERR."""
-    global LAST_STDERR
-    started = time.perf_counter()
-    process = subprocess.run(
-        command, capture_output=True, text=True, env=env or os.environ.copy(), cwd=REPO, check=False
-    )
-    if process.returncode != 0:
-        raise SystemExit(f"failed: {' '.join(command)}\n{process.stderr[-2000:]}")
-    LAST_STDERR = process.stderr
-    return time.perf_counter() - started, process.stdout
+def say(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
 
 
-LAST_STDERR = ""
+def untimed(command: list[str], env: dict | None = None) -> None:
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO)
+    if done.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(command)}\n{done.stderr[-3000:]}")
 
 
-def warm_page_cache(data: Path) -> None:
-    """Read every input file once, so no contender pays for cold disk reads that the one
-    timed first would otherwise pay alone (the files fit in RAM at every size here)."""
-    for path in sorted(data.rglob("*.parquet")):
+def data_for(shape: str, lines: int) -> Path:
+    data = BENCH / "data" / (f"{lines:_}" if shape == "today" else f"{lines:_}-{shape}")
+    if not (data / "accounts").exists():
+        say(f"generating {lines:,} lines, shape {shape}, under {data}")
+        cycles = CYCLES[shape]
+        generate = ["-m", "bench.generate", "--out", str(data), "--shape", shape]
+        sizes = ["--referees", str(max(1000, lines // 100)), "--months", str(cycles)]
+        untimed([PYTHON, *generate, *sizes, "--lines-per-month", str(lines // cycles)])
+    for path in sorted(data.rglob("*.parquet")):  # no contender pays a cold disk alone
         with path.open("rb") as handle:
             while handle.read(8 << 20):
                 pass
+    return data
+
+
+class Bench:
+    def __init__(self, args, work: Path):
+        self.samples, self.work, self.rows = args.samples, work, {}
+        self.env = dict(
+            os.environ,
+            PREFECT_HOME=str(work / "prefect-home"),
+            PREFECT_SERVER_ANALYTICS_ENABLED="false",
+            PREFECT_LOGGING_LEVEL="WARNING",
+        )
+
+    def row(self, key: str, name: str, command, prepare, env=None) -> measure.Row:
+        """`prepare(sample)` makes a sample's OUT (not timed); `command(out)` is timed."""
+        row = measure.Row(name)
+        for sample in range(self.samples):
+            out = prepare(sample)
+            row.samples.append(measure.run(command(out), env or self.env, REPO))
+            say(f"{name}: sample {sample + 1}/{self.samples} {row.samples[-1].wall_s:.1f} s")
+        self.rows[key] = row
+        return row
+
+    def fresh(self, key: str, data: Path, first_month: str = MONTH):
+        """A fresh OUT per sample whose ledger starts at `first_month` (creditflow init)."""
+
+        def prepare(sample: int) -> Path:
+            out = self.work / f"{key}-{sample}"
+            shutil.rmtree(out, ignore_errors=True)
+            if data is not None:
+                init = ["init", "--out", str(out), "--data", str(data)]
+                untimed([CREDITFLOW, *init, "--first-month", first_month])
+            return out
+
+        return prepare
+
+    def after_previous_month(self, key: str, data: Path, settle_previous):
+        """A copy, per sample, of one OUT in which 2025-12 was settled (not timed)."""
+        base = self.fresh(f"{key}-base", data, PREVIOUS_MONTH)(0)
+        untimed(settle_previous(base), self.env)
+
+        def prepare(sample: int) -> Path:
+            out = self.work / f"{key}-{sample}"
+            shutil.rmtree(out, ignore_errors=True)
+            shutil.copytree(base, out, symlinks=True)
+            return out
+
+        return prepare
+
+
+def stages(month: str, data: Path):
+    return lambda out: [PYTHON, "-c", STAGES, month, str(data), str(out)]
+
+
+def cli(month: str, data: Path, *extra: str):
+    return lambda out: [
+        CREDITFLOW, "settle", "--month", month, "--data", str(data), "--out", str(out), *extra
+    ]  # fmt: skip
+
+
+def measure_shape(bench: Bench, shape: str, data: Path, dask: list[str] | None) -> None:
+    """Full recompute and normal month, through the stages and the CLI (and Dask)."""
+    tag = "" if shape == "today" else f" [{shape}]"
+    key = "" if shape == "today" else f"{shape}_"
+    for way, command in (("stages", stages), ("cli", cli)):
+        label = "stages (no Prefect)" if way == "stages" else "CLI (ephemeral Prefect API)"
+        bench.row(
+            f"{key}{way}_full",
+            f"{label}, full recompute{tag}",
+            command(MONTH, data),
+            bench.fresh(f"{key}{way}_full", data),
+        )
+        bench.row(
+            f"{key}{way}_normal",
+            f"{label}, normal month{tag}",
+            command(MONTH, data),
+            bench.after_previous_month(f"{key}{way}_normal", data, command(PREVIOUS_MONTH, data)),
+        )
+    if dask is None:
+        return
+    for kind, prepare in (
+        ("full", bench.fresh("dask_full", data)),
+        ("normal", bench.after_previous_month("dask_normal", data, cli(PREVIOUS_MONTH, data, *dask))),
+    ):  # fmt: skip
+        bench.row(f"dask_{kind}", f"CLI on Dask ({dask[-1]} local workers), {kind} month"
+                  if kind == "normal" else f"CLI on Dask ({dask[-1]} local workers), full recompute",
+                  cli(MONTH, data, *dask), prepare)  # fmt: skip
+
+
+def prefect_server(bench: Bench) -> subprocess.Popen:
+    """A running Prefect server (as in production) for the cold-CLI tiny month."""
+    env = dict(bench.env, PREFECT_HOME=str(bench.work / "server-home"))
+    server = subprocess.Popen(
+        [str(Path(PYTHON).parent / "prefect"), "server", "start", "--host", "127.0.0.1",
+         "--port", str(SERVER_PORT)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{SERVER_PORT}/api/health", timeout=2)
+            return server
+        except OSError:
+            time.sleep(1)
+    server.kill()
+    raise SystemExit("bench: the Prefect server did not start in 180 s")
+
+
+def measure_tiny(bench: Bench) -> None:
+    """The fixed cost: a tiny month (five bill lines) from a cold CLI, against the
+    ephemeral API and against a running server, and inside a warm process."""
+    tiny = cli(TINY_MONTH, TINY_DATA)
+    bench.row("tiny_ephemeral", "tiny month, cold CLI, ephemeral Prefect API", tiny,
+              bench.fresh("tiny_ephemeral", None))  # fmt: skip
+    server = prefect_server(bench)
+    try:
+        served = dict(bench.env, PREFECT_API_URL=f"http://127.0.0.1:{SERVER_PORT}/api")
+        bench.row("tiny_server", "tiny month, cold CLI, running Prefect server", tiny,
+                  bench.fresh("tiny_server", None), served)  # fmt: skip
+        bench.row(
+            "tiny_warm",
+            "tiny month, warm process (second month in one process), running server",
+            lambda out: [PYTHON, "-c", TINY_WARM, TINY_MONTH, str(TINY_DATA), f"{out}-warm-up", str(out)],
+            bench.fresh("tiny_warm", None),
+            served,
+        )  # fmt: skip
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lines", type=int, required=True, help="total bill lines over 13 cycles")
-    parser.add_argument("--pandas-max-lines", type=int, default=10_000_000)
-    parser.add_argument("--dask-workers", type=int, default=2, help="local Dask workers (issue 16)")
+    parser.add_argument("--lines", type=int, required=True, help="total bill lines, each shape")
+    parser.add_argument("--samples", type=int, default=3, help="samples per row (min, median)")
+    parser.add_argument("--dask-workers", type=int, default=2, help="local Dask workers")
+    parser.add_argument("--no-dask", action="store_true", help="skip the Dask rows")
     args = parser.parse_args()
-    referees = max(1000, args.lines // 100)
-    label = f"{args.lines:_}"
-    data = BENCH / "data" / label
-    if not (data / "accounts").exists():
-        subprocess.run(
-            [
-                PYTHON,
-                "-m",
-                "bench.generate",
-                "--out",
-                str(data),
-                "--referees",
-                str(referees),
-                "--months",
-                str(CYCLES),
-                "--lines-per-month",
-                str(args.lines // CYCLES),
-            ],
-            check=True,
-            cwd=REPO,
-        )
-    warm_page_cache(data)
-    work = BENCH / "data" / f"{label}-runs"
-    subprocess.run(["rm", "-rf", str(work)], check=True)
+    work = BENCH / "data" / f"{args.lines:_}-runs"
+    shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    rows = []
-
-    # The generated data begins in 2025-01, and a fresh OUT's first settled month must be its
-    # data's first cycle unless its ledger was started on purpose (the guard against a
-    # mistyped --out paying everything again): each OUT's ledger starts where the benchmark
-    # begins settling it, with `creditflow init`, not timed.
-    for out, first_month in (
-        ("out-stages", MONTH),
-        ("out-incremental", PREVIOUS_MONTH),
-        ("out-cli", MONTH),
-        ("out-cli-inc", PREVIOUS_MONTH),
-        ("out-dask", MONTH),
-        ("out-dask-inc", PREVIOUS_MONTH),
-    ):
-        init = ["init", "--out", str(work / out), "--data", str(data), "--first-month", first_month]
-        run_measured([str(Path(PYTHON).parent / "creditflow"), *init])
-
-    # each contender in its own process, wrapped by peak.py, which reports that one child's
-    # peak RSS (RUSAGE_CHILDREN of a process with a single child)
-    def measured(name, command, env=None):
-        wrapped = [PYTHON, str(BENCH / "peak.py"), *command]
-        seconds, stdout = run_measured(wrapped, env)
-        report = json.loads(stdout.strip().splitlines()[-1])
-        rows.append((name, seconds, report["peak_rss_mb"], report.get("inner")))
-        return report.get("inner")
-
-    measured(
-        "floor: one DuckDB query",
-        [
-            PYTHON,
-            "-c",
-            FLOOR,
-            str(data),
-            str(work / "floor.parquet"),
-            str(BENCH / "floor.sql"),
-            CUTOFF,
-        ],
-    )
-    stages_report = measured(
-        "creditflow stages, full recompute (no Prefect)",
-        [PYTHON, "-c", STAGES, MONTH, str(data), str(work / "out-stages")],
-    )
-    # incremental: the previous month settled first (not timed), then this month reads only
-    # its own cycle plus the incremental state
-    run_measured([PYTHON, "-c", STAGES, PREVIOUS_MONTH, str(data), str(work / "out-incremental")])
-    incremental_report = measured(
-        "creditflow stages, incremental month (no Prefect)",
-        [PYTHON, "-c", STAGES, MONTH, str(data), str(work / "out-incremental")],
-    )
-    env = dict(
-        os.environ,
-        PREFECT_HOME=str(work / "prefect-home"),
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        PREFECT_LOGGING_LEVEL="WARNING",
-    )
-    # a scheduled deployment keeps its Prefect home: create and migrate its database once
-    # here (not timed), so the first timed CLI run does not pay that one-off cost alone
-    run_measured([PYTHON, "-c", PREFECT_WARM_UP], env)
-
-    def cli(month, out):
-        return [
-            str(Path(PYTHON).parent / "creditflow"),
-            "settle",
-            "--month",
-            month,
-            "--data",
-            str(data),
-            "--out",
-            str(work / out),
-        ]
-
-    measured("creditflow CLI end to end, full (Prefect)", cli(MONTH, "out-cli"), env)
-    # the monthly run as scheduled: the previous month was settled (not timed)
-    run_measured([PYTHON, "-c", STAGES, PREVIOUS_MONTH, str(data), str(work / "out-cli-inc")])
-    measured(
-        "creditflow CLI end to end, incremental month (Prefect)", cli(MONTH, "out-cli-inc"), env
-    )
-    # issue 16, target 3: the fixed overhead, a tiny month (five bill lines) through the CLI
-    # with the same Prefect home (ephemeral API, as the benchmark's other CLI rows)
-    tiny = [
-        str(Path(PYTHON).parent / "creditflow"),
-        "settle",
-        "--month",
-        "2025-03",
-        "--data",
-        str(REPO / "tests" / "bad_inputs" / "base"),
-        "--out",
-        str(work / "out-tiny"),
-    ]
-    measured("creditflow CLI end to end, a tiny month (Prefect)", tiny, env)
-    # issue 16, targets 5 and 6: the per-referee work on a local Dask cluster. Full: a fresh
-    # OUT, so the run also lays out all 13 cycles (the one-off cost of the layout); then the
-    # monthly run, after the previous month was settled the same way (not timed)
-    dask = ["--executor", "dask", "--workers", str(args.dask_workers)]
-    dask_full_name = f"creditflow CLI end to end, full, Dask {args.dask_workers} local workers"
-    measured(dask_full_name, [*cli(MONTH, "out-dask"), *dask], env)
-    dask_full = bench_report.shard_figures(LAST_STDERR)
-    run_measured([*cli(PREVIOUS_MONTH, "out-dask-inc"), *dask], env)
-    measured(
-        f"creditflow CLI end to end, incremental month, Dask {args.dask_workers} local workers",
-        [*cli(MONTH, "out-dask-inc"), *dask],
-        env,
-    )
-    dask_incremental = bench_report.shard_figures(LAST_STDERR)
-    dask_identical = all(
-        (work / "out-cli" / "batches" / MONTH / name).read_bytes()
-        == (work / "out-dask" / "batches" / MONTH / name).read_bytes()
-        and (work / "out-cli-inc" / "batches" / MONTH / name).read_bytes()
-        == (work / "out-dask-inc" / "batches" / MONTH / name).read_bytes()
-        for name in published_files.names(settlement_publish.DATA_FILES)
-    )
-    pandas_report = None
-    if args.lines <= args.pandas_max_lines:
-        pandas_report = measured(
-            "pandas implementation",
-            [
-                PYTHON,
-                str(BENCH / "pandas_rules.py"),
-                str(data),
-                CUTOFF,
-                str(work / "pandas.parquet"),
-            ],
-        )
-
-    mismatches, compared = equality(work, with_pandas=pandas_report is not None)
-
-    dask = {
-        "name": dask_full_name,
-        "full": dask_full,
-        "incremental": dask_incremental,
-        "identical": dask_identical,
-    }
-    text = bench_report.write(
-        args.lines,
-        referees,
-        rows,
-        stages_report,
-        incremental_report,
-        dask,
-        mismatches,
-        compared,
-        setting=(CYCLES, MONTH, CUTOFF),
-    )
-    print(text)
-
-
-def equality(work: Path, with_pandas: bool) -> tuple[dict, int]:
-    """The floor's and pandas' entitlements against creditflow's, for every 'ok' referee:
-    (mismatches by contender, referees compared)."""
-    con = duckdb.connect()
-    creditflow = (
-        f"""select referee_account_id, entitlement_usd from read_parquet('{work}/status.parquet')"""
-    )
-    duckdb.connect(str(work / "out-stages" / "warehouse.duckdb"), read_only=True).execute(
-        f"copy (select referee_account_id, entitlement_usd from referee_status "
-        f"where reason_code = 'ok') to '{work}/status.parquet' (format parquet)"
-    )
-    mismatches = {
-        "floor": con.execute(
-            f"""select count(*) from ({creditflow}) c
-                left join read_parquet('{work}/floor.parquet') f using (referee_account_id)
-                where coalesce(f.entitlement_usd, 0) <> c.entitlement_usd"""
-        ).fetchone()[0]
-    }
-    if with_pandas:
-        mismatches["pandas"] = con.execute(
-            f"""select count(*) from ({creditflow}) c
-                left join read_parquet('{work}/pandas.parquet') p using (referee_account_id)
-                where coalesce(p.entitlement_cents, 0) <> cast(c.entitlement_usd * 100 as bigint)"""
-        ).fetchone()[0]
-    compared = con.execute(f"select count(*) from ({creditflow})").fetchone()[0]
-    return mismatches, compared
+    bench = Bench(args, work)
+    today, program = data_for("today", args.lines), data_for("program", args.lines)
+    # create and migrate the Prefect home once (a scheduled deployment keeps its home)
+    untimed([PYTHON, "-c", PREFECT_WARM_UP], bench.env)
+    floor = [str(BENCH / "floor.sql"), CUTOFF, MEMORY_LIMIT]
+    bench.row("floor", "floor: one DuckDB query",
+              lambda out: [PYTHON, "-c", FLOOR, str(today), str(work / "floor.parquet"), *floor],
+              lambda sample: None)  # fmt: skip
+    bench.row("floor_audits", "floor plus creditflow's input audits",
+              lambda out: [PYTHON, "-c", FLOOR_PLUS_AUDITS, str(today), str(work / "floor2.parquet"),
+                           *floor, MONTH, str(out)],
+              bench.fresh("floor_audits", today))  # fmt: skip
+    dask = None if args.no_dask else ["--executor", "dask", "--workers", str(args.dask_workers)]
+    measure_shape(bench, "today", today, dask)
+    measure_shape(bench, "program", program, None)
+    measure_tiny(bench)
+    checks = {
+        "floor_mismatches": bench_report.floor_mismatches(work, bench.samples - 1),
+        "dask_identical": None if dask is None else bench_report.same_batches(
+            work, [("cli_full", "dask_full"), ("cli_normal", "dask_normal")], bench.samples - 1
+        ),
+    }  # fmt: skip
+    verdicts = targets.judge(args.lines, bench.rows)
+    print(bench_report.write(args.lines, bench.rows, verdicts, checks, CYCLES, MONTH))
 
 
 if __name__ == "__main__":
