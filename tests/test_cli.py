@@ -447,3 +447,28 @@ def test_a_warning_or_an_error_reaches_the_run_log_at_its_level(capsys):
         (logging.ERROR, "error: a stop"),
     ]
     assert capsys.readouterr().err.count("creditflow: ") == 3  # and each on the terminal
+
+
+def test_the_command_ends_without_teardown_yet_says_everything_and_keeps_its_exit_code(
+    capsys, monkeypatch
+):
+    """The console script ends with os._exit (issue 30: no interpreter teardown), after the
+    exit handlers ran and the streams were flushed: a pipe still gets every line, and the
+    exit code is the run's (2 for a usage error, 0 for help)."""
+    monkeypatch.setenv("COLUMNS", "80")
+    command = [str(Path(sys.executable).parent / "creditflow")]
+    helped = subprocess.run([*command, "settle", "--help"], capture_output=True, text=True)
+    assert helped.returncode == 0
+    assert helped.stdout == run_cli(["settle", "--help"], capsys).out  # every line arrived
+    refused = subprocess.run(
+        [*command, "settle", "--month", "2025-13", "--data", "d", "--out", "o"],
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode == 2
+    assert refused.stderr.count("creditflow: error:") == 1
+    script = "import atexit, flows.cli as c; atexit.register(print, 'handler ran'); c.entry()"
+    handled = subprocess.run(
+        [sys.executable, "-c", script, "--version"], capture_output=True, text=True, cwd=REPO
+    )
+    assert handled.returncode == 0 and handled.stdout.strip().endswith("handler ran")

@@ -19,8 +19,7 @@ from datetime import date
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from transforms.pipeline.files import atomic_write
 from transforms.rules import REPO_ROOT, Rules
@@ -28,6 +27,9 @@ from transforms.rules import REPO_ROOT, Rules
 EXPECTATIONS_ROOT = REPO_ROOT / "expectations"
 SUITE = "coupon_batch"
 EXAMPLES = 3
+
+if TYPE_CHECKING:  # pandas is imported only when there is a coupon to validate
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -45,11 +47,17 @@ class Failure:
         )
 
 
-def coupon_frame(coupons_csv: bytes) -> pd.DataFrame:
+def _coupon_rows(coupons_csv: bytes) -> list[dict]:
+    # the csv module, not split(","): the writer quotes ids that contain a comma
+    return list(csv.DictReader(io.StringIO(coupons_csv.decode())))
+
+
+def coupon_frame(coupons_csv: bytes) -> "pd.DataFrame":
     """The rendered coupons.csv as the suite reads it. The code itself never enters the
     frame (reports show offending values): only a digest of it does."""
-    # the csv module, not split(","): the writer quotes ids that contain a comma
-    rows = list(csv.DictReader(io.StringIO(coupons_csv.decode())))
+    import pandas as pd
+
+    rows = _coupon_rows(coupons_csv)
     frame = pd.DataFrame.from_records(
         [
             {
@@ -143,21 +151,25 @@ def _column(kwargs: dict) -> str:
     return kwargs.get("column") or f"{kwargs.get('column_A')},{kwargs.get('column_B')}"
 
 
-def validate(frame: pd.DataFrame, parameters: dict, report_dir: Path) -> list[Failure]:
+def _held_on_no_rows(report_dir: Path) -> list[Failure]:
+    """A month without coupons: every expectation of the suite is about the values of a
+    column (or a pair), so on no rows each holds with nothing unexpected. That is recorded
+    as such, without importing pandas and GX and running the suite (seconds in a fresh
+    process; tests/test_validation.py checks that GX itself says the same about an empty
+    file)."""
+    checks = [
+        [e["type"], _column(e["kwargs"]), True, 0] for e in load_suite_definition()["expectations"]
+    ]
+    _record(report_dir, 0, checks)
+    return []
+
+
+def validate(frame: "pd.DataFrame", parameters: dict, report_dir: Path) -> list[Failure]:
     """Validate the coupon file's frame; record every check's outcome in
     report_dir/validation.json (the month report shows it); return the failures."""
     failures, checks = [], []
     if frame.empty:
-        # A month without coupons: every expectation of the suite is about the values of a
-        # column (or a pair), so on no rows each holds with nothing unexpected. That is
-        # recorded as such, without importing and running GX (seconds in a fresh process;
-        # tests/test_validation.py checks that GX itself says the same about an empty file).
-        checks = [
-            [e["type"], _column(e["kwargs"]), True, 0]
-            for e in load_suite_definition()["expectations"]
-        ]
-        _record(report_dir, 0, checks)
-        return failures
+        return _held_on_no_rows(report_dir)
     result = _validation().run(
         batch_parameters={"dataframe": frame},
         expectation_parameters=parameters,
@@ -194,4 +206,6 @@ def _record(report_dir: Path, rows: int, checks: list) -> None:
 
 
 def validate_coupon_file(coupons_csv: bytes, rules: Rules, report_dir: Path) -> list[Failure]:
+    if not _coupon_rows(coupons_csv):
+        return _held_on_no_rows(report_dir)
     return validate(coupon_frame(coupons_csv), suite_parameters(rules), report_dir)
