@@ -213,6 +213,12 @@ def entry() -> None:
         code = exited.code if isinstance(exited.code, int) else (0 if exited.code is None else 1)
         if isinstance(exited.code, str):
             print(exited.code, file=sys.stderr)
+    if "prefect.logging.handlers" in sys.modules:
+        # the run's logs reach the API while an ephemeral API still runs: the exit
+        # handlers below stop it, and a drain after that reports "Error logging to API"
+        from prefect.logging.handlers import APILogHandler
+
+        APILogHandler().flush()
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         # a closed pipe: nothing more can be said there
