@@ -15,6 +15,7 @@ from pathlib import Path
 
 from transforms.pipeline import (
     gx_validation,
+    input_fingerprints,
     inputs,
     settlement,
     settlement_inputs,
@@ -58,7 +59,8 @@ def main() -> None:
     for module, names in (
         (settlement_inputs, ("cycles_to_scan",)),
         (settlement_publish, ("write_batch_files", "_published_outcome")),
-        (inputs, ("cycle_fingerprints", "month_fingerprint", "run_audits", "register")),
+        (input_fingerprints, ("cycle_fingerprints", "month_fingerprint")),
+        (inputs, ("run_audits", "register")),
         (gx_validation, ("validate_coupon_file",)),
         (warehouse, ("append", "connect")),
     ):
