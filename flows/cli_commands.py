@@ -92,8 +92,9 @@ def restore(args, options: RunOptions, invocation: Invocation) -> int:
 
 
 def serve(args, invocation: Invocation) -> int:
-    """Register the deployment and run its flow runs until stopped (Ctrl-C or SIGTERM
-    pauses the schedule, Prefect's default; the next `serve` resumes it)."""
+    """Register the deployment and run its flow runs in this process until stopped
+    (flows/serve_loop.py: SIGTERM lets the running month finish, then pauses the schedule,
+    Prefect's default; the next `serve` resumes it)."""
     from prefect.settings import get_current_settings
 
     api_url = get_current_settings().api.url
@@ -110,12 +111,12 @@ def serve(args, invocation: Invocation) -> int:
             "--export-give-up-after-hours"
         )
     check_out_dir(args.out, invocation)
-    from prefect import serve
     from prefect.client.orchestration import get_client
 
     from flows.alerts import NOTIFY_URL_VARIABLE, notify_url
-    from flows.monthly_close import deployment
+    from flows.monthly_close import deployment, monthly_close
     from flows.prefect_home import is_orchestrator_failure
+    from flows.serve_loop import serve_in_process
 
     with get_client(sync_client=True) as client:
         unhealthy = client.api_healthcheck()
@@ -125,8 +126,8 @@ def serve(args, invocation: Invocation) -> int:
             f"({str(unhealthy).splitlines()[0][:200]}); start it (systemctl start "
             "prefect-server) and run creditflow serve again"
         )
-    # the webhook reaches the runs through this process's environment (they are its child
-    # processes); the deployment names the variable, so the URL is never a parameter
+    # the webhook reaches the runs through this process's environment (they run in it); the
+    # deployment names the variable, so the URL is never a parameter
     webhook = notify_url(args.notify)
     if webhook:
         os.environ[NOTIFY_URL_VARIABLE] = webhook
@@ -145,7 +146,11 @@ def serve(args, invocation: Invocation) -> int:
         "export_give_up_after_hours": args.export_give_up_after_hours,
     }
     try:
-        serve(deployment({name: value for name, value in parameters.items() if value is not None}))
+        serve_in_process(
+            monthly_close,
+            deployment({name: value for name, value in parameters.items() if value is not None}),
+            get_current_settings().runner.poll_frequency,
+        )
     except Exception as error:
         if not is_orchestrator_failure(error):
             raise

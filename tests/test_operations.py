@@ -572,6 +572,12 @@ def served(prefect_server, tmp_path_factory):
 def _trigger(served, *parameters: str) -> dict:
     """`prefect deployment run creditflow-monthly/creditflow-monthly -p ...` as an operator
     types it; the run once it has finished."""
+    finished = served["finished"](_start(served, *parameters))
+    return _wait_for("the triggered run", finished, 300, served["serve"])
+
+
+def _start(served, *parameters: str) -> str:
+    """The same command; the id of the run it created (not waited for)."""
     options = [option for parameter in parameters for option in ("-p", parameter)]
     triggered = subprocess.run(
         [PREFECT, "deployment", "run", "creditflow-monthly/creditflow-monthly", *options],
@@ -581,8 +587,7 @@ def _trigger(served, *parameters: str) -> dict:
         timeout=120,
     )
     assert triggered.returncode == 0, triggered.stderr
-    finished = served["finished"](_run_id(triggered.stdout))
-    return _wait_for("the triggered run", finished, 300, served["serve"])
+    return _run_id(triggered.stdout)
 
 
 def _run_id(printed: str) -> str:
@@ -749,6 +754,32 @@ def test_the_run_page_and_its_artifact_render_in_a_real_browser(served, tmp_path
             assert f"Settlement {month}: published" in dom
         if keep := os.environ.get("CREDITFLOW_KEEP_SCREENSHOTS"):
             shutil.copy(shot, Path(keep) / f"prefect-{name}.png")
+
+
+@pytest.mark.integration
+def test_stopping_serve_interrupts_a_waiting_month_and_pauses_the_schedule(served):
+    """The last test of the served fixture (it stops serve): what `systemctl stop` does. A
+    month waiting for its billing export runs inside serve; SIGTERM interrupts it (Prefect
+    shows it Crashed, nothing is published), pauses the schedule and ends serve with 0.
+    Every run of this module ran inside the serve process, each claimed once."""
+    serve, hook, month = served["serve"], served["hook"], months.next_month(served["month"])
+    hook.received.clear()
+    run_id = _start(served, f"month={month}", "export_retry_every_hours=1")
+    _wait_for("the waiting alert", lambda: hook.received, 120, serve)
+    serve.terminate()
+    assert serve.wait(timeout=60) == 0
+    run = _api(served["api"], f"/flow_runs/{run_id}")
+    assert run["name"] == f"monthly-{month}" and run["state_type"] == "CRASHED", run["state"]
+    assert not (served["world"].out / "batches" / month).exists()
+    assert _api(served["api"], f"/deployments/{served['deployment']['id']}")["paused"] is True
+    log = (served["world"].root / "serve.log").read_text()
+    started = re.findall(r"serve: starting flow run ([0-9a-f-]{36})", log)
+    ended = re.findall(r"serve: (monthly-\d{4}-\d{2}) ended (\w+)", log)
+    # the scheduled month, the two triggered runs of the tests above and this one
+    assert len(started) == len(set(started)) == len(ended) == 4, log
+    assert ended[0] == ("monthly-" + served["month"], "Completed")
+    assert ended[-1] == (f"monthly-{month}", "Crashed")
+    assert "the schedule is paused" in log.splitlines()[-1]
 
 
 @pytest.mark.parametrize("url", ["data:text/plain,hello", "file:///etc/passwd", "hooks.example/x"])

@@ -150,6 +150,14 @@ def _validation():
     return validation
 
 
+def prepare() -> None:
+    """Import pandas and GX and build the suite's validation now: a long-lived process
+    (`creditflow serve`) pays this once at its start instead of in its first month."""
+    import pandas  # noqa: F401
+
+    _validation()
+
+
 def _column(kwargs: dict) -> str:
     return kwargs.get("column") or f"{kwargs.get('column_A')},{kwargs.get('column_B')}"
 
