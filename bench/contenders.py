@@ -1,7 +1,7 @@
 """What the benchmark's contenders run, each in a process of its own (`python -c SCRIPT`,
 measured from fork to exit by bench/measure.py like every other row): creditflow's stages
 timed one by one (no Prefect), the DuckDB floor query (bench/floor.sql), the floor after
-creditflow's input audits, a tiny month in a warm process, and a flow that creates
+creditflow's input audits, a tiny month inside a warm `creditflow serve`, and a flow that creates
 Prefect's database once before the timed CLI runs. bench/run.py starts them."""
 
 STAGES = """
@@ -74,20 +74,65 @@ run.close()
     + FLOOR
 )
 
-# a tiny month in a process that has already run one through the Prefect flow (against the
-# running server of PREFECT_API_URL): what a month costs inside a warm, long-lived process
-# such as `creditflow serve` would be if it ran its flow runs in-process.
-# argv: month, data, warm-up out, timed out
-TINY_WARM = """
-import json, sys, time
-from pathlib import Path
-from flows import settlement
-from transforms.pipeline.options import RunOptions
-month, data = sys.argv[1], Path(sys.argv[2])
-settlement.settle(month, RunOptions(data_dir=data, out_dir=Path(sys.argv[3])))
-started = time.perf_counter()
-settlement.settle(month, RunOptions(data_dir=data, out_dir=Path(sys.argv[4])))
-print(json.dumps({"seconds": time.perf_counter() - started}))
+# a tiny month inside a warm `creditflow serve` (its runs execute in its process): serve is
+# started against the running server of PREFECT_API_URL, the first month is triggered and
+# awaited (it pays the imports), then the next month is triggered: its run time as Prefect
+# records it (Running to Completed), serve's CPU seconds meanwhile, and the time from the
+# trigger to Completed (which adds up to one poll of serve, 1 s here) are printed.
+# argv: creditflow, data, out, API URL, first month, timed month
+TINY_SERVE = """
+import json, os, subprocess, sys, time, urllib.error, urllib.request
+from datetime import datetime
+creditflow, data, out, api, first, timed = sys.argv[1:7]
+def call(path, body=None):
+    request = urllib.request.Request(
+        api + path, data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"})
+    for wait in (0.5, 1, 2, 4, 8, 0):  # the server's SQLite answers 503 while it is locked
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                return json.load(answer)
+        except urllib.error.HTTPError as error:
+            if error.code != 503 or not wait:
+                raise
+            time.sleep(wait)
+def cpu_s(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+serve = subprocess.Popen([creditflow, "serve", "--data", data, "--out", out],
+                         env=dict(os.environ, PREFECT_RUNNER_POLL_FREQUENCY="1"),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+def month(name, deployment):
+    began, cpu_before = time.perf_counter(), cpu_s(serve.pid)
+    run = call(f"/deployments/{deployment}/create_flow_run", {"parameters": {"month": name}})
+    while (run := call(f"/flow_runs/{run['id']}"))["state_type"] not in (
+            "COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
+        if serve.poll() is not None:
+            sys.exit("serve ended: " + serve.stderr.read()[-2000:])
+        time.sleep(0.05)
+    if run["state_type"] != "COMPLETED":
+        sys.exit(f"{name}: {run['state_type']}")
+    ran = datetime.fromisoformat(run["end_time"]) - datetime.fromisoformat(run["start_time"])
+    return {"seconds": ran.total_seconds(), "cpu_s": cpu_s(serve.pid) - cpu_before,
+            "trigger_to_completed_s": time.perf_counter() - began}
+try:
+    for _ in range(600):
+        try:
+            deployment = call("/deployments/name/creditflow-monthly/creditflow-monthly")["id"]
+            break
+        except OSError:
+            time.sleep(0.2)
+    # the server's scheduler writes the deployment's upcoming runs once it sees it: waited
+    # for, so that its writes do not land inside the timed month
+    scheduled = {"flow_runs": {"deployment_id": {"any_": [deployment]},
+                               "state": {"type": {"any_": ["SCHEDULED"]}}}}
+    while not call("/flow_runs/filter", scheduled):
+        time.sleep(0.5)
+    month(first, deployment)
+    print(json.dumps(month(timed, deployment)))
+finally:
+    serve.terminate()
+    serve.wait()
 """
 
 PREFECT_WARM_UP = """

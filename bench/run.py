@@ -24,7 +24,7 @@ from pathlib import Path
 import bench_report
 import measure
 import targets
-from contenders import FLOOR, FLOOR_PLUS_AUDITS, PREFECT_WARM_UP, STAGES, TINY_WARM
+from contenders import FLOOR, FLOOR_PLUS_AUDITS, PREFECT_WARM_UP, STAGES, TINY_SERVE
 
 from transforms.pipeline.options import RunOptions
 
@@ -34,7 +34,7 @@ PYTHON = sys.executable
 CREDITFLOW = str(Path(PYTHON).parent / "creditflow")
 CYCLES = {"today": 13, "program": 36}
 MONTH, PREVIOUS_MONTH, CUTOFF = "2026-01", "2025-12", "2026-01-31"
-TINY_DATA, TINY_MONTH = REPO / "tests" / "bad_inputs" / "base", "2025-03"
+TINY_DATA, TINY_MONTH, TINY_NEXT = REPO / "tests" / "bad_inputs" / "base", "2025-03", "2025-04"
 SERVER_PORT = 4297
 MEMORY_LIMIT = RunOptions.model_fields["memory_limit"].default
 
@@ -152,7 +152,10 @@ def measure_shape(bench: Bench, shape: str, data: Path, dask: list[str] | None) 
 
 def prefect_server(bench: Bench) -> subprocess.Popen:
     """A running Prefect server (as in production) for the cold-CLI tiny month."""
-    env = dict(bench.env, PREFECT_HOME=str(bench.work / "server-home"))
+    # its scheduler looks for new deployments every 5 s (Prefect's default: 60 s), so that
+    # the tiny_serve row need not wait long for it (bench/contenders.py TINY_SERVE)
+    env = dict(bench.env, PREFECT_HOME=str(bench.work / "server-home"),
+               PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="5")  # fmt: skip
     server = subprocess.Popen(
         [str(Path(PYTHON).parent / "prefect"), "server", "start", "--host", "127.0.0.1",
          "--port", str(SERVER_PORT)],
@@ -171,7 +174,7 @@ def prefect_server(bench: Bench) -> subprocess.Popen:
 
 def measure_tiny(bench: Bench) -> None:
     """The fixed cost: a tiny month (five bill lines) from a cold CLI, against the
-    ephemeral API and against a running server, and inside a warm process."""
+    ephemeral API and against a running server, and inside a warm `creditflow serve`."""
     tiny = cli(TINY_MONTH, TINY_DATA)
     bench.row("tiny_ephemeral", "tiny month, cold CLI, ephemeral Prefect API", tiny,
               bench.fresh("tiny_ephemeral", None))  # fmt: skip
@@ -181,10 +184,11 @@ def measure_tiny(bench: Bench) -> None:
         bench.row("tiny_server", "tiny month, cold CLI, running Prefect server", tiny,
                   bench.fresh("tiny_server", None), served)  # fmt: skip
         bench.row(
-            "tiny_warm",
-            "tiny month, warm process (second month in one process), running server",
-            lambda out: [PYTHON, "-c", TINY_WARM, TINY_MONTH, str(TINY_DATA), f"{out}-warm-up", str(out)],
-            bench.fresh("tiny_warm", None),
+            "tiny_serve",
+            "tiny month inside a warm creditflow serve, running server",
+            lambda out: [PYTHON, "-c", TINY_SERVE, CREDITFLOW, str(TINY_DATA), str(out),
+                         served["PREFECT_API_URL"], TINY_MONTH, TINY_NEXT],
+            bench.fresh("tiny_serve", None),
             served,
         )  # fmt: skip
     finally:
