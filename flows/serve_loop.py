@@ -85,9 +85,10 @@ def run_in_this_process(flow, client, run, stop: StopRequest) -> str:
 
 
 def warm_up() -> None:
-    """What every month imports or builds lazily, done once before the first poll: the
-    pipelines, pandas and the Great Expectations context of the coupon suite (seconds in a
-    fresh process), so that no run pays them, the first one included."""
+    """What a month with coupons imports or builds lazily, done once before the first poll:
+    pandas and the Great Expectations context of the coupon suite (3 s or more in a fresh
+    process; the pipelines came in with the flow's module), so that no run pays them, the
+    first one included."""
     from transforms.pipeline import gx_validation
 
     gx_validation.prepare()
