@@ -122,12 +122,18 @@ try:
             break
         except OSError:
             time.sleep(0.2)
+    else:
+        sys.exit("serve registered no deployment in 120 s: " + serve.stderr.read()[-2000:])
     # the server's scheduler writes the deployment's upcoming runs once it sees it: waited
     # for, so that its writes do not land inside the timed month
     scheduled = {"flow_runs": {"deployment_id": {"any_": [deployment]},
                                "state": {"type": {"any_": ["SCHEDULED"]}}}}
-    while not call("/flow_runs/filter", scheduled):
+    for _ in range(240):
+        if call("/flow_runs/filter", scheduled):
+            break
         time.sleep(0.5)
+    else:
+        sys.exit("the server's scheduler created no run in 120 s")
     month(first, deployment)
     print(json.dumps(month(timed, deployment)))
 finally:
