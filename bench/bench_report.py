@@ -38,7 +38,7 @@ def write(lines_total: int, rows: dict, verdicts: list, checks: dict, cycles: di
     for row in rows.values():
         before, peak = row.load()
         page.append(
-            f"| {row.name} | {row.wall():.2f} | {row.median_wall():.2f} | {row.cpu():.2f} | "
+            f"| {row.name} | {row.min_wall():.2f} | {row.median_wall():.2f} | {row.min_cpu():.2f} | "
             f"{row.median_cpu():.2f} | {row.peak_mb():.0f} | {before:.2f} / {peak:.2f} |"
         )
     for key, row in rows.items():

@@ -53,11 +53,11 @@ class Row:
     name: str
     samples: list[Sample] = field(default_factory=list)
 
-    def wall(self, how=min) -> float:
-        return how(s.wall_s for s in self.samples)
+    def min_wall(self) -> float:
+        return min(s.wall_s for s in self.samples)
 
-    def cpu(self, how=min) -> float:
-        return how(s.cpu_s for s in self.samples)
+    def min_cpu(self) -> float:
+        return min(s.cpu_s for s in self.samples)
 
     def median_wall(self) -> float:
         return statistics.median(s.wall_s for s in self.samples)
