@@ -263,7 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve",
         help="register the deployment creditflow-monthly (the 4th, 06:00 UTC) and run its "
-        "scheduled and triggered runs; needs a Prefect server (PREFECT_API_URL)",
+        "scheduled and triggered runs one at a time in this process; needs a Prefect server "
+        "(PREFECT_API_URL)",
     )
     data_and_out(serve)
     config_and_rejections(serve)
