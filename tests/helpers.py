@@ -1,11 +1,13 @@
 """How the tests drive creditflow as its users do: the command line, in this process, and
 the ledger read back from the warehouse."""
 
+from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
 import duckdb
 import pytest
+from hypothesis import strategies as st
 
 from flows import cli
 
@@ -68,3 +70,9 @@ def screenshot(page: Path, shot: Path) -> Path:
         timeout=120,
     )
     return shot
+
+
+# a random world's bill line amount: a refund down to -60, a purchase up to 400, never zero
+line_amounts = st.decimals(min_value=Decimal("-60"), max_value=Decimal("400"), places=2).filter(
+    lambda a: a != 0
+)

@@ -16,20 +16,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests import oracle
-from tests.helpers import examples
+from tests.helpers import examples, line_amounts
 from tests.world import World
 from transforms import months
 
 FIRST, LAST = "2025-01", "2025-09"
 START = date(2025, 1, 1)
 
-amounts = st.decimals(min_value=Decimal("-60"), max_value=Decimal("400"), places=2).filter(
-    lambda a: a != 0
-)
 # a line: its day, its amount, and the record it names (none, one of the friend's lines by
 # position, or a record never delivered)
 link = st.one_of(st.none(), st.integers(0, 6))
-line = st.tuples(st.integers(0, 240), amounts, link)
+line = st.tuples(st.integers(0, 240), line_amounts, link)
 referee = st.tuples(st.integers(0, 2), st.integers(0, 150), st.lists(line, max_size=6))
 
 
