@@ -53,7 +53,7 @@ def test_incremental_equals_full_recompute_with_a_changed_cycle_and_a_late_refer
         mode: World(tmp_path / mode, first_cycle="2025-01", last_cycle="2025-12")
         for mode in ("inc", "full")
     }
-    scanned = {}
+    scanned, carried = {}, {}
     for mode, world in worlds.items():
         _populate(world)
         for month in months.month_range(FIRST, LAST):
@@ -71,6 +71,7 @@ def test_incremental_equals_full_recompute_with_a_changed_cycle_and_a_late_refer
                 world.spend("friend5", date(2025, 2, 10), "45.00")
             (outcome,) = world.settle(month, incremental=(mode == "inc"))
             scanned[(mode, month)] = outcome.scanned_cycles
+            carried[(mode, month)] = outcome.carried_referees
     assert _outputs(worlds["inc"].out) == _outputs(worlds["full"].out)
     # the incremental run read only what it had to
     assert scanned[("inc", "2025-04")] == ("2025-04",)
@@ -84,6 +85,36 @@ def test_incremental_equals_full_recompute_with_a_changed_cycle_and_a_late_refer
     assert scanned[("inc", "2025-07")] == tuple(months.month_range("2025-02", "2025-07"))
     assert scanned[("inc", "2025-08")] == ("2025-08",)
     assert scanned[("full", "2025-07")] == tuple(months.month_range("2025-01", "2025-07"))
+    # the windows advanced from last month's state (int_carried_referees): every referee in
+    # a month that scans its own cycle alone, none after a rescan or on a full recompute,
+    # and never a referee with a line naming an original (friend0, friend3 and friend4 by
+    # August); friend5's new listing of July is July's state, so it is carried in August
+    assert carried[("inc", "2025-03")] == carried[("inc", "2025-04")] == 6
+    assert carried[("inc", "2025-05")] == carried[("inc", "2025-06")] == 0
+    assert carried[("inc", "2025-07")] == 0
+    assert carried[("inc", "2025-08")] == 4
+    assert not any(carried[("full", month)] for month in months.month_range(FIRST, LAST))
+
+
+def test_a_referral_corrected_to_a_later_registration_is_summed_again(tmp_path):
+    # the cache covers the account from its earlier registration, so nothing is rescanned,
+    # but the window state was summed from the old R: that referee's windows start over
+    worlds = {
+        mode: World(tmp_path / mode, first_cycle="2025-01", last_cycle="2025-12")
+        for mode in ("inc", "full")
+    }
+    outcomes = {}
+    for mode, world in worlds.items():
+        _populate(world)
+        for month in months.month_range(FIRST, "2025-04"):
+            if month == "2025-04":
+                (listing,) = (r for r in world.referrals if r["referee_account_id"] == "friend2")
+                listing["registered_at"] += timedelta(days=10)  # after its first purchase
+            (outcomes[(mode, month)],) = world.settle(month, incremental=(mode == "inc"))
+    assert _outputs(worlds["inc"].out) == _outputs(worlds["full"].out)
+    assert outcomes[("inc", "2025-04")].scanned_cycles == ("2025-04",)
+    assert outcomes[("inc", "2025-04")].carried_referees == 5  # all but friend2
+    assert worlds["inc"].status("friend2", "2025-04")["registered_date"] == date(2025, 2, 19)
 
 
 def test_a_changed_eligible_products_list_rescans_every_cycle(tmp_path):

@@ -77,6 +77,11 @@ def format_outcome(outcome) -> str:
             if len(outcome.scanned_cycles) < outcome.visible_cycles
             else f"  scanned all {outcome.visible_cycles} billing cycle(s)"
         )
+    if outcome.carried_referees:
+        lines.append(
+            f"  windows: {outcome.carried_referees} of {outcome.referee_count} referee(s) "
+            "advanced from last month's state by their new days; the rest summed from all days"
+        )
     if outcome.report_index:
         lines.append(f"  month report: {outcome.report_index}")
     lines.append(f"  took {outcome.seconds:.1f} s")

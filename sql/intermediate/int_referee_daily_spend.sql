@@ -4,9 +4,12 @@
             unlinked refunds on the day they were billed: the two series the window
             measures (int_referee_windows) are summed from.
    grain: one row per (referee_account_id, spend_date); the referee's window_end_date and
-          bonus_window_end_date ride along, so the window measures need no join
+          bonus_window_end_date ride along, so the window measures need no join. For a
+          referee carried from the last month's state (int_carried_referees), only the
+          days after its through_date: the earlier ones are in the state.
    parameters: none
-   inputs: int_cycle_eligible_spend, int_linked_lines, stg_eligible_products, int_referees
+   inputs: int_cycle_eligible_spend, int_linked_lines, stg_eligible_products, int_referees,
+           int_carried_referees
    Rule 1, the part that needs the referral. A settlement sees the lines billed from the
    registration date R to visible_to_date = min(cutoff, finality date); a line billed
    before R never counts, linked or not.
@@ -23,6 +26,18 @@
      referee_status). */
 with referees as (
     select * from int_referees
+),
+
+counted_referees as (
+    -- counted_from_date: the first day not yet summed, R unless the state holds the
+    -- referee's days through through_date. Read once: DuckDB 2.0.0 can mix up the columns
+    -- of a CTE read twice when a join inside it is pruned (int_referee_windows)
+    select
+        int_referees.*,
+        coalesce(carried.through_date + 1, int_referees.registered_date) as counted_from_date
+    from int_referees
+    left join int_carried_referees as carried
+        on int_referees.referee_account_id = carried.referee_account_id
 ),
 
 eligible_products as (
@@ -45,10 +60,10 @@ ordinary_days as (
         end as placed_spend_usd,
         days.unlinked_refund_cash_usd as unlinked_refunds_usd
     from int_cycle_eligible_spend as days
-    inner join referees
+    inner join counted_referees as referees
         on
             days.account_id = referees.referee_account_id
-            and days.billing_date >= referees.registered_date
+            and days.billing_date >= referees.counted_from_date
             and days.billing_date <= referees.visible_to_date
     where
         days.billing_date <= referees.window_end_date
@@ -97,6 +112,7 @@ visible_linked_lines as (
         -- refund billed before the purchase it names) is not yet spend of the window
         lines.effective_date between referees.registered_date
         and least(referees.window_end_date, referees.visible_to_date) as is_placed
+    -- a carried referee has no linked line (int_carried_referees): all days from R here
     from eligible_linked_lines as lines
     inner join referees
         on

@@ -4,13 +4,15 @@
             incremental state for the next month (docs/performance.md#incremental). The
             cache is state, not the ledger: a re-scanned cycle replaces its rows.
    grain: per billing cycle scanned (cycle_eligible_spend, cycle_linked_lines,
-          billing_cycle_scans) and per
-          referee account (cached_referees)
+          billing_cycle_scans), per referee account (cached_referees) and per referee
+          (referee_window_state, as of the month being published)
    parameters: none
    inputs: int_scanned_eligible_spend, int_scanned_linked_lines, int_referee_accounts,
+           int_referees, int_referee_windows,
            scanned_cycles (control), warehouse.cycle_eligible_spend,
            warehouse.cycle_linked_lines, warehouse.billing_cycle_scans,
-           warehouse.cached_referees */
+           warehouse.cached_referees, warehouse.referee_window_state,
+           warehouse.settlements */
 delete from warehouse.cycle_eligible_spend
 where billing_cycle in (select billing_cycle from scanned_cycles);
 
@@ -47,3 +49,25 @@ where not exists (
         cached.account_id = first_registrations.account_id
         and cached.registered_date = first_registrations.first_registered_date
 );
+
+-- every referee's window measures as of this month (int_carried_referees reads them next
+-- month); the settlements row of this month is already in the transaction
+delete from warehouse.referee_window_state;
+
+insert into warehouse.referee_window_state
+select
+    (select max(settlement_month) from warehouse.settlements) as settlement_month,
+    referees.referee_account_id,
+    referees.registered_date,
+    referees.window_end_date,
+    referees.bonus_window_end_date,
+    referees.visible_to_date as through_date,
+    windows.eligible_spend_to_date_usd as qualifying_spend_usd,
+    windows.latest_crossing_date,
+    windows.has_reached_threshold,
+    windows.bonus_window_spend_usd,
+    windows.unplaceable_refunds_usd,
+    windows.linked_refunds_usd
+from int_referees as referees
+inner join int_referee_windows as windows
+    on referees.referee_account_id = windows.referee_account_id;

@@ -280,6 +280,28 @@ create table if not exists warehouse.cached_referees (
     registered_date date not null
 );
 
+-- ... and each referee's window measures as of the last published month, for the next
+-- month to advance by its new days instead of summing every day again
+-- (sql/intermediate/int_carried_referees.sql). One row per referee of int_referees, all of
+-- them rewritten by each month's publish: the state of settlement_month only.
+create table if not exists warehouse.referee_window_state (
+    settlement_month varchar not null,
+    referee_account_id varchar not null,
+    registered_date date not null,
+    window_end_date date not null,
+    bonus_window_end_date date not null,
+    -- the last day the measures include: that month's visible_to_date, min(cutoff, F)
+    through_date date not null,
+    -- P(through_date), and the latest day P crossed the threshold from below (kept even
+    -- when P is below it now: a later crossing replaces it, none keeps it)
+    qualifying_spend_usd decimal(18, 4) not null,
+    latest_crossing_date date,
+    has_reached_threshold boolean not null,
+    bonus_window_spend_usd decimal(18, 4) not null,
+    unplaceable_refunds_usd decimal(18, 4) not null,
+    linked_refunds_usd decimal(18, 4) not null
+);
+
 -- SHA-256 of each billing file by its file-system stamp, so a run re-reads only files that
 -- are new or were written since they were hashed (flows/io.py file_stamp). A cache, not the
 -- ledger: --full-recompute ignores it and hashes every file again.

@@ -32,7 +32,10 @@ CONTROL = {
     "rejected_rows": "control/rejected_rows.sql",
     "cached_cycles": "control/cached_cycles.sql",
     "scanned_cycles": "control/scanned_cycles.sql",
+    "window_state_month": "control/window_state_month.sql",
 }
+# what the control scripts bind besides the rules' parameters (their shape, not a run's)
+CONTROL_PARAMETERS = {"state_month": "2025-03", "usable": True}
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,9 @@ def _empty_sources(con) -> None:
         + ") limit 0"
     )
     for control in CONTROL.values():
-        sql_runner.script(con, sql_runner.sql_file(control), parameters("2025-04"))
+        sql_runner.script(
+            con, sql_runner.sql_file(control), {**parameters("2025-04"), **CONTROL_PARAMETERS}
+        )
         con.execute(f"delete from {Path(control).stem}")  # the shape, not the sample value
 
 

@@ -6,6 +6,7 @@ register inputs -> stage -> compute -> validate -> publish; a month already publ
 says which SQL runs when, and hands the next stage a value.
 """
 
+import dataclasses
 from pathlib import Path
 
 from transforms.errors import ValidationFailure
@@ -57,10 +58,17 @@ def compute(run: SettlementRun, registered: RegisteredInputs) -> RegisteredInput
     map_tasks = _map_tasks(run)
     if map_tasks is None:
         _run_layer(run, "intermediate")
+        carried = _count(run, "int_carried_referees")
     else:
-        _run_sharded_layer(run, registered, map_tasks)
+        carried = _run_sharded_layer(run, registered, map_tasks)
     _run_layer(run, "marts")
-    return registered
+    return dataclasses.replace(
+        registered, carried_referees=carried, referee_count=_count(run, "int_referees")
+    )
+
+
+def _count(run: SettlementRun, relation: str) -> int:
+    return run.con.execute(f"select count(*) from {relation}").fetchone()[0]
 
 
 def _map_tasks(run: SettlementRun):
@@ -78,23 +86,25 @@ def _run_layer(run: SettlementRun, layer: str) -> None:
             sql_runner.create(run.con, model, run.parameters)
 
 
-def _run_sharded_layer(run: SettlementRun, registered: RegisteredInputs, map_tasks) -> None:
+def _run_sharded_layer(run: SettlementRun, registered: RegisteredInputs, map_tasks) -> int:
     """The intermediate models with the sharded ones left to the shards: they run just
     before the first model that reads them, when every model they read exists (model
-    order puts a model's inputs before it)."""
+    order puts a model's inputs before it). Returns the shards' count of carried referees."""
     sharded = set(shards.SHARDED_MODELS)
-    done = False
+    carried = None
     for model in sql_runner.models_for(PUBLISHED_TABLES):
         if model.path.parent.name != "intermediate" or model.name in sharded:
             continue
-        if not done and model.declared_inputs & sharded:
-            shards.compute_sharded(
+        if carried is None and model.declared_inputs & sharded:
+            carried = shards.compute_sharded(
                 run, registered.scanned_files, registered.record_files, map_tasks
             )
-            done = True
         sql_runner.create(run.con, model, run.parameters)
-    if not done:
-        shards.compute_sharded(run, registered.scanned_files, registered.record_files, map_tasks)
+    if carried is None:
+        carried = shards.compute_sharded(
+            run, registered.scanned_files, registered.record_files, map_tasks
+        )
+    return carried
 
 
 def validate(run: SettlementRun, registered: RegisteredInputs) -> ValidatedMonth:

@@ -88,6 +88,12 @@ def register_inputs(run: SettlementRun, _previous=None) -> RegisteredInputs:
         sql_runner.sql_file("control/cached_cycles.sql"),
         {"cycles": sorted(set(cycle_hashes) - set(scanned)) or [""]},
     )
+    carried_from = months.previous_month(month)
+    sql_runner.script(
+        con,
+        sql_runner.sql_file("control/window_state_month.sql"),
+        {"state_month": carried_from, "usable": window_state_usable(run, scanned, carried_from)},
+    )
     inputs.register(con, contracts.BILLING, [p for c in scanned for p in billing[c]])
     inputs.register_billing_records(con, [p for paths in billing.values() for p in paths])
     month_lines = con.execute(
@@ -212,3 +218,16 @@ def cycles_to_scan(
         or stored.get(cycle) != (digest, eligible_sha256)
         or cycle >= from_month
     )
+
+
+def window_state_usable(run: SettlementRun, scanned: list[str], state_month: str) -> bool:
+    """Whether this month may advance the per-referee window state that `state_month`
+    kept (sql/intermediate/int_carried_referees.sql), instead of summing every referee's
+    days again: only when no day before this month's cycle can have changed. So an
+    incremental run that scans this month's cycle alone (no corrected cycle, no changed
+    eligible-products list, no referee registered before the kept cycles), right after the
+    state's month, under the same rules (the threshold decides the crossings)."""
+    if not run.options.incremental or list(scanned) != [run.month]:
+        return False
+    kept = warehouse.month_record(run.con, "settlements", "settlement_month", state_month)
+    return kept is not None and kept["rules_sha256"] == run.rules.sha256()

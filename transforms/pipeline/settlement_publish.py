@@ -248,6 +248,8 @@ def _outcome(run, action, record, folder, reason_counts, month) -> Outcome:
         report_index=month.report_index if isinstance(month, ValidatedMonth) else None,
         scanned_cycles=registered.scanned_cycles,
         visible_cycles=registered.visible_cycles,
+        carried_referees=registered.carried_referees,
+        referee_count=registered.referee_count,
         welcome_count=record["welcome_count"] or 0,
         welcome_total_usd=record["welcome_total_usd"] or Decimal("0.00"),
     )

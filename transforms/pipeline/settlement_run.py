@@ -39,6 +39,10 @@ class RegisteredInputs:
     # the digest of what explain reads again (billing files, eligible products), apart from
     # the snapshots: a month stays explainable after its snapshots move on
     lines_fingerprint: str = ""
+    # referees whose windows were advanced from the last month's state, of all referees
+    # (sql/intermediate/int_carried_referees.sql); set by the compute stage
+    carried_referees: int = 0
+    referee_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,8 @@ class Outcome:
     visible_cycles: int = 0
     welcome_count: int = 0  # welcome rewards issued to the month's friends (two per friend)
     welcome_total_usd: Decimal = Decimal("0.00")
+    carried_referees: int = 0
+    referee_count: int = 0
 
 
 def open_run(month: str, options: RunOptions) -> SettlementRun:

@@ -46,6 +46,7 @@ SHARDED_MODELS = (
     "int_scanned_linked_lines",
     "int_cycle_eligible_spend",
     "int_cycle_linked_lines",
+    "int_carried_referees",
     "int_linked_lines",
     "int_referee_daily_spend",
     "int_referee_windows",
@@ -60,15 +61,25 @@ WHOLE_INPUTS = {
     "int_billing_surplus_copies": "source_file, file_row_number",
     "stg_eligible_products": "*",
     "cached_cycles": "*",
+    "window_state_month": "*",
 }
 SLICED_INPUTS = {
     "int_referee_accounts": "account_id",
     "int_referees": "referee_account_id",
     "warehouse.cycle_eligible_spend": "account_id",
     "warehouse.cycle_linked_lines": "account_id",
+    "warehouse.referee_window_state": "referee_account_id",
 }
-# the incremental state a shard needs: the cycles taken from the cache only
+# the incremental state a shard needs: the cycles taken from the cache only, and the
+# window state only when this month advances it
 CACHED_ONLY = "billing_cycle in (select billing_cycle from cached_cycles)"
+STATE_FILTERS = {
+    "warehouse.cycle_eligible_spend": CACHED_ONLY,
+    "warehouse.cycle_linked_lines": CACHED_ONLY,
+    "warehouse.referee_window_state": (
+        "settlement_month in (select settlement_month from window_state_month)"
+    ),
+}
 SHARD_FILES = sql_runner.sql_file("sources/billing_shard_files.sql")
 RECORD_FILES = sql_runner.sql_file("sources/billing_record_files.sql")
 
@@ -95,6 +106,7 @@ class ShardResult:
     rows: dict  # model name -> the Parquet file of the shard's rows
     lines_read: int
     seconds: float
+    carried_referees: int  # referees whose windows the shard advanced from the state
 
 
 def _not_laid_out(column: str) -> str:
@@ -132,13 +144,14 @@ def compute_shard(task: ShardTask) -> ShardResult:
         for model in shard_models():
             sql_runner.create(con, model, task.parameters)
         ((lines_read,),) = con.execute("select count(*) from raw_billing_lines").fetchall()
+        ((carried,),) = con.execute("select count(*) from int_carried_referees").fetchall()
         rows = {}
         for name in RETURNED_MODELS:
             rows[name] = str(Path(task.results_dir) / f"{name}-{task.shard}.parquet")
             con.execute(f"copy {name} to $path (format parquet)", {"path": rows[name]})
     finally:
         con.close()
-    return ShardResult(task.shard, rows, lines_read, time.perf_counter() - started)
+    return ShardResult(task.shard, rows, lines_read, time.perf_counter() - started, carried)
 
 
 def _create_source(con, template, relation: str, parts: tuple[str, ...], columns: list[str]):
@@ -168,9 +181,10 @@ def compute_sharded(
     scanned_files: tuple[tuple[str, str], ...],
     record_files: tuple[tuple[str, str], ...],
     map_tasks: Callable,
-) -> None:
+) -> int:
     """Coordinator: lay out the files not laid out yet, run the shards, and create
-    RETURNED_MODELS in the run's connection as the union of the shards' rows.
+    RETURNED_MODELS in the run's connection as the union of the shards' rows. Returns how
+    many referees the shards advanced from the window state.
 
     `map_tasks(function, tasks)` runs a worker function over tasks on the cluster and
     returns the results in task order (transforms/pipeline/executors.py)."""
@@ -236,6 +250,7 @@ def compute_sharded(
             )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    return sum(r.carried_referees for r in results)
 
 
 def _write_inputs(con, folder: Path, shards: int) -> dict:
@@ -252,7 +267,7 @@ def _write_inputs(con, folder: Path, shards: int) -> dict:
         )
         found[name] = lambda shard, path=path: (str(path),)
     for name, column in SLICED_INPUTS.items():
-        where = f"where {CACHED_ONLY}" if name.startswith("warehouse.") else ""
+        where = f"where {STATE_FILTERS[name]}" if name in STATE_FILTERS else ""
         target = folder / name.replace(".", "__")
         target.mkdir(parents=True)
         schema = target / "columns.parquet"
