@@ -86,19 +86,23 @@ def test_incremental_equals_full_recompute_with_a_changed_cycle_and_a_late_refer
     assert scanned[("inc", "2025-08")] == ("2025-08",)
     assert scanned[("full", "2025-07")] == tuple(months.month_range("2025-01", "2025-07"))
     # the windows advanced from last month's state (int_carried_referees): every referee in
-    # a month that scans its own cycle alone, none after a rescan or on a full recompute,
-    # and never a referee with a line naming an original (friend0, friend3 and friend4 by
-    # August); friend5's new listing of July is July's state, so it is carried in August
+    # a month that scans its own cycle alone, none after a rescan or on a full recompute;
+    # in August all but friend4, whose new refund names a record never delivered (friend0's
+    # and friend3's refunds of June and July are in July's state, and friend5's new listing
+    # of July too)
     assert carried[("inc", "2025-03")] == carried[("inc", "2025-04")] == 6
     assert carried[("inc", "2025-05")] == carried[("inc", "2025-06")] == 0
     assert carried[("inc", "2025-07")] == 0
-    assert carried[("inc", "2025-08")] == 4
+    assert carried[("inc", "2025-08")] == 6
     assert not any(carried[("full", month)] for month in months.month_range(FIRST, LAST))
 
 
-def test_a_referral_corrected_to_a_later_registration_is_summed_again(tmp_path):
-    # the cache covers the account from its earlier registration, so nothing is rescanned,
-    # but the window state was summed from the old R: that referee's windows start over
+def test_referees_whose_kept_days_move_in_a_normal_month_are_summed_again(tmp_path):
+    # nothing is rescanned in April, but three referees' earlier days change: friend2's
+    # referral is corrected to a later registration (the cache covers the account from the
+    # earlier one), the purchase friend1's March refund names is delivered only in April
+    # (the refund moves from its own day, unlinked, to the purchase's), and friend4's April
+    # refund lowers its March purchase's day
     worlds = {
         mode: World(tmp_path / mode, first_cycle="2025-01", last_cycle="2025-12")
         for mode in ("inc", "full")
@@ -106,6 +110,10 @@ def test_a_referral_corrected_to_a_later_registration_is_summed_again(tmp_path):
     outcomes = {}
     for mode, world in worlds.items():
         _populate(world)
+        world.spend("friend1", date(2025, 3, 25), "-12.00", original="friend1-later")
+        world.spend("friend1", date(2025, 4, 3), "40.00", record_id="friend1-later")
+        bought = world.spend("friend4", date(2025, 3, 12), "22.00", record_id="friend4-march")
+        world.spend("friend4", date(2025, 4, 6), "-7.00", original=bought)
         for month in months.month_range(FIRST, "2025-04"):
             if month == "2025-04":
                 (listing,) = (r for r in world.referrals if r["referee_account_id"] == "friend2")
@@ -113,7 +121,7 @@ def test_a_referral_corrected_to_a_later_registration_is_summed_again(tmp_path):
             (outcomes[(mode, month)],) = world.settle(month, incremental=(mode == "inc"))
     assert _outputs(worlds["inc"].out) == _outputs(worlds["full"].out)
     assert outcomes[("inc", "2025-04")].scanned_cycles == ("2025-04",)
-    assert outcomes[("inc", "2025-04")].carried_referees == 5  # all but friend2
+    assert outcomes[("inc", "2025-04")].carried_referees == 3  # friend0, friend3, friend5
     assert worlds["inc"].status("friend2", "2025-04")["registered_date"] == date(2025, 2, 19)
 
 

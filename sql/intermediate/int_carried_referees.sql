@@ -5,7 +5,7 @@
             every other referee's windows are summed from all its days.
    grain: one row per referee_account_id
    parameters: none (window_state_month says whether, and from which month, to carry)
-   inputs: int_referees, int_cycle_linked_lines, warehouse.referee_window_state,
+   inputs: int_referees, int_linked_lines, warehouse.referee_window_state,
            window_state_month (control)
    A referee's measures (int_referee_windows) are running sums over its days in date
    order, so P, the latest crossing, S and the refund sums as of the last month's
@@ -18,42 +18,37 @@
    (audit billing_required_values). Per referee, two more things move earlier days, so
    those referees are summed again from all their days:
    - a different winning listing (another registration date, so other windows);
-   - any line naming an original record: its day is its original's, which may lie in any
-     earlier cycle, and an original delivered later turns an unlinked refund into a linked
-     one. Few referees have one (refunds), so all of them are recomputed. */
-with state as (
-    select *
-    from warehouse.referee_window_state
-    where settlement_month in (select settlement_month from window_state_month)
-),
-
-linked_accounts as (
-    select distinct account_id
-    from int_cycle_linked_lines
-),
-
-final as (
-    select
-        state.referee_account_id,
-        state.through_date,
-        state.qualifying_spend_usd,
-        state.latest_crossing_date,
-        state.has_reached_threshold,
-        state.bonus_window_spend_usd,
-        state.unplaceable_refunds_usd,
-        state.linked_refunds_usd
-    from state
-    inner join int_referees as referees
-        on
-            state.referee_account_id = referees.referee_account_id
-            and state.registered_date = referees.registered_date
-            and state.window_end_date = referees.window_end_date
-            and state.bonus_window_end_date = referees.bonus_window_end_date
-    where not exists (
+   - a visible line naming an original record that is billed after through_date (it counts
+     on its original's day, which may be any earlier day) or whose original is dated after
+     it (an original delivered only now: the line moves from its billing day, where it
+     counted as an unlinked refund, to its original's). A line naming an original is
+     otherwise resolved as last month (the earliest delivery of the record id, and no
+     earlier cycle changed), so it is in the state already.
+   Read without CTEs: DuckDB 2.0.0 can mix up the columns of a CTE read twice when a join
+   inside it is pruned (int_referee_windows). */
+select
+    state.referee_account_id,
+    state.through_date,
+    state.qualifying_spend_usd,
+    state.latest_crossing_date,
+    state.has_reached_threshold,
+    state.bonus_window_spend_usd,
+    state.unplaceable_refunds_usd,
+    state.linked_refunds_usd
+from warehouse.referee_window_state as state
+inner join int_referees as referees
+    on
+        state.referee_account_id = referees.referee_account_id
+        and state.registered_date = referees.registered_date
+        and state.window_end_date = referees.window_end_date
+        and state.bonus_window_end_date = referees.bonus_window_end_date
+where
+    state.settlement_month in (select settlement_month from window_state_month)
+    and not exists (
         select 1
-        from linked_accounts
-        where linked_accounts.account_id = state.referee_account_id
+        from int_linked_lines as lines
+        where
+            lines.account_id = state.referee_account_id
+            and lines.billing_date <= referees.visible_to_date
+            and greatest(lines.billing_date, lines.original_billing_date) > state.through_date
     )
-)
-
-select * from final

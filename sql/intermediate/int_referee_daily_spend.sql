@@ -112,13 +112,19 @@ visible_linked_lines as (
         -- refund billed before the purchase it names) is not yet spend of the window
         lines.effective_date between referees.registered_date
         and least(referees.window_end_date, referees.visible_to_date) as is_placed
-    -- a carried referee has no linked line (int_carried_referees): all days from R here
     from eligible_linked_lines as lines
     inner join referees
         on
             lines.account_id = referees.referee_account_id
             and lines.billing_date >= referees.registered_date
             and lines.billing_date <= referees.visible_to_date
+    -- a carried referee's visible linked lines all sit on days its state holds
+    -- (int_carried_referees)
+    where not exists (
+        select 1
+        from int_carried_referees as carried
+        where carried.referee_account_id = lines.account_id
+    )
 ),
 
 linked_days as (
