@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from transforms import summary
 from transforms.pipeline import (
     gx_validation,
     input_fingerprints,
@@ -67,7 +68,8 @@ def main() -> None:
         for name in names:
             setattr(module, name, timed(f"{module.__name__}.{name}", getattr(module, name)))
     options = RunOptions(data_dir=args.data, out_dir=args.out, incremental=not args.full_recompute)
-    run_pipeline(settlement.PIPELINE, args.month, options, call=timed_stage)
+    outcome = run_pipeline(settlement.PIPELINE, args.month, options, call=timed_stage)
+    print(summary.format_outcome(outcome), end="\n\n")  # what it scanned and carried
     stage_names = [s.name for s in settlement.PIPELINE.stages]
     print("| stage | s |\n|---|---:|")
     print("\n".join(f"| {name} | {spent.pop(f'stage {name}', 0):.2f} |" for name in stage_names))
