@@ -18,6 +18,7 @@ from transforms.pipeline import settlement
 from transforms.pipeline.options import RunOptions
 
 FIRST, LAST = "2025-02", "2025-08"
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _populate(world: World) -> None:
@@ -123,6 +124,31 @@ def test_referees_whose_kept_days_move_in_a_normal_month_are_summed_again(tmp_pa
     assert outcomes[("inc", "2025-04")].scanned_cycles == ("2025-04",)
     assert outcomes[("inc", "2025-04")].carried_referees == 3  # friend0, friend3, friend5
     assert worlds["inc"].status("friend2", "2025-04")["registered_date"] == date(2025, 2, 19)
+
+
+def test_a_month_under_other_rules_sums_every_day(tmp_path):
+    # the window state's crossings are the old threshold's: April, under a higher one,
+    # must sum every referee's days, though it scans its own cycle alone
+    rules = tmp_path / "rules.toml"
+    rules.write_text(
+        (REPO / "config" / "rules.toml")
+        .read_text()
+        .replace('base_threshold_usd = "20.00"', 'base_threshold_usd = "70.00"')
+    )
+    worlds = {
+        mode: World(tmp_path / mode, first_cycle="2025-01", last_cycle="2025-12")
+        for mode in ("inc", "full")
+    }
+    outcomes = {}
+    for mode, world in worlds.items():
+        _populate(world)
+        for month in months.month_range(FIRST, "2025-04"):
+            other = {"config": rules} if month == "2025-04" else {}
+            (outcomes[(mode, month)],) = world.settle(month, incremental=(mode == "inc"), **other)
+    assert _outputs(worlds["inc"].out) == _outputs(worlds["full"].out)
+    assert outcomes[("inc", "2025-04")].scanned_cycles == ("2025-04",)
+    assert outcomes[("inc", "2025-03")].carried_referees == 6
+    assert outcomes[("inc", "2025-04")].carried_referees == 0
 
 
 def test_a_changed_eligible_products_list_rescans_every_cycle(tmp_path):
