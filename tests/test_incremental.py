@@ -49,30 +49,42 @@ def _outputs(out):
     return files, tables
 
 
-def test_incremental_equals_full_recompute_with_a_changed_cycle_and_a_late_referral(tmp_path):
+def _settle_both_ways(tmp_path, last: str, before_month=None):
+    """The world of _populate settled month by month, FIRST to `last`, in two warehouses
+    from the same files: incremental and full recompute. `before_month(world, month)` may
+    change the world first, and returns extra run options or None. Returns the worlds and
+    each (mode, month)'s outcome."""
     worlds = {
         mode: World(tmp_path / mode, first_cycle="2025-01", last_cycle="2025-12")
         for mode in ("inc", "full")
     }
-    scanned, carried = {}, {}
+    outcomes = {}
     for mode, world in worlds.items():
         _populate(world)
-        for month in months.month_range(FIRST, LAST):
-            if month == "2025-05":
-                # a corrected re-delivery of an earlier, already settled cycle ...
-                world.spend("friend1", date(2025, 3, 20), "-25.00")
-            if month == "2025-06":
-                # ... and a referral registered in March that is delivered only now
-                world.refer("late-friend", "referrer0", date(2025, 3, 15))
-                world.spend("late-friend", date(2025, 3, 16), "80.00")
-            if month == "2025-07":
-                # ... and a second listing of a referee already settled, registered before
-                # its first one: the earliest listing wins, so its window starts earlier
-                world.refer("friend5", "referrer0", date(2025, 2, 2))
-                world.spend("friend5", date(2025, 2, 10), "45.00")
-            (outcome,) = world.settle(month, incremental=(mode == "inc"))
-            scanned[(mode, month)] = outcome.scanned_cycles
-            carried[(mode, month)] = outcome.carried_referees
+        for month in months.month_range(FIRST, last):
+            options = (before_month(world, month) if before_month else None) or {}
+            (outcomes[(mode, month)],) = world.settle(month, incremental=(mode == "inc"), **options)
+    return worlds, outcomes
+
+
+def test_incremental_equals_full_recompute_with_a_changed_cycle_and_a_late_referral(tmp_path):
+    def deliver(world, month):
+        if month == "2025-05":
+            # a corrected re-delivery of an earlier, already settled cycle ...
+            world.spend("friend1", date(2025, 3, 20), "-25.00")
+        if month == "2025-06":
+            # ... and a referral registered in March that is delivered only now
+            world.refer("late-friend", "referrer0", date(2025, 3, 15))
+            world.spend("late-friend", date(2025, 3, 16), "80.00")
+        if month == "2025-07":
+            # ... and a second listing of a referee already settled, registered before
+            # its first one: the earliest listing wins, so its window starts earlier
+            world.refer("friend5", "referrer0", date(2025, 2, 2))
+            world.spend("friend5", date(2025, 2, 10), "45.00")
+
+    worlds, outcomes = _settle_both_ways(tmp_path, LAST, deliver)
+    scanned = {key: outcome.scanned_cycles for key, outcome in outcomes.items()}
+    carried = {key: outcome.carried_referees for key, outcome in outcomes.items()}
     assert _outputs(worlds["inc"].out) == _outputs(worlds["full"].out)
     # the incremental run read only what it had to
     assert scanned[("inc", "2025-04")] == ("2025-04",)
@@ -104,22 +116,17 @@ def test_referees_whose_kept_days_move_in_a_normal_month_are_summed_again(tmp_pa
     # earlier one), the purchase friend1's March refund names is delivered only in April
     # (the refund moves from its own day, unlinked, to the purchase's), and friend4's April
     # refund lowers its March purchase's day
-    worlds = {
-        mode: World(tmp_path / mode, first_cycle="2025-01", last_cycle="2025-12")
-        for mode in ("inc", "full")
-    }
-    outcomes = {}
-    for mode, world in worlds.items():
-        _populate(world)
-        world.spend("friend1", date(2025, 3, 25), "-12.00", original="friend1-later")
-        world.spend("friend1", date(2025, 4, 3), "40.00", record_id="friend1-later")
-        bought = world.spend("friend4", date(2025, 3, 12), "22.00", record_id="friend4-march")
-        world.spend("friend4", date(2025, 4, 6), "-7.00", original=bought)
-        for month in months.month_range(FIRST, "2025-04"):
-            if month == "2025-04":
-                (listing,) = (r for r in world.referrals if r["referee_account_id"] == "friend2")
-                listing["registered_at"] += timedelta(days=10)  # after its first purchase
-            (outcomes[(mode, month)],) = world.settle(month, incremental=(mode == "inc"))
+    def deliver(world, month):
+        if month == FIRST:
+            world.spend("friend1", date(2025, 3, 25), "-12.00", original="friend1-later")
+            world.spend("friend1", date(2025, 4, 3), "40.00", record_id="friend1-later")
+            bought = world.spend("friend4", date(2025, 3, 12), "22.00", record_id="friend4-march")
+            world.spend("friend4", date(2025, 4, 6), "-7.00", original=bought)
+        if month == "2025-04":
+            (listing,) = (r for r in world.referrals if r["referee_account_id"] == "friend2")
+            listing["registered_at"] += timedelta(days=10)  # after its first purchase
+
+    worlds, outcomes = _settle_both_ways(tmp_path, "2025-04", deliver)
     assert _outputs(worlds["inc"].out) == _outputs(worlds["full"].out)
     assert outcomes[("inc", "2025-04")].scanned_cycles == ("2025-04",)
     assert outcomes[("inc", "2025-04")].carried_referees == 3  # friend0, friend3, friend5
@@ -135,16 +142,9 @@ def test_a_month_under_other_rules_sums_every_day(tmp_path):
         .read_text()
         .replace('base_threshold_usd = "20.00"', 'base_threshold_usd = "70.00"')
     )
-    worlds = {
-        mode: World(tmp_path / mode, first_cycle="2025-01", last_cycle="2025-12")
-        for mode in ("inc", "full")
-    }
-    outcomes = {}
-    for mode, world in worlds.items():
-        _populate(world)
-        for month in months.month_range(FIRST, "2025-04"):
-            other = {"config": rules} if month == "2025-04" else {}
-            (outcomes[(mode, month)],) = world.settle(month, incremental=(mode == "inc"), **other)
+    worlds, outcomes = _settle_both_ways(
+        tmp_path, "2025-04", lambda world, month: {"config": rules} if month == "2025-04" else None
+    )
     assert _outputs(worlds["inc"].out) == _outputs(worlds["full"].out)
     assert outcomes[("inc", "2025-04")].scanned_cycles == ("2025-04",)
     assert outcomes[("inc", "2025-03")].carried_referees == 6
@@ -156,22 +156,16 @@ def test_a_changed_eligible_products_list_rescans_every_cycle(tmp_path):
     # filtered with; a new list must give what a full recompute gives
     products = tmp_path / "eligible.csv"
     header = "product_code,subscription_type,product_name,effective_from,effective_to\n"
-    worlds = {
-        mode: World(tmp_path / mode, first_cycle="2025-01", last_cycle="2025-12")
-        for mode in ("inc", "full")
-    }
-    scanned = {}
-    for mode, world in worlds.items():
-        _populate(world)
-        for month in months.month_range(FIRST, "2025-06"):
-            listed = "ecs,PayAsYouGo,ECS,2020-01-01,\n"
-            if month >= "2025-05":
-                listed += "oss,*,OSS,2020-01-01,\n"  # oss becomes eligible from May's run
-            products.write_text(header + listed)
-            (outcome,) = world.settle(
-                month, incremental=(mode == "inc"), eligible_products=products
-            )
-            scanned[(mode, month)] = outcome.scanned_cycles
+
+    def list_products(world, month):
+        listed = "ecs,PayAsYouGo,ECS,2020-01-01,\n"
+        if month >= "2025-05":
+            listed += "oss,*,OSS,2020-01-01,\n"  # oss becomes eligible from May's run
+        products.write_text(header + listed)
+        return {"eligible_products": products}
+
+    worlds, outcomes = _settle_both_ways(tmp_path, "2025-06", list_products)
+    scanned = {key: outcome.scanned_cycles for key, outcome in outcomes.items()}
     assert _outputs(worlds["inc"].out) == _outputs(worlds["full"].out)
     assert scanned[("inc", "2025-04")] == ("2025-04",)
     assert scanned[("inc", "2025-05")] == tuple(months.month_range("2025-01", "2025-05"))
