@@ -23,7 +23,7 @@
      later month knows the crossing a refund and a new purchase straddle).
    A referee carried from the last month's state (int_carried_referees) has only its days
    after the state's through_date here: each running sum starts from the state's value
-   (opening_spend_usd for P) and the state's measures are added to the new days'. For any
+   (qualifying_spend_usd for P) and the state's measures are added to the new days'. For any
    other referee the state is empty and the same SQL sums all its days. */
 with referees as (
     select * from int_referees
