@@ -15,9 +15,11 @@ from pathlib import Path
 
 from transforms import summary
 from transforms.pipeline import (
+    catalog,
     gx_validation,
     input_fingerprints,
     inputs,
+    report,
     settlement,
     settlement_inputs,
     settlement_publish,
@@ -57,9 +59,12 @@ def main() -> None:
     # every SQL file by name (models, audits, queries), and the other steps of the stages
     sql_runner.create = timed(lambda con, model, *_, **__: f"model {model.name}", sql_runner.create)
     sql_runner.rows = timed(lambda con, file, *_: f"{file.kind} {file.name}", sql_runner.rows)
+    sql_runner.script = timed(lambda con, file, *_: f"script {file.name}", sql_runner.script)
     for module, names in (
         (settlement_inputs, ("cycles_to_scan",)),
         (settlement_publish, ("write_batch_files", "_published_outcome")),
+        (catalog, ("refresh_after_publishing",)),
+        (report, ("write",)),
         (input_fingerprints, ("cycle_fingerprints", "month_fingerprint")),
         (inputs, ("run_audits", "register")),
         (gx_validation, ("validate_coupon_file",)),
