@@ -4,7 +4,6 @@ is published."""
 
 import dataclasses
 import json
-import threading
 from datetime import date
 from pathlib import Path
 
@@ -74,52 +73,6 @@ def test_a_bad_coupon_file_names_each_expectation_and_offending_rows(tmp_path):
     recorded = json.loads((tmp_path / "report" / "validation.json").read_text())
     assert recorded["rows"] == 2 and len(recorded["checks"]) == 8
     assert not any(passed for _, _, passed, _ in recorded["checks"])
-
-
-BAD_COUPON = "C1,r1,2.50,EUR,2025-05-05,2025-05-05,2026-05-04,false,swas,1,2025-04\n"
-
-
-def test_a_month_waits_for_the_warm_up_under_way_and_gx_is_built_once(tmp_path):
-    """GX's start runs on a thread while a large month's SQL runs (docs/performance.md
-    #gx-warm-up): the month's validation must wait for it and use the same suite, never
-    build a second one nor skip a check."""
-    gx_validation._built_validation.cache_clear()
-    thread = gx_validation.warm_up_in_background(gx_validation.WARM_UP_MIN_REFERRALS)
-    assert thread is not None
-    failures = gx_validation.validate_coupon_file(
-        (HEADER + BAD_COUPON).encode(), load_rules(), tmp_path / "report"
-    )
-    thread.join()
-    assert [(f.expectation, f.column) for f in failures] == [
-        ("expect_column_values_to_be_in_set", "currency")
-    ]
-    assert gx_validation._built_validation.cache_info().misses == 1
-    # once built, no later month starts another thread
-    assert gx_validation.warm_up_in_background(10**9) is None
-
-
-def test_a_small_month_does_not_start_gx_on_the_chance_of_coupons():
-    gx_validation._built_validation.cache_clear()
-    assert gx_validation.warm_up_in_background(gx_validation.WARM_UP_MIN_REFERRALS - 1) is None
-    assert gx_validation._built_validation.cache_info().currsize == 0
-
-
-def test_a_failed_warm_up_is_quiet_and_the_months_validation_reports_the_error(
-    monkeypatch, tmp_path
-):
-    def broken():
-        raise RuntimeError("GX cannot start")
-
-    uncaught = []
-    monkeypatch.setattr(threading, "excepthook", uncaught.append)
-    monkeypatch.setattr(gx_validation, "_gx", broken)
-    gx_validation._built_validation.cache_clear()
-    gx_validation.warm_up_in_background(gx_validation.WARM_UP_MIN_REFERRALS).join()
-    assert uncaught == []
-    with pytest.raises(RuntimeError, match="GX cannot start"):
-        gx_validation.validate_coupon_file(
-            (HEADER + BAD_COUPON).encode(), load_rules(), tmp_path / "report"
-        )
 
 
 def test_a_failed_expectation_publishes_nothing_and_leaves_the_ledger_unchanged(world, monkeypatch):

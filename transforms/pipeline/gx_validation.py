@@ -14,7 +14,6 @@ import io
 import json
 import logging
 import os
-import threading
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -124,23 +123,8 @@ def _gx():
     return gx, ProgressBarsConfig, get_expectation_impl
 
 
-# GX's start (the import and the suite's context, 4-5 s in a fresh process) is built once;
-# the lock makes a month's validation wait for a warm-up already under way, not build twice
-_building = threading.Lock()
-
-# a month that sees this many referral rows issues coupons nearly every month, and its SQL
-# runs longer than GX's start; a smaller month is over sooner and may issue none, so it
-# does not start GX on the chance (docs/performance.md#gx-warm-up)
-WARM_UP_MIN_REFERRALS = 1_000
-
-
-def _validation():
-    with _building:
-        return _built_validation()
-
-
 @cache
-def _built_validation():
+def _validation():
     """The coupon suite's validation in an ephemeral GX context, built once per process
     (a backfill validates every month with it: the frame and the rules' values are passed
     to each run, nothing of a month stays in it). No Data Docs: they load their styles from
@@ -172,27 +156,6 @@ def prepare() -> None:
     import pandas  # noqa: F401
 
     _validation()
-
-
-def warm_up_in_background(referral_count: int) -> threading.Thread | None:
-    """Start GX's start on a thread while the month's SQL runs (DuckDB releases the GIL),
-    so that validating the coupon file does not wait for it: for a month large enough to
-    hide it, and once per process. The thread is not a daemon: a month that ends without
-    coupons waits for it rather than leave an import half done at exit."""
-    if referral_count < WARM_UP_MIN_REFERRALS or _built_validation.cache_info().currsize:
-        return None
-    thread = threading.Thread(target=_warm_up, name="creditflow-gx-warm-up")
-    thread.start()
-    return thread
-
-
-def _warm_up() -> None:
-    try:
-        prepare()
-    except Exception:
-        # the month's validation builds it again in the foreground, where the same error
-        # stops the run with its own message; a warm-up only ever saves time
-        logging.getLogger(__name__).debug("GX warm-up failed", exc_info=True)
 
 
 def _column(kwargs: dict) -> str:

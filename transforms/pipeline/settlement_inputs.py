@@ -8,7 +8,6 @@ from transforms import contracts, months
 from transforms.errors import InputError
 from transforms.pipeline import (
     evidence,
-    gx_validation,
     input_fingerprints,
     inputs,
     ledger_start,
@@ -58,9 +57,6 @@ def register_inputs(run: SettlementRun, _previous=None) -> RegisteredInputs:
     for contract, paths in snapshots.items():
         inputs.register(con, contract, list(paths))
     sql_runner.create(con, RAW_VISIBLE_REFERRALS, run.parameters)
-    if not already_published:
-        referrals = con.execute("select count(*) from raw_visible_referrals").fetchone()[0]
-        gx_validation.warm_up_in_background(referrals)
     eligible_sha256 = sha256_file(options.eligible_products)
     fingerprint = input_fingerprints.month_fingerprint(con, data_dir, file_hashes, eligible_sha256)
     lines_fingerprint = input_fingerprints.lines_fingerprint(data_dir, file_hashes, eligible_sha256)
