@@ -15,6 +15,11 @@ os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["GX_ANALYTICS_ENABLED"] = "false"
 os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
 os.environ["CREDITFLOW_COUPON_KEY"] = "test-key-for-creditflow-golden-files"
+# two xdist workers share two cores: a DuckDB session per worker that took every core spent
+# part of its time switching threads (one thread each: test_whatif and test_golden 18 % less
+# wall; docs/testing.md). The golden files are written with DuckDB's default threads, so
+# every golden comparison also checks that the thread count changes no byte.
+os.environ["CREDITFLOW_DUCKDB_THREADS"] = "1"
 
 
 @atexit.register

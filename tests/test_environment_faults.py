@@ -24,10 +24,11 @@ from transforms.errors import (
     InputError,
     StageFailed,
     StateConflict,
+    UsageError,
     environment_fault,
 )
 from transforms.pipeline import preflight, recovery, warehouse
-from transforms.pipeline.options import RunOptions
+from transforms.pipeline.options import THREADS_VARIABLE, RunOptions
 
 
 def _settled_march(world):
@@ -243,3 +244,25 @@ def test_an_instrument_month_is_refused_before_it_commits_too(world):
     with pytest.raises(EnvironmentFault, match="instruments/2025-03: a file is where a folder"):
         world.run_instruments("2025-03")
     assert ledger_rows(world.out) == before
+
+
+def test_duckdb_threads_come_from_the_environment_and_a_bad_value_stops_the_month(
+    world, monkeypatch
+):
+    """CREDITFLOW_DUCKDB_THREADS sets a session's threads unless the run sets its own; a
+    value that is not a whole number of at least 1 is one usage line (exit 2) before
+    anything commits (docs/operations.md#threads)."""
+    monkeypatch.setenv(THREADS_VARIABLE, "3")
+    with warehouse.session("1GB") as con:
+        assert con.execute("select current_setting('threads')").fetchone()[0] == 3
+    with warehouse.session("1GB", threads=2) as con:
+        assert con.execute("select current_setting('threads')").fetchone()[0] == 2
+    _settled_march(world)
+    before = ledger_rows(world.out)
+    for value in ("0", "-1", "1.5", "two"):
+        monkeypatch.setenv(THREADS_VARIABLE, value)
+        with pytest.raises(UsageError, match=rf"{THREADS_VARIABLE}='{value}'.*at least 1") as bad:
+            world.settle("2025-04")
+        assert bad.value.exit_code == 2
+    assert ledger_rows(world.out) == before
+    assert not (world.out / "batches" / "2025-04").exists()

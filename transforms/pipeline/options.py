@@ -4,12 +4,32 @@ A run is defined by one parameter, the month; every other value here says where 
 write and how carefully. Dates are derived from the month once, in `transforms.months.MonthDates`.
 """
 
+import os
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from transforms.errors import UsageError
 from transforms.rules import DEFAULT_ELIGIBLE_PRODUCTS_PATH
+
+# DuckDB's threads per session when a run does not set them (docs/operations.md#threads):
+# unset, DuckDB takes one per core; several runs or test workers sharing a machine's cores
+# each do better with fewer
+THREADS_VARIABLE = "CREDITFLOW_DUCKDB_THREADS"
+
+
+def threads_from_environment() -> int | None:
+    """CREDITFLOW_DUCKDB_THREADS as a positive whole number, or None when it is unset."""
+    value = os.environ.get(THREADS_VARIABLE, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise UsageError(
+            f"usage: {THREADS_VARIABLE}={value!r}: DuckDB's threads must be a whole number of "
+            "at least 1 (or leave it unset for one per core)"
+        )
+    return int(value)
 
 
 class RunOptions(BaseModel):

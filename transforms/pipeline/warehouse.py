@@ -17,6 +17,7 @@ from transforms import months
 from transforms.errors import StateConflict
 from transforms.pipeline import sql_runner
 from transforms.pipeline.layout import OutputLayout
+from transforms.pipeline.options import threads_from_environment
 
 # columns renamed since the first warehouses were written, old name -> new (dates end in
 # _date; names say what a column means, not the number a rule has today)
@@ -38,13 +39,11 @@ def connect(
     threads: int | None = None,
     memory_limit: str = "2GB",
 ) -> duckdb.DuckDBPyConnection:
-    """An in-memory working database with the warehouse attached as `warehouse`.
-
-    Models build their relations in memory; only publishing writes to the warehouse.
-    A read-only session on an OUT with no warehouse yet gets an empty in-memory one.
-    The session is sandboxed: it can reach only OUT and the `readable` paths (the data
-    directory and the eligible-products file), installs no extension, and its
-    configuration is locked once set.
+    """An in-memory working database with the warehouse attached as `warehouse`. Models
+    build their relations in memory; only publishing writes to the warehouse. A read-only
+    session on an OUT with no warehouse yet gets an empty in-memory one. The session is
+    sandboxed: it can reach only OUT and the `readable` paths (the data directory and the
+    eligible-products file), installs no extension, and its configuration is locked once set.
     """
     con = session(memory_limit, threads)
     path = layout.warehouse
@@ -82,7 +81,8 @@ def connect(
 def session(memory_limit: str, threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB session with the settings every run uses (a month's connection,
     and each Dask shard's on its worker): UTC, no insertion order to keep, the memory
-    limit, and the threads when given."""
+    limit, and the threads: the run's, else CREDITFLOW_DUCKDB_THREADS, else one per core."""
+    threads = threads or threads_from_environment()
     con = duckdb.connect(":memory:")
     con.execute("set TimeZone = 'UTC'")
     con.execute("set preserve_insertion_order = false")
