@@ -14,6 +14,7 @@ import pytest
 from tests.helpers import ledger_rows, run_cli, screenshot
 from tests.rules import day
 from tests.test_rule_bounds import rules_file
+from tests.world import World
 from transforms.errors import UsageError
 from transforms.pipeline import whatif
 from transforms.pipeline.options import DEFAULT_ELIGIBLE_PRODUCTS_PATH
@@ -24,8 +25,7 @@ MONTHS = ("2025-03", "2025-07")  # the base in April, the bonus by July under ei
 R = date(2025, 3, 1)
 
 
-@pytest.fixture
-def spender(world):
+def _published_spender(world: World) -> World:
     """One friend: 1,000.00 of eligible spend on day 2, 200.00 more on day 51, and 80.00 of
     CDN (not eligible) on day 3. Published: base 20.00 + bonus 10 % x (1,200.00 - 20.00)."""
     world.refer("friend", "referrer", R)
@@ -37,14 +37,29 @@ def spender(world):
     return world
 
 
-def _totals(world, **alternative) -> dict:
-    found = whatif.whatif(world.out, *MONTHS, "test", **alternative)
+@pytest.fixture(scope="module")
+def spender(tmp_path_factory) -> World:
+    """The spender's months published once for the tests that only replay them (each into a
+    sandbox of its own name): a replay writes nothing outside its sandbox, which
+    test_the_published_ledger_and_files_are_untouched_and_no_code_is_written checks."""
+    return _published_spender(World(tmp_path_factory.mktemp("spender")))
+
+
+@pytest.fixture
+def own_spender(world) -> World:
+    """The spender's months in a world of its own, for a test that settles more months."""
+    return _published_spender(world)
+
+
+def _totals(world, name: str, **alternative) -> dict:
+    found = whatif.whatif(world.out, *MONTHS, name, **alternative)
     return {k: (t["published"], t["alternative"], t["difference"]) for k, t in found.totals.items()}
 
 
 def test_a_lower_cap_costs_what_the_cap_takes_off(spender, tmp_path):
     totals = _totals(
         spender,
+        "lower-cap",
         config=rules_file(tmp_path, 'cap_per_referee_usd = "50.00"'),
         eligible_products=None,
     )
@@ -56,7 +71,10 @@ def test_a_lower_cap_costs_what_the_cap_takes_off(spender, tmp_path):
 
 def test_a_shorter_bonus_window_leaves_out_the_later_purchase(spender, tmp_path):
     totals = _totals(
-        spender, config=rules_file(tmp_path, "bonus_window_days = 30"), eligible_products=None
+        spender,
+        "shorter-window",
+        config=rules_file(tmp_path, "bonus_window_days = 30"),
+        eligible_products=None,
     )
     # the day-51 purchase is outside a 30-day window: 10 % x (1,000.00 - 20.00)
     assert totals["bonus_usd"] == (D("118.00"), D("98.00"), D("-20.00"))
@@ -67,23 +85,29 @@ def test_an_eligible_cdn_counts_its_line(spender, tmp_path):
     shutil.copy(DEFAULT_ELIGIBLE_PRODUCTS_PATH, products)  # what the world was settled with
     with products.open("a") as handle:
         handle.write("cdn,*,Alibaba Cloud CDN,2020-01-01,\n")
-    totals = _totals(spender, config=None, eligible_products=products)
+    totals = _totals(spender, "eligible-cdn", config=None, eligible_products=products)
     # the 80.00 of CDN joins the bonus window's spend: + 8.00
     assert totals["bonus_usd"] == (D("118.00"), D("126.00"), D("8.00"))
 
 
 def test_the_published_ledger_and_files_are_untouched_and_no_code_is_written(spender, tmp_path):
-    published = sorted(p for p in spender.out.rglob("*") if p.is_file())
+    # every file outside the sandboxes (earlier tests of this module replayed into theirs)
+    published = sorted(p for p in spender.out.rglob("*") if p.is_file() and "whatif" not in p.parts)
     before = {p: p.read_bytes() for p in published}
     rows = ledger_rows(spender.out)
     _totals(
         spender,
+        "untouched",
         config=rules_file(tmp_path, 'cap_per_referee_usd = "50.00"'),
         eligible_products=None,
     )
     assert {p: p.read_bytes() for p in published} == before
+    assert (
+        sorted(p for p in spender.out.rglob("*") if p.is_file() and "whatif" not in p.parts)
+        == published
+    )  # and no new file outside the sandboxes
     assert ledger_rows(spender.out) == rows
-    sandbox = spender.out / "whatif" / "test"
+    sandbox = spender.out / "whatif" / "untouched"
     assert not (sandbox / "batches").exists()  # no coupon file, so no code
     for file in sandbox.rglob("*"):
         if file.is_file():
@@ -138,7 +162,7 @@ def test_the_comparison_page_renders_offline_in_a_headless_browser(spender, tmp_
 
 
 @pytest.mark.integration  # a second process
-def test_a_whatif_and_the_monthly_close_run_side_by_side(spender, tmp_path):
+def test_a_whatif_and_the_monthly_close_run_side_by_side(own_spender, tmp_path):
     """The replay reads the published catalog read-only and writes only its sandbox: the
     close of the next month, run meanwhile on the same OUT, neither waits nor fails."""
     import sys
@@ -153,7 +177,7 @@ def test_a_whatif_and_the_monthly_close_run_side_by_side(spender, tmp_path):
             "from flows.cli import main; main()",
             "whatif",
             "--out",
-            str(spender.out),
+            str(own_spender.out),
             "--from",
             MONTHS[0],
             "--to",
@@ -168,12 +192,12 @@ def test_a_whatif_and_the_monthly_close_run_side_by_side(spender, tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
-    sandbox = spender.out / "whatif" / "side-by-side" / "warehouse.duckdb"
+    sandbox = own_spender.out / "whatif" / "side-by-side" / "warehouse.duckdb"
     deadline = time.monotonic() + 120
     while not sandbox.exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert sandbox.exists(), "the replay did not start"
-    (august,) = spender.settle("2025-08")  # the close, while the replay runs
+    (august,) = own_spender.settle("2025-08")  # the close, while the replay runs
     out, err = replay.communicate(timeout=600)
     assert replay.returncode == 0, err
     assert august.action == "published"
