@@ -356,7 +356,8 @@ def test_every_sample_referrers_statement_ends_at_its_carry_and_sums_its_coupons
     """Across the sample year, each referrer's statement (all months) pays out exactly its
     coupons, and its running balance ends at its last carry out (statement() refuses
     otherwise)."""
-    from transforms.pipeline import statement
+    from transforms.pipeline import catalog, statement
+    from transforms.pipeline.layout import OutputLayout
 
     with duckdb.connect(str(sample_out / "warehouse.duckdb"), read_only=True) as con:
         paid = dict(
@@ -371,10 +372,12 @@ def test_every_sample_referrers_statement_ends_at_its_carry_and_sums_its_coupons
             ).fetchall()
         )
     assert len(paid) > 100
-    for referrer, coupons in paid.items():
-        found = statement.statement(sample_out, referrer, None, None)
-        assert found.coupons_usd == coupons, referrer
-        assert found.entries_usd == earned.get(referrer, Decimal("0.00")), referrer
+    layout = OutputLayout(sample_out)
+    with catalog.reader(layout) as reader:  # what statement() opens, once for them all
+        for referrer, coupons in paid.items():
+            found = statement.read_statement(reader, layout, referrer, None, None)
+            assert found.coupons_usd == coupons, referrer
+            assert found.entries_usd == earned.get(referrer, Decimal("0.00")), referrer
 
 
 def test_a_whatif_with_the_shipped_rules_changes_nothing_over_the_sample_year(sample_out, tmp_path):

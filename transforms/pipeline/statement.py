@@ -41,22 +41,29 @@ class Statement:
 def statement(out: Path, referrer: str, first: str | None, last: str | None) -> Statement:
     layout = OutputLayout(Path(out))
     with catalog.reader(layout) as con:
-        settled = warehouse.published_months(con)
-        if not settled:
-            raise UsageError(f"usage: nothing is settled in {layout.root}")
-        first, last = first or settled[0], last or settled[-1]
-        if first > last:
-            raise UsageError(f"usage: --from {first} is after --to {last}")
-        lines = sql_runner.rows(
-            con,
-            sql_runner.sql_file("queries/referrer_statement.sql"),
-            {"referrer": referrer, "first_month": first, "last_month": last},
-        )
-        carries = sql_runner.rows(
-            con,
-            sql_runner.sql_file("queries/referrer_carry_out.sql"),
-            {"referrer": referrer, "first_month": first, "last_month": last},
-        )
+        return read_statement(con, layout, referrer, first, last)
+
+
+def read_statement(
+    con, layout: OutputLayout, referrer: str, first: str | None, last: str | None
+) -> Statement:
+    """One referrer's statement from an open catalog reader (many statements, one reader)."""
+    settled = warehouse.published_months(con)
+    if not settled:
+        raise UsageError(f"usage: nothing is settled in {layout.root}")
+    first, last = first or settled[0], last or settled[-1]
+    if first > last:
+        raise UsageError(f"usage: --from {first} is after --to {last}")
+    lines = sql_runner.rows(
+        con,
+        sql_runner.sql_file("queries/referrer_statement.sql"),
+        {"referrer": referrer, "first_month": first, "last_month": last},
+    )
+    carries = sql_runner.rows(
+        con,
+        sql_runner.sql_file("queries/referrer_carry_out.sql"),
+        {"referrer": referrer, "first_month": first, "last_month": last},
+    )
     if not lines:
         raise UsageError(
             f"usage: referrer {referrer!r} has no entry, coupon or carry in {first}..{last} "
