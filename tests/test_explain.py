@@ -12,6 +12,7 @@ import pytest
 from flows import cli_commands
 from tests.helpers import run_cli
 from tests.rules import BONUS_WINDOW_LAST_DAY, bonus_payable_month, day
+from tests.world import World
 from transforms import months
 from transforms.errors import InputError
 from transforms.pipeline import explain, explain_render, export
@@ -71,8 +72,7 @@ UNLINKED_ON = day(BONUS_WINDOW_LAST_DAY + 19, R_A)  # after the bonus window
 LATE_BUY_ON = day(BONUS_WINDOW_LAST_DAY + 30, R_A)  # likewise, and visible in BONUS_MONTH
 
 
-@pytest.fixture
-def settled(world):
+def _settled(world: World) -> World:
     assert bonus_payable_month(date(2025, 1, 5)) == BONUS_MONTH > "2025-03"
     world.refer("friend-a", "referrer", R_A)
     world.spend("friend-a", date(2025, 1, 1), "40.00", record_id="before-R")  # before R
@@ -87,6 +87,19 @@ def settled(world):
     world.spend("friend-b", date(2025, 2, 1), "-6.26", record_id="b-refund", original="nowhere")
     world.settle("2025-01", BONUS_MONTH)
     return world
+
+
+@pytest.fixture(scope="module")
+def settled(tmp_path_factory) -> World:
+    """Settled once for the tests that only read it (explain replays into a scratch OUT of
+    its own, and a moved data directory is a copy under the test's tmp_path)."""
+    return _settled(World(tmp_path_factory.mktemp("settled")))
+
+
+@pytest.fixture
+def own_settled(world) -> World:
+    """The same months in a world of its own, for a test that changes its snapshots."""
+    return _settled(world)
 
 
 def test_explain_json_has_the_fixed_keys_and_the_hand_computed_lines(settled, capsys):
@@ -278,19 +291,19 @@ def test_a_friend_taken_over_is_on_both_statements_with_what_each_was_paid(world
     assert rows["B"]["friend_credited_to_date_usd"] == Decimal("28.00")
 
 
-def test_a_past_month_is_explained_the_same_after_its_snapshots_moved_on(settled):
+def test_a_past_month_is_explained_the_same_after_its_snapshots_moved_on(own_settled):
     """The statuses, windows and amounts explain shows are the month's stored decisions;
     the bill lines are read again from billing files checked by digest. A month is still
     explained, identically, once the accounts and referrals snapshots changed."""
     before = explain_render.format_text(
-        explain.explain_month(settled.out, "2025-02", ["referrer"])[0]
+        explain.explain_month(own_settled.out, "2025-02", ["referrer"])[0]
     )
-    settled.accounts["referrer"]["risk_status"] = "fraud"  # the snapshot's row changed
-    settled.accounts["friend-b"]["identity_key"] = "someone-else"
-    settled.refer("friend-c", "referrer", date(2025, 1, 20))  # a referral delivered late
-    settled.write()
+    own_settled.accounts["referrer"]["risk_status"] = "fraud"  # the snapshot's row changed
+    own_settled.accounts["friend-b"]["identity_key"] = "someone-else"
+    own_settled.refer("friend-c", "referrer", date(2025, 1, 20))  # a referral delivered late
+    own_settled.write()
     after = explain_render.format_text(
-        explain.explain_month(settled.out, "2025-02", ["referrer"])[0]
+        explain.explain_month(own_settled.out, "2025-02", ["referrer"])[0]
     )
     assert after == before
     assert "friend-c" not in after  # the month's decisions, not today's snapshot

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from tests.helpers import run_cli
+from tests.world import World
 from transforms import journal
 from transforms.money import format_usd
 from transforms.pipeline import journal as month_journal
@@ -17,11 +18,13 @@ from transforms.rules import DEFAULT_RULES_PATH, RulesError
 MONTHS = ("2025-03", "2025-04", "2025-05", "2025-06")
 
 
-@pytest.fixture
-def booked(world):
+@pytest.fixture(scope="module")
+def booked(tmp_path_factory):
     """A referrer paid in April, its friend refunded below the threshold in May (a negative
     carry, absorbed in June by a friend on hold at May's cutoff), part of April's coupon
-    used, a voucher sold and redeemed."""
+    used, a voucher sold and redeemed. Published once for the module: its tests only read
+    it (the journal writes nothing into OUT; the command's files go to tmp_path)."""
+    world = World(tmp_path_factory.mktemp("booked"))
     world.refer("paid", "referrer", date(2025, 3, 1))
     world.spend("paid", date(2025, 3, 2), "30.00")  # base payable after the hold: April
     world.spend("paid", date(2025, 5, 10), "-30.00")
