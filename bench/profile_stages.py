@@ -60,6 +60,10 @@ def main() -> None:
     sql_runner.create = timed(lambda con, model, *_, **__: f"model {model.name}", sql_runner.create)
     sql_runner.rows = timed(lambda con, file, *_: f"{file.kind} {file.name}", sql_runner.rows)
     sql_runner.script = timed(lambda con, file, *_: f"script {file.name}", sql_runner.script)
+    sql_runner.insert_into = timed(
+        lambda con, table, file, *_, **__: f"{file.kind} {file.name} (into {table})",
+        sql_runner.insert_into,
+    )
     for module, names in (
         (settlement_inputs, ("cycles_to_scan",)),
         (settlement_publish, ("write_batch_files", "_published_outcome")),
