@@ -7,7 +7,7 @@
           bonus_window_end_date ride along, so the window measures need no join. For a
           referee carried from the last month's state (int_carried_referees), only the
           days after its through_date: the earlier ones are in the state.
-   parameters: none
+   parameters: $cutoff_date (its month's first day splits the days in two: ordinary_days)
    inputs: int_cycle_eligible_spend, int_linked_lines, stg_eligible_products, int_referees,
            int_carried_referees
    Rule 1, the part that needs the referral. A settlement sees the lines billed from the
@@ -28,10 +28,11 @@ with referees as (
     select * from int_referees
 ),
 
-counted_referees as (
+counted_referees as materialized (
     -- counted_from_date: the first day not yet summed, R unless the state holds the
-    -- referee's days through through_date. Read once: DuckDB 2.0.0 can mix up the columns
-    -- of a CTE read twice when a join inside it is pruned (int_referee_windows)
+    -- referee's days through through_date. Materialized: both parts of ordinary_days read
+    -- it, and DuckDB 2.0.0 can mix up the columns of an inlined CTE read twice when a join
+    -- inside it is pruned (int_referee_windows); a materialized one is computed once
     select
         int_referees.*,
         coalesce(carried.through_date + 1, int_referees.registered_date) as counted_from_date
@@ -48,6 +49,13 @@ ordinary_days as (
     -- one row per (referee, billing day) already: int_cycle_eligible_spend is per account
     -- and day, and int_referees holds one listing per referee. An ordinary line counts on
     -- its billing date, so its placed and unlinked-refund parts land on the same day.
+    -- The days are joined in two parts split at the month's first day, each joined only
+    -- to the referees that can have a counted day in it: the month's days to every
+    -- referee, the earlier days only to referees still counting before the month (not
+    -- carried from the state, or carried with an older through_date). In a normal month
+    -- that is a few referees, so the history's days probe a small table instead of every
+    -- referee's (docs/performance.md#incremental). A partition of the rows and a
+    -- necessary condition on the referee: the same rows as one join.
     select
         referees.referee_account_id,
         days.billing_date as spend_date,
@@ -66,8 +74,36 @@ ordinary_days as (
             and days.billing_date >= referees.counted_from_date
             and days.billing_date <= referees.visible_to_date
     where
-        days.billing_date <= referees.window_end_date
-        or days.unlinked_refund_cash_usd <> 0
+        days.billing_date >= cast(date_trunc('month', $cutoff_date) as date)
+        and (
+            days.billing_date <= referees.window_end_date
+            or days.unlinked_refund_cash_usd <> 0
+        )
+    union all
+    select
+        referees.referee_account_id,
+        days.billing_date as spend_date,
+        referees.window_end_date,
+        referees.bonus_window_end_date,
+        case
+            when days.billing_date <= referees.window_end_date then days.eligible_cash_usd
+            else 0
+        end as placed_spend_usd,
+        days.unlinked_refund_cash_usd as unlinked_refunds_usd
+    from int_cycle_eligible_spend as days
+    inner join counted_referees as referees
+        on
+            days.account_id = referees.referee_account_id
+            and days.billing_date >= referees.counted_from_date
+            and days.billing_date <= referees.visible_to_date
+    where
+        days.billing_date < cast(date_trunc('month', $cutoff_date) as date)
+        and referees.counted_from_date
+        < least(referees.visible_to_date + 1, cast(date_trunc('month', $cutoff_date) as date))
+        and (
+            days.billing_date <= referees.window_end_date
+            or days.unlinked_refund_cash_usd <> 0
+        )
 ),
 
 linked_lines as (
