@@ -1,6 +1,7 @@
 """Tiny input worlds for rule tests: a few accounts, referrals and bill lines, written in
 the input contract, settled with the real pipeline, and read back from the warehouse."""
 
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -212,7 +213,7 @@ class World:
             folder.mkdir(parents=True, exist_ok=True)
             rows = [r for r in self.lines if r["billing_date"].strftime("%Y-%m") == month]
             rows.append(self._bystander_line(month))
-            pq.write_table(
+            self._write_parquet(
                 pa.Table.from_pylist(rows, contracts.BILLING.arrow_schema(with_optional=True)),
                 folder / "part-0.parquet",
             )
@@ -221,27 +222,45 @@ class World:
             ("accounts", list(self.accounts.values()), contracts.ACCOUNTS.arrow_schema()),
         ):
             (self.data / name).mkdir(parents=True, exist_ok=True)
-            pq.write_table(pa.Table.from_pylist(rows, schema), self.data / name / f"{name}.parquet")
-        for folder in ("vouchers/catalog", "vouchers/events", "coupon_usage"):
-            (self.data / folder).mkdir(parents=True, exist_ok=True)
-            for old in (self.data / folder).glob("*.parquet"):
-                old.unlink()
-        pq.write_table(
-            pa.Table.from_pylist(self.vouchers, contracts.VOUCHER_CATALOG.arrow_schema()),
-            self.data / "vouchers" / "catalog" / "catalog.parquet",
-        )
-        for number, events in enumerate(self.voucher_events):
-            pq.write_table(
-                pa.Table.from_pylist(events, contracts.VOUCHER_EVENTS.arrow_schema()),
-                self.data / "vouchers" / "events" / f"events-{number}.parquet",
+            self._write_parquet(
+                pa.Table.from_pylist(rows, schema), self.data / name / f"{name}.parquet"
             )
-        pq.write_table(
-            pa.Table.from_pylist(
-                self.usage, contracts.COUPON_USAGE.arrow_schema(with_optional=True)
+        for folder in ("vouchers/catalog", "vouchers/events", "coupon_usage"):
+            (self.data / folder).mkdir(parents=True, exist_ok=True)  # even with no file
+        written = [
+            self._write_parquet(
+                pa.Table.from_pylist(self.vouchers, contracts.VOUCHER_CATALOG.arrow_schema()),
+                self.data / "vouchers" / "catalog" / "catalog.parquet",
             ),
-            self.data / "coupon_usage" / "usage.parquet",
-        )
+            self._write_parquet(
+                pa.Table.from_pylist(
+                    self.usage, contracts.COUPON_USAGE.arrow_schema(with_optional=True)
+                ),
+                self.data / "coupon_usage" / "usage.parquet",
+            ),
+        ]
+        for number, events in enumerate(self.voucher_events):
+            written.append(
+                self._write_parquet(
+                    pa.Table.from_pylist(events, contracts.VOUCHER_EVENTS.arrow_schema()),
+                    self.data / "vouchers" / "events" / f"events-{number}.parquet",
+                )
+            )
+        for folder in ("vouchers/catalog", "vouchers/events", "coupon_usage"):
+            for old in set((self.data / folder).glob("*.parquet")) - set(written):
+                old.unlink()  # a file the world no longer holds (fewer event batches)
         return self.data
+
+    def _write_parquet(self, table: pa.Table, path: Path) -> Path:
+        """Write a file whole beside the data folder, then rename it into place: a world is
+        written again before each of its months, and a run in another process (a what-if
+        replay) may read the same folders meanwhile; it must see the old file or the new
+        one, never half of one, and never a stray file in a delivery folder."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.data.parent / f".partial-{path.name}"
+        pq.write_table(table, partial)
+        os.replace(partial, path)
+        return path
 
     def settle(self, first: str, last: str | None = None, **options) -> list[settlement.Outcome]:
         self.write()
