@@ -45,51 +45,37 @@ eligible_products as (
     select * from stg_eligible_products
 ),
 
-ordinary_days as (
-    -- one row per (referee, billing day) already: int_cycle_eligible_spend is per account
-    -- and day, and int_referees holds one listing per referee. An ordinary line counts on
-    -- its billing date, so its placed and unlinked-refund parts land on the same day.
-    -- The days are joined in two parts split at the month's first day, each joined only
-    -- to the referees that can have a counted day in it: the month's days to every
-    -- referee, the earlier days only to referees still counting before the month (not
-    -- carried from the state, or carried with an older through_date). In a normal month
-    -- that is a few referees, so the history's days probe a small table instead of every
-    -- referee's (docs/performance.md#incremental). A partition of the rows and a
-    -- necessary condition on the referee: the same rows as one join.
+referee_days as (
+    -- each referee's days of int_cycle_eligible_spend (per account and day already),
+    -- joined in two parts split at the month's first day, each part to the referees that
+    -- can have a counted day in it: the month's days to every referee, the earlier days
+    -- only to referees still counting days before the month (not carried from the state,
+    -- or carried with an older through_date). In a normal month that is a few referees,
+    -- so the history's days probe a small table instead of every referee's
+    -- (docs/performance.md#incremental). A partition of the rows and a necessary
+    -- condition on the referee: the same rows as one join.
     select
         referees.referee_account_id,
-        days.billing_date as spend_date,
         referees.window_end_date,
         referees.bonus_window_end_date,
-        -- placed: inside the window (the join keeps R..visible_to_date)
-        case
-            when days.billing_date <= referees.window_end_date then days.eligible_cash_usd
-            else 0
-        end as placed_spend_usd,
-        days.unlinked_refund_cash_usd as unlinked_refunds_usd
+        days.billing_date,
+        days.eligible_cash_usd,
+        days.unlinked_refund_cash_usd
     from int_cycle_eligible_spend as days
     inner join counted_referees as referees
         on
             days.account_id = referees.referee_account_id
             and days.billing_date >= referees.counted_from_date
             and days.billing_date <= referees.visible_to_date
-    where
-        days.billing_date >= cast(date_trunc('month', $cutoff_date) as date)
-        and (
-            days.billing_date <= referees.window_end_date
-            or days.unlinked_refund_cash_usd <> 0
-        )
+    where days.billing_date >= cast(date_trunc('month', $cutoff_date) as date)
     union all
     select
         referees.referee_account_id,
-        days.billing_date as spend_date,
         referees.window_end_date,
         referees.bonus_window_end_date,
-        case
-            when days.billing_date <= referees.window_end_date then days.eligible_cash_usd
-            else 0
-        end as placed_spend_usd,
-        days.unlinked_refund_cash_usd as unlinked_refunds_usd
+        days.billing_date,
+        days.eligible_cash_usd,
+        days.unlinked_refund_cash_usd
     from int_cycle_eligible_spend as days
     inner join counted_referees as referees
         on
@@ -100,10 +86,25 @@ ordinary_days as (
         days.billing_date < cast(date_trunc('month', $cutoff_date) as date)
         and referees.counted_from_date
         < least(referees.visible_to_date + 1, cast(date_trunc('month', $cutoff_date) as date))
-        and (
-            days.billing_date <= referees.window_end_date
-            or days.unlinked_refund_cash_usd <> 0
-        )
+),
+
+ordinary_days as (
+    -- one row per (referee, billing day): int_referees holds one listing per referee. An
+    -- ordinary line counts on its billing date, so its placed and unlinked-refund parts
+    -- land on the same day.
+    select
+        referee_account_id,
+        billing_date as spend_date,
+        window_end_date,
+        bonus_window_end_date,
+        -- placed: inside the window (the join keeps R..visible_to_date)
+        case
+            when billing_date <= window_end_date then eligible_cash_usd
+            else 0
+        end as placed_spend_usd,
+        unlinked_refund_cash_usd as unlinked_refunds_usd
+    from referee_days
+    where billing_date <= window_end_date or unlinked_refund_cash_usd <> 0
 ),
 
 linked_lines as (
