@@ -23,6 +23,10 @@ def _utc(moment: date | datetime) -> datetime:
     return moment.replace(tzinfo=UTC)
 
 
+# the instrument inputs' folders: each holds what the world lists now, and nothing else
+INSTRUMENT_FOLDERS = ("vouchers/catalog", "vouchers/events", "coupon_usage")
+
+
 @dataclass
 class World:
     root: Path
@@ -225,7 +229,7 @@ class World:
             self._write_parquet(
                 pa.Table.from_pylist(rows, schema), self.data / name / f"{name}.parquet"
             )
-        for folder in ("vouchers/catalog", "vouchers/events", "coupon_usage"):
+        for folder in INSTRUMENT_FOLDERS:
             (self.data / folder).mkdir(parents=True, exist_ok=True)  # even with no file
         written = [
             self._write_parquet(
@@ -246,7 +250,7 @@ class World:
                     self.data / "vouchers" / "events" / f"events-{number}.parquet",
                 )
             )
-        for folder in ("vouchers/catalog", "vouchers/events", "coupon_usage"):
+        for folder in INSTRUMENT_FOLDERS:
             for old in set((self.data / folder).glob("*.parquet")) - set(written):
                 old.unlink()  # a file the world no longer holds (fewer event batches)
         return self.data
