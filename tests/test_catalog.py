@@ -148,3 +148,29 @@ def test_snapshots_left_by_another_warehouse_are_written_again_from_this_ledger(
     assert catalog_rows == world.query(
         "select settlement_month, coupon_total_usd from settlements order by 1"
     )
+
+
+def test_a_snapshot_is_written_whole_in_its_order_and_again_to_the_same_bytes(tmp_path):
+    """The catalog's monthly snapshots are written by DuckDB as it reads (no Python copy of
+    a month): each is the query's rows in the query's order, the same rows give the same
+    bytes, and a write that fails leaves neither a file nor a temp file behind."""
+    import pyarrow.parquet as pq
+
+    from transforms.pipeline.files import atomic_parquet_copy, sha256_file
+
+    con = duckdb.connect()
+    con.execute("set preserve_insertion_order = false")  # as every run's session
+    con.execute("create table rows as select (i * 7919) % 10007 as n, i from range(300000) t(i)")
+    query = "select * from rows where n >= $low order by all"
+    path = tmp_path / "2025-04.parquet"
+    digest = atomic_parquet_copy(con, query, {"low": 3}, path)
+    first = path.read_bytes()
+    assert digest == sha256_file(path)
+    assert atomic_parquet_copy(con, query, {"low": 3}, path) == digest
+    assert path.read_bytes() == first
+    written = pq.read_table(path)  # the file's own row order
+    expected = con.execute("select n, i from rows where n >= 3 order by all").fetchall()
+    assert list(zip(written["n"].to_pylist(), written["i"].to_pylist(), strict=True)) == expected
+    with pytest.raises(duckdb.Error):
+        atomic_parquet_copy(con, "select * from no_such_table", {}, tmp_path / "x.parquet")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2025-04.parquet"]

@@ -19,7 +19,7 @@ import duckdb
 
 from transforms.errors import UsageError
 from transforms.pipeline import sql_runner, warehouse
-from transforms.pipeline.files import atomic_write, parquet_bytes
+from transforms.pipeline.files import atomic_parquet_copy, atomic_write, parquet_bytes
 from transforms.pipeline.input_fingerprints import file_stamp
 from transforms.pipeline.layout import OutputLayout
 from transforms.summary import progress
@@ -103,13 +103,16 @@ def refresh(con: duckdb.DuckDBPyConnection, layout: OutputLayout) -> Path:
             # written once per month, unless this warehouse did not write it as it stands
             # (a catalog/ that outlived its warehouse would show another ledger's money)
             if not path.exists() or vouched.get((table, month)) != _stamp(path):
-                rows = con.sql(
+                # written by DuckDB as it reads: a month of referee_status (a row per
+                # referral) held as a Python table cost a second and 1 GB of peak memory
+                # at 1M referrals (docs/performance.md#memory)
+                digest = atomic_parquet_copy(
+                    con,
                     f"select * from warehouse.{table} where {month_column} = $m order by all",
-                    params={"m": month},
-                ).to_arrow_table()
-                data = parquet_bytes(rows)
-                atomic_write(path, data, mode=0o644)
-                written.append((table, month, _stamp(path), hashlib.sha256(data).hexdigest()))
+                    {"m": month},
+                    path,
+                )
+                written.append((table, month, _stamp(path), digest))
             files.append(path)
         views[table] = files
     if written:  # one statement, one commit: a commit per snapshot cost seconds a month

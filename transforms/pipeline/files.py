@@ -50,16 +50,46 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> bool:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temp_name, path)
+        _publish(temp_name, path)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
+    return True
+
+
+def atomic_parquet_copy(con, query: str, parameters: dict, path: Path, mode: int = 0o644) -> str:
+    """Publish a query's rows at path as Parquet all at once, written by DuckDB as it reads
+    them (a table of a million rows never becomes a Python copy), then fsync and rename as
+    atomic_write does. The query must order its rows: the same rows give the same bytes.
+    Returns the file's sha256."""
+    path = Path(path)
+    descriptor, temp_name = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+    )
+    os.close(descriptor)
+    try:
+        con.execute(
+            f"copy ({query}) to $temp_path (format parquet)", {**parameters, "temp_path": temp_name}
+        )
+        os.chmod(temp_name, mode)
+        with open(temp_name, "rb") as handle:
+            os.fsync(handle.fileno())
+        digest = sha256_file(Path(temp_name))
+        _publish(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    return digest
+
+
+def _publish(temp_name: str, path: Path) -> None:
+    """Rename a synced temp file over path, then sync the folder so the rename survives."""
+    os.replace(temp_name, path)
     folder = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(folder)
     finally:
         os.close(folder)
-    return True
 
 
 def write_traceback(folder: Path, error: BaseException) -> Path | None:
