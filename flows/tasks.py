@@ -10,6 +10,7 @@ from pathlib import Path
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from prefect.context import TagsContext
 
 from flows.prefect_home import is_orchestrator_failure
 from transforms import months
@@ -54,7 +55,13 @@ def as_task(stage: Stage, run, previous):
     progress(stage_line(run.month, stage.name, stage.doing))
     run_name = f"{stage.name.replace(' ', '-')}-{run.month}"  # e.g. publish-2026-03
     started = time.perf_counter()
-    result = stage_task.with_options(name=stage.name, task_run_name=run_name)(stage, run, previous)
+    # the stages run untagged (their flow run carries the month's tags): Prefect asks the
+    # server for tag concurrency slots before every tagged task, a round trip per stage that
+    # a busy server answers late (docs/operations.md#concurrency-and-sandbox)
+    with TagsContext(current_tags=set()):
+        result = stage_task.with_options(name=stage.name, task_run_name=run_name)(
+            stage, run, previous
+        )
     took_s = time.perf_counter() - started
     if took_s > SLOW_STAGE_S and is_terminal():
         progress(f"{run.month}: {stage.name} took {took_s:.1f} s")

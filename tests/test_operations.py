@@ -694,6 +694,9 @@ def test_a_run_leaves_readable_tasks_logs_and_artifacts(served):
         f"{stage}-{month}"
         for stage in ("register-inputs", "stage", "compute", "validate-invariants", "publish")
     }
+    # the month's tags are the flow runs'; a tagged stage would ask the server for tag
+    # concurrency slots before it starts (docs/operations.md#concurrency-and-sandbox)
+    assert [task["tags"] for task in tasks] == [[]] * len(tasks)
     closing = f"{month}: published - 1 coupon(s), USD 20.00"
     logs = _run_logs(api, settle, lambda log: log["message"].startswith(closing))
     messages = [log["message"] for log in logs]
