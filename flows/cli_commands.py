@@ -3,6 +3,7 @@
 commands are flows/cli_readers.py). Prefect and the pipelines are imported inside the
 commands that need them: Prefect is slow to import."""
 
+import contextlib
 import logging
 import os
 import time
@@ -237,14 +238,22 @@ def orchestrated(flow, *args, server_log: Path | None = None):
     month changes nothing, so a run cut short by the orchestrator can simply run again.
     The ephemeral server's own output goes to `server_log` (None: the terminal)."""
     from flows.orphan_guard import tie_ephemeral_server_to_this_process
-    from flows.prefect_home import create_database_once, is_orchestrator_failure
+    from flows.prefect_home import (
+        create_database_once,
+        is_orchestrator_failure,
+        uses_ephemeral_api,
+        without_heartbeats,
+    )
 
     create_database_once()
     # a killed run leaves no server behind, and the server's output stays off the terminal
     tie_ephemeral_server_to_this_process(server_log)
+    # an ephemeral API ends with this process: nobody can read the run's heartbeats
+    quiet = without_heartbeats if uses_ephemeral_api() else contextlib.nullcontext
     for delay_s in (*ORCHESTRATOR_RETRY_DELAYS_S, None):
         try:
-            return flow(*args)
+            with quiet():
+                return flow(*args)
         except Exception as error:
             if not is_orchestrator_failure(error):
                 raise

@@ -19,6 +19,7 @@ from prefect import flow
 from flows.alerts import alert_message, notify
 from flows.dask_cluster import on_scheduler
 from flows.instruments import run_instruments
+from flows.prefect_home import without_heartbeats
 from flows.run_record import tag_this_run
 from flows.schedule import (
     DEPLOYMENT_NAME,
@@ -90,16 +91,6 @@ def wait_for_billing_export(
     raise AssertionError("unreachable")
 
 
-def subflows_without_heartbeats():
-    """The settlement and the ledger run as subflows in this run's process, whose own
-    heartbeat already tells Prefect it is alive. Theirs would add nothing but a wait as
-    each ends (Prefect joins its heartbeat thread, which sleeps in 1 s steps): ~1 s a
-    month, measured (docs/performance.md)."""
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-
-    return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
-
-
 @flow(name=DEPLOYMENT_NAME, flow_run_name=_run_name, persist_result=False)
 def monthly_close(
     data_dir: str,
@@ -155,7 +146,7 @@ def monthly_close(
         )
         # the settlement's per-referee work on the cluster (the ledger is small)
         on_cluster = on_scheduler(options, dask_address, dask_shards) if dask_address else options
-        with subflows_without_heartbeats():
+        with without_heartbeats():  # the subflows': this run keeps its own
             settled = settle(settled_month, on_cluster)
             ledger = run_instruments(settled_month, options)
     except (CreditflowError, StageFailed, ValueError) as raised:

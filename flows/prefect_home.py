@@ -55,6 +55,26 @@ async def _create_and_register() -> None:
     await register_block_types()
 
 
+def uses_ephemeral_api() -> bool:
+    """No PREFECT_API_URL: this process starts its own API, which ends with it."""
+    from prefect.settings import get_current_settings
+
+    return not get_current_settings().api.url
+
+
+def without_heartbeats():
+    """Prefect settings under which the flow runs started inside send no heartbeat.
+
+    A heartbeat tells a server that a run's process is alive. As a flow run ends, Prefect
+    joins its heartbeat thread, which sleeps in 1 s steps: up to 1 s per flow run
+    (docs/performance.md#fixed-costs-taken-out-this-issue). So no heartbeat is sent where
+    nobody can read one: by subflows, whose parent run is in the same process and keeps its
+    heartbeat, and by any run on an ephemeral API, which ends with the process."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
+
+
 def is_orchestrator_failure(error: BaseException) -> bool:
     """Prefect's API did not start or answer: not a failure of the run's own work."""
     import httpx

@@ -12,7 +12,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import TagsContext
 
-from flows.prefect_home import is_orchestrator_failure
+from flows.prefect_home import is_orchestrator_failure, without_heartbeats
 from transforms import months
 from transforms.errors import CreditflowError, InternalError, StageFailed, environment_fault
 from transforms.pipeline.files import write_traceback
@@ -75,5 +75,6 @@ def month_by_month(kind: str, first_month: str, last_month: str, run_month):
     outcomes, started = [], time.perf_counter()
     for number, month in enumerate(selected, start=1):
         progress(range_line(kind, number, len(selected), time.perf_counter() - started))
-        outcomes.append(run_month(month))
+        with without_heartbeats():  # a month's subflow: the range's run keeps its own
+            outcomes.append(run_month(month))
     return outcomes

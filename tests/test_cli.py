@@ -264,6 +264,41 @@ def test_orchestrated_retries_only_orchestrator_failures(monkeypatch):
     assert len(calls) == 1
 
 
+def _heartbeat_s():
+    from prefect.settings import get_current_settings
+
+    return get_current_settings().flows.heartbeat_frequency
+
+
+def test_runs_send_heartbeats_only_where_a_server_outlives_the_process(monkeypatch):
+    """Prefect joins a flow run's heartbeat thread as the run ends (up to 1 s a run): the
+    CLI's runs on an ephemeral API, which ends with the process, send none; against a
+    running server they keep Prefect's (docs/performance.md#fixed-costs-taken-out-this-issue)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows import orphan_guard, prefect_home
+
+    monkeypatch.setattr(prefect_home, "create_database_once", lambda: None)
+    monkeypatch.setattr(orphan_guard, "tie_ephemeral_server_to_this_process", lambda _: None)
+    configured_s = _heartbeat_s()
+    assert configured_s is not None
+    seen = []
+    for api_url in ("http://127.0.0.1:4200/api", None):
+        with temporary_settings(updates={PREFECT_API_URL: api_url}):
+            cli_commands.orchestrated(lambda: seen.append(_heartbeat_s()))
+    assert seen == [configured_s, None]
+    assert _heartbeat_s() == configured_s  # only while the run lasts
+
+
+def test_a_ranges_months_send_no_heartbeat_of_their_own():
+    """Each month of a backfill is a subflow in the range run's process; the range run keeps
+    its heartbeat, and the months need none."""
+    from flows import tasks
+
+    seen = tasks.month_by_month("backfill", "2026-01", "2026-02", lambda _: _heartbeat_s())
+    assert seen == [None, None] and _heartbeat_s() is not None
+
+
 @pytest.mark.flow
 def test_an_internal_error_is_exit_7_with_the_traceback_in_out_logs(
     prefect_harness, tmp_path, capsys, monkeypatch
