@@ -54,6 +54,16 @@ def welcome_rows(run: SettlementRun, relation: str) -> list[dict]:
     )
 
 
+def welcome_products(run: SettlementRun, relation: str) -> list[str]:
+    """The products the month's welcome rewards may be spent on: one list for every reward
+    of the month (sql/marts/welcome_rewards.sql), read as one value, not as every row."""
+    (products,) = run.con.execute(
+        f"select min(allowed_products) from {relation} where settlement_month = $m",
+        {"m": run.month},
+    ).fetchone()
+    return products.split("|") if products is not None else []
+
+
 def _coupons_csv(run: SettlementRun, rows: str, record: dict, rendered: dict) -> bytes:
     return render_coupons_csv(coupon_rows(run, f"{rows}coupons"), run.key)
 
@@ -64,12 +74,11 @@ def _welcome_csv(run: SettlementRun, rows: str, record: dict, rendered: dict) ->
 
 def _manifest_json(run: SettlementRun, rows: str, record: dict, rendered: dict) -> bytes:
     """What was published, on which inputs and rules, and the digests of the files above."""
-    welcome = welcome_rows(run, f"{rows}welcome_rewards")
     summary = {
         "count": record["welcome_count"],
         "total_usd": record["welcome_total_usd"],
         "csv": rendered["welcome.csv"],
-        "products": welcome[0]["allowed_products"].split("|") if welcome else [],
+        "products": welcome_products(run, f"{rows}welcome_rewards"),
     }
     return render_manifest(record, rendered["coupons.csv"], record["rules_json"], summary)
 
