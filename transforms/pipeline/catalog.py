@@ -104,8 +104,8 @@ def refresh(con: duckdb.DuckDBPyConnection, layout: OutputLayout) -> Path:
             # (a catalog/ that outlived its warehouse would show another ledger's money)
             if not path.exists() or vouched.get((table, month)) != _stamp(path):
                 # written by DuckDB as it reads: a month of referee_status (a row per
-                # referral) held as a Python table cost a second and 1 GB of peak memory
-                # at 1M referrals (docs/performance.md#memory)
+                # referral) held as a Python table and its bytes put the run's peak 0.9 GB
+                # higher at 1M referrals, over the 3 GB budget (docs/performance.md#memory)
                 digest = atomic_parquet_copy(
                     con,
                     f"select * from warehouse.{table} where {month_column} = $m order by all",
