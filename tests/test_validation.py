@@ -138,3 +138,15 @@ def test_a_month_without_coupons_records_what_great_expectations_says_of_an_empt
         for outcome in by_gx.results
     )
     assert len(recorded["checks"]) == len(gx_validation.load_suite_definition()["expectations"])
+
+
+def test_serves_warm_up_runs_the_whole_suite_on_a_coupon_that_passes(tmp_path, monkeypatch):
+    """`creditflow serve` runs the suite once at its start (GX's first run is the slow one):
+    on a sample that passes every check, as a month's coupons do, and recording nothing."""
+    monkeypatch.chdir(tmp_path)
+    assert gx_validation.prepare() is True
+    assert list(tmp_path.iterdir()) == []
+    # the sample passes only under its own parameters: the run really checks its values
+    strict = dict(gx_validation._SAMPLE_PARAMETERS, currencies=["EUR"])
+    sample = gx_validation._frame([gx_validation._SAMPLE_COUPON])
+    assert not gx_validation._run(sample, strict).success
