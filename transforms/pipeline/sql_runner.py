@@ -155,18 +155,25 @@ def create(con, model: SqlFile, parameters: dict[str, object], *, each: list | N
     kind = model.materialization
     if kind == "view" and model.parameters:
         raise ValueError(f"{model.path}: a view cannot bind parameters {sorted(model.parameters)}")
-    if each is None:
-        con.execute(
-            f"create or replace temp {kind} {model.name} as\n{model.body}", bind(model, parameters)
-        )
-        return
-    for number, value in enumerate(each):
-        verb = (
-            f"create or replace temp table {model.name} as"
-            if number == 0
-            else f"insert into {model.name}"
-        )
-        con.execute(f"{verb}\n{model.body}", bind(model, {**parameters, "billing_cycle": value}))
+    try:
+        if each is None:
+            con.execute(
+                f"create or replace temp {kind} {model.name} as\n{model.body}",
+                bind(model, parameters),
+            )
+            return
+        for number, value in enumerate(each):
+            verb = (
+                f"create or replace temp table {model.name} as"
+                if number == 0
+                else f"insert into {model.name}"
+            )
+            values = {**parameters, "billing_cycle": value}
+            con.execute(f"{verb}\n{model.body}", bind(model, values))
+    except duckdb.Error as error:
+        # DuckDB's message names no model: the traceback under OUT/logs/ says which one
+        error.add_note(f"while creating the model {model.path}")
+        raise
 
 
 def query(con, file: SqlFile, parameters: dict[str, object] | None = None):
