@@ -124,14 +124,20 @@ def test_no_model_casts_an_amount_to_cents_but_the_money_macros():
     assert {path: n for path, n in casts.items() if n} == {}
 
 
-def test_a_model_that_fails_is_named_in_the_traceback_kept_for_the_operator(tmp_path):
-    """DuckDB's own message names no model (an internal error of a join, say): the traceback
-    written under OUT/logs/ must say which file failed."""
+def test_a_sql_file_that_fails_is_named_in_the_traceback_kept_for_the_operator(tmp_path):
+    """DuckDB's own message names no file (an internal error of a join, say): the traceback
+    written under OUT/logs/ must say which model or audit failed."""
     from transforms.pipeline.files import write_traceback
 
     model = sql_runner.sql_file("intermediate/int_referee_daily_spend.sql")
-    con = duckdb.connect()  # none of the model's inputs exist
-    with pytest.raises(duckdb.Error) as raised:
-        sql_runner.create(con, model, {"cutoff_date": "2026-01-31"})
-    log = write_traceback(tmp_path, raised.value)
-    assert f"while creating the model {model.path}" in log.read_text()
+    audit = sql_runner.folder("audits/outputs")[0]
+    con = duckdb.connect()  # none of their inputs exist
+    for run, file in (
+        (lambda: sql_runner.create(con, model, {"cutoff_date": "2026-01-31"}), model),
+        (lambda: sql_runner.rows(con, audit, {"cutoff_date": "2026-01-31"}), audit),
+    ):
+        with pytest.raises(duckdb.Error) as raised:
+            run()
+        log = write_traceback(tmp_path, raised.value)
+        assert f"while running {file.path}" in log.read_text()
+        assert str(file.path) not in str(raised.value)  # the one-line error is DuckDB's own

@@ -11,6 +11,7 @@ against the SQL it heads.
 
 import hashlib
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache, cached_property
 from graphlib import TopologicalSorter
@@ -155,7 +156,7 @@ def create(con, model: SqlFile, parameters: dict[str, object], *, each: list | N
     kind = model.materialization
     if kind == "view" and model.parameters:
         raise ValueError(f"{model.path}: a view cannot bind parameters {sorted(model.parameters)}")
-    try:
+    with _named(model):
         if each is None:
             con.execute(
                 f"create or replace temp {kind} {model.name} as\n{model.body}",
@@ -170,15 +171,24 @@ def create(con, model: SqlFile, parameters: dict[str, object], *, each: list | N
             )
             values = {**parameters, "billing_cycle": value}
             con.execute(f"{verb}\n{model.body}", bind(model, values))
+
+
+@contextmanager
+def _named(file: SqlFile):
+    """DuckDB's messages name no file (an internal error of a join, say): a failure while
+    running one of ours carries its path as a note, which the traceback kept under
+    OUT/logs/ shows. The one-line error a person reads is unchanged."""
+    try:
+        yield
     except duckdb.Error as error:
-        # DuckDB's message names no model: the traceback under OUT/logs/ says which one
-        error.add_note(f"while creating the model {model.path}")
+        error.add_note(f"while running {file.path}")
         raise
 
 
 def query(con, file: SqlFile, parameters: dict[str, object] | None = None):
     """Run a query or audit file; returns the cursor (zero rows from an audit means it passes)."""
-    return con.execute(file.body, bind(file, parameters or {}))
+    with _named(file):
+        return con.execute(file.body, bind(file, parameters or {}))
 
 
 def rows(con, file: SqlFile, parameters: dict[str, object] | None = None) -> list[dict]:
@@ -195,7 +205,8 @@ def as_dicts(cursor) -> list[dict]:
 def script(con, file: SqlFile, parameters: dict[str, object] | None = None) -> None:
     """Run a script: statements without results (one statement when it binds parameters)."""
     bound = bind(file, parameters or {})
-    con.execute(file.text, bound) if bound else con.execute(file.text)
+    with _named(file):
+        con.execute(file.text, bound) if bound else con.execute(file.text)
 
 
 def run_macros(con) -> None:
@@ -227,10 +238,11 @@ def insert_into(con, table: str, file: SqlFile, parameters: dict, **constants) -
     """Append a query's rows to a control relation, each row led by the given constants
     (e.g. the audit's name in rejected_rows)."""
     leading = ", ".join(f"${name}" for name in constants)
-    con.execute(
-        f"insert into {table} select {leading}, * from ({file.body})",
-        {**constants, **bind(file, parameters)},
-    )
+    with _named(file):
+        con.execute(
+            f"insert into {table} select {leading}, * from ({file.body})",
+            {**constants, **bind(file, parameters)},
+        )
 
 
 def code_version() -> str:
