@@ -44,6 +44,8 @@ numbers = {
 con = duckdb.connect()
 con.execute("set preserve_insertion_order = false")
 con.execute("set memory_limit = $limit", {"limit": sys.argv[5]})
+# room to spill, as creditflow's warehouse has (OUT/.duckdb_tmp)
+con.execute("set temp_directory = $dir", {"dir": result + ".tmp"})
 started = time.perf_counter()
 con.execute(
     f"copy ({sql}) to '{result}' (format parquet)",
