@@ -22,7 +22,7 @@ from tests.golden_year import DATA_FILES, GOLDEN, MANIFEST, SAMPLE_MONTHS, compa
 from tests.helpers import run_cli
 from tests.world import start_ledger
 from transforms.errors import OrchestratorUnavailable
-from transforms.pipeline import executors, settlement, shard_layout, shards
+from transforms.pipeline import executors, settlement, shard_layout, shards, warehouse
 from transforms.pipeline.options import RunOptions
 
 REPO = Path(__file__).resolve().parents[1]
@@ -250,6 +250,8 @@ def test_a_local_cluster_is_started_and_closed_for_the_command(monkeypatch, tmp_
     options = RunOptions(data_dir=REPO / "sample_data", out_dir=tmp_path)
     with dask_cluster.executor_options(Args, options) as sharded:
         assert sharded.executor == "dask" and sharded.shards == 2
+        # two workers on this machine share the run's memory_limit; the coordinator keeps it
+        assert (sharded.memory_limit, sharded.shard_memory_limit) == ("2GB", "1000MB")
         assert executors.on_dask(sharded.dask_address)(abs, [-1]) == [1]
     with pytest.raises(OrchestratorUnavailable):  # the cluster is gone with the command
         executors.on_dask(sharded.dask_address)(abs, [-1])
@@ -286,6 +288,57 @@ def test_a_process_that_reaches_the_local_cluster_finds_no_key_on_any_worker(mon
         assert len(seen) == 2
         assert all(value is None for worker in seen.values() for value in worker.values())
         assert os.environ["CREDITFLOW_COUPON_KEY"] == "a-strong-key-the-workers-never-see"
+
+
+@pytest.mark.parametrize(
+    ("memory_limit", "workers", "share"),
+    [("2GB", 1, "2000MB"), ("2GB", 2, "1000MB"), ("2GB", 3, "666MB"), (" 1.5 gb", 4, "375MB"),
+     ("512MB", 1024, "1MB")],
+)  # fmt: skip
+def test_local_workers_share_the_runs_memory_limit(memory_limit, workers, share):
+    assert dask_cluster.shared_memory_limit(memory_limit, workers) == share
+
+
+def test_a_memory_limit_that_is_not_a_size_is_refused():
+    with pytest.raises(ValueError, match="not a size"):
+        dask_cluster.shared_memory_limit("lots", 2)
+
+
+def test_every_shard_session_runs_with_the_shard_memory_limit(world, tmp_path, monkeypatch):
+    """Laying out the files and computing the shards both open DuckDB sessions with the
+    shards' limit; the coordinator keeps the run's. The same bytes either way."""
+    opened = []
+    session = warehouse.session
+
+    def recording(memory_limit, threads=None):
+        con = session(memory_limit, threads)
+        opened.append(con.execute("select current_setting('memory_limit')").fetchone()[0])
+        return con
+
+    monkeypatch.setattr(warehouse, "session", recording)
+    with duckdb.connect() as probe:
+        probe.execute("set memory_limit = '500MB'")
+        (shard_setting,) = probe.execute("select current_setting('memory_limit')").fetchone()
+        probe.execute("set memory_limit = '2GB'")
+        (run_setting,) = probe.execute("select current_setting('memory_limit')").fetchone()
+    world.first_cycle, world.last_cycle = "2025-03", "2025-03"
+    world.refer("friend", "referrer", date(2025, 3, 1))
+    world.spend("friend", date(2025, 3, 2), "150.00")
+    world.write()
+    local = settle_all(world.data, tmp_path / "local", ("2025-03",))
+    opened.clear()
+    sharded = settle_all(
+        world.data,
+        tmp_path / "sharded",
+        ("2025-03",),
+        executor="in-process",
+        shards=2,
+        shard_memory_limit="500MB",
+    )
+    assert sharded == local
+    # at least one layout and two shards, and the coordinator's own session
+    assert opened.count(shard_setting) >= 3
+    assert set(opened) == {shard_setting, run_setting}
 
 
 def test_shards_without_lines_still_count_their_share(world, tmp_path):

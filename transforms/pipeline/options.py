@@ -64,3 +64,7 @@ class RunOptions(BaseModel):
     shards: int = Field(default=1, ge=1)
     # DuckDB's share of the 3 GB budget; Python (GX frames, batch rendering) needs the rest
     memory_limit: str = "2GB"
+    # each shard's DuckDB memory_limit (None: memory_limit). A local cluster's workers
+    # share one machine, so they share memory_limit (flows/dask_cluster.py); a worker of
+    # an existing cluster has a machine of its own and gets memory_limit whole
+    shard_memory_limit: str | None = None

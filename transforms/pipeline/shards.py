@@ -199,7 +199,7 @@ def compute_sharded(
             str(layout_dir(out_dir) / key),
             (str(Path(options.data_dir).resolve()),),
             str(out_dir),
-            options.memory_limit,
+            options.shard_memory_limit or options.memory_limit,
         )
         for path, key in keys.items()
         if not (layout_dir(out_dir) / key).is_dir()
@@ -229,7 +229,7 @@ def compute_sharded(
                 str(scratch / "results"),
                 run.parameters,
                 str(out_dir),
-                options.memory_limit,
+                options.shard_memory_limit or options.memory_limit,
                 options.threads,
             )
             for shard in range(shards)
