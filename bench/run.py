@@ -200,10 +200,9 @@ def floor_memory_limit(data: Path, work: Path, env: dict) -> tuple[str, list[str
     """creditflow's own memory_limit for the floor, or the least of 3, 4 and 6 GB it
     finishes in. At 100M lines the floor (its running sum over 20M referee-days) ran out
     of memory in 2, 3 and 4 GB, spill directory or not (DuckDB 2.0.1), and finished in
-    6 GB. A floor
-    given more memory is faster, so this never flatters creditflow; the row's name says
-    which limit it had. One untimed run per limit tried; returns the limit and the limits
-    that ran out."""
+    6 GB. A floor given more memory is faster, so this never flatters creditflow; the
+    row's name says which limit it had. One untimed run per limit tried; returns the limit
+    and the limits that ran out."""
     ran_out = []
     for limit in (MEMORY_LIMIT, "3GB", "4GB", "6GB"):
         script = [str(BENCH / "floor.sql"), CUTOFF, limit]
