@@ -150,6 +150,42 @@ def test_snapshots_left_by_another_warehouse_are_written_again_from_this_ledger(
     )
 
 
+def test_an_out_copied_elsewhere_keeps_its_snapshots_and_a_changed_one_is_written_again(world):
+    """An operator moves OUT to another disk (cp -a, rsync): every snapshot has a new stamp
+    but the bytes this warehouse wrote, so the next run vouches for them again by digest
+    instead of rewriting the whole history; a snapshot whose bytes changed is rewritten."""
+    import shutil
+
+    _earning_world(world).settle("2025-03", "2025-04")
+    moved = world.out.with_name(f"{world.out.name}-moved")
+    shutil.copytree(world.out, moved, symlinks=True)  # new inodes and ctimes, same bytes
+    shutil.rmtree(world.out)
+    moved.rename(world.out)
+    folder = world.out / "catalog"
+    tampered, other = (
+        folder / "settlements" / "2025-03.parquet",
+        folder / "coupons" / "2025-04.parquet",
+    )
+    march = tampered.read_bytes()
+    tampered.write_bytes((folder / "settlements" / "2025-04.parquet").read_bytes())
+    kept = {p: (p.stat().st_ino, p.stat().st_ctime_ns) for p in folder.glob("*/2025-0[34].parquet")}
+    del kept[tampered]
+    assert other in kept
+
+    world.settle("2025-05")
+    assert {p: (p.stat().st_ino, p.stat().st_ctime_ns) for p in kept} == kept
+    assert tampered.read_bytes() == march
+    # and vouched under the new stamps: the run after that does not even re-read them
+    stamps = dict(
+        ((relation, month), stamp)
+        for relation, month, stamp in world.query(
+            "select relation_name, month, file_stamp from catalog_snapshots"
+        )
+    )
+    assert stamps[("coupons", "2025-04")] == catalog._stamp(other)
+    assert stamps[("settlements", "2025-03")] == catalog._stamp(tampered)
+
+
 def test_a_snapshot_is_written_whole_in_its_order_and_again_to_the_same_bytes(tmp_path):
     """The catalog's monthly snapshots are written by DuckDB as it reads (no Python copy of
     a month): each is the query's rows in the query's order, the same rows give the same

@@ -19,7 +19,12 @@ import duckdb
 
 from transforms.errors import UsageError
 from transforms.pipeline import sql_runner, warehouse
-from transforms.pipeline.files import atomic_parquet_copy, atomic_write, parquet_bytes
+from transforms.pipeline.files import (
+    atomic_parquet_copy,
+    atomic_write,
+    parquet_bytes,
+    sha256_file,
+)
 from transforms.pipeline.input_fingerprints import file_stamp
 from transforms.pipeline.layout import OutputLayout
 from transforms.summary import progress
@@ -100,12 +105,21 @@ def refresh(con: duckdb.DuckDBPyConnection, layout: OutputLayout) -> Path:
         files = []
         for month in published[ledger]:
             path = folder / f"{month}.parquet"
-            # written once per month, unless this warehouse did not write it as it stands
-            # (a catalog/ that outlived its warehouse would show another ledger's money)
-            if not path.exists() or vouched.get((table, month)) != _stamp(path):
-                # written by DuckDB as it reads: a month of referee_status (a row per
-                # referral) held as a Python table and its bytes put the run's peak 0.9 GB
-                # higher at 1M referrals, over the 3 GB budget (docs/performance.md#memory)
+            stamp, digest = vouched.get((table, month), (None, None))
+            current = _stamp(path) if path.exists() else None
+            if current is not None and current == stamp:
+                pass  # written once per month
+            elif current is not None and digest is not None and sha256_file(path) == digest:
+                # the bytes this warehouse wrote, under a new stamp: OUT was copied or
+                # restored (cp -a, rsync). Vouched again by content: rewriting every month
+                # of every table would make a moved OUT's next run cost its whole history.
+                written.append((table, month, current, digest))
+            else:
+                # not written by this warehouse as it stands (a catalog/ that outlived its
+                # warehouse would show another ledger's money), so written from the ledger
+                # by DuckDB as it reads: a month of referee_status (a row per referral)
+                # held as a Python table and its bytes put the run's peak 0.9 GB higher at
+                # 1M referrals, over the 3 GB budget (docs/performance.md#memory)
                 digest = atomic_parquet_copy(
                     con,
                     f"select * from warehouse.{table} where {month_column} = $m order by all",
@@ -138,12 +152,12 @@ def refresh(con: duckdb.DuckDBPyConnection, layout: OutputLayout) -> Path:
     return layout.catalog
 
 
-def _vouched_snapshots(con) -> dict[tuple[str, str], str]:
-    """(relation, month) -> the stamp of the snapshot file this warehouse wrote."""
+def _vouched_snapshots(con) -> dict[tuple[str, str], tuple[str, str]]:
+    """(relation, month) -> the stamp and sha256 of the snapshot file this warehouse wrote."""
     return {
-        (relation, month): stamp
-        for relation, month, stamp in con.execute(
-            "select relation_name, month, file_stamp from warehouse.catalog_snapshots"
+        (relation, month): (stamp, digest)
+        for relation, month, stamp, digest in con.execute(
+            "select relation_name, month, file_stamp, sha256 from warehouse.catalog_snapshots"
         ).fetchall()
     }
 
