@@ -2,8 +2,9 @@
 
 `--dask-address tcp://host:8786` uses an existing scheduler (a real deployment: workers on
 other machines that see the same data directory and OUT); `--workers N` alone starts a
-local cluster of N worker processes for this command, reused by every month of a
-backfill, and closes it at the end. The shards are plain Dask tasks
+local cluster of N worker processes for this command, whose workers run each month's
+sharded work and are closed once its shards are done (executors.release_local_workers),
+and closes it at the end. The shards are plain Dask tasks
 (transforms/pipeline/executors.py), not Prefect tasks: a Prefect task on a Dask worker
 needs a Prefect API there, and with the ephemeral API each worker process started a
 server of its own (docs/performance.md#scale-out).
@@ -11,7 +12,6 @@ server of its own (docs/performance.md#scale-out).
 
 import contextlib
 import logging
-import os
 import re
 
 from transforms.errors import OrchestratorUnavailable, UsageError
@@ -48,7 +48,7 @@ def executor_options(args, options: RunOptions):
     # the workers are started from an environment without secrets, and everything listens
     # on the loopback only: no other machine reaches the scheduler, and a process that does
     # (client.run) finds no key on a worker (docs/operations.md#dask)
-    with without_secrets():
+    with executors.without_secrets():
         cluster = LocalCluster(
             n_workers=shards,
             threads_per_worker=1,
@@ -57,7 +57,7 @@ def executor_options(args, options: RunOptions):
             dashboard_address="127.0.0.1:0",
             silence_logs=logging.ERROR,
         )
-    with cluster:
+    with cluster, executors.local_cluster(cluster, shards):
         progress(
             f"dask: local cluster of {shards} worker process(es) at {cluster.scheduler_address}"
         )
@@ -66,7 +66,10 @@ def executor_options(args, options: RunOptions):
                 "executor": "dask",
                 "dask_address": cluster.scheduler_address,
                 "shards": shards,
-                "shard_memory_limit": shared_memory_limit(options.memory_limit, shards),
+                # the coordinator counts as one more sharer: it waits beside the workers
+                # holding what its audits used (docs/performance.md, a local cluster's memory)
+                "shard_memory_limit": shared_memory_limit(options.memory_limit, shards + 1),
+                "allocator_background_threads": True,
             }
         )
 
@@ -85,21 +88,6 @@ def shared_memory_limit(memory_limit: str, workers: int) -> str:
         raise ValueError(f"memory_limit {memory_limit!r} is not a size such as 2GB")
     share = float(size[1]) * _BYTES[size[2].upper()] / workers
     return f"{max(1, int(share // 10**6))}MB"
-
-
-# an environment variable whose name says it holds a secret never reaches a worker
-_SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|CREDENTIAL|NOTIFY_URL", re.IGNORECASE)
-
-
-@contextlib.contextmanager
-def without_secrets():
-    """os.environ without secrets for as long as worker processes are being started (they
-    copy the environment they are started from); put back afterwards."""
-    kept = {name: os.environ.pop(name) for name in list(os.environ) if _SECRET_NAME.search(name)}
-    try:
-        yield
-    finally:
-        os.environ.update(kept)
 
 
 def on_scheduler(options: RunOptions, address: str, shards: int | None = None) -> RunOptions:

@@ -22,7 +22,14 @@ from tests.golden_year import DATA_FILES, GOLDEN, MANIFEST, SAMPLE_MONTHS, compa
 from tests.helpers import run_cli
 from tests.world import start_ledger
 from transforms.errors import OrchestratorUnavailable
-from transforms.pipeline import executors, settlement, shard_layout, shards, warehouse
+from transforms.pipeline import (
+    executors,
+    settlement,
+    settlement_run,
+    shard_layout,
+    shards,
+    warehouse,
+)
 from transforms.pipeline.options import RunOptions
 
 REPO = Path(__file__).resolve().parents[1]
@@ -250,8 +257,10 @@ def test_a_local_cluster_is_started_and_closed_for_the_command(monkeypatch, tmp_
     options = RunOptions(data_dir=REPO / "sample_data", out_dir=tmp_path)
     with dask_cluster.executor_options(Args, options) as sharded:
         assert sharded.executor == "dask" and sharded.shards == 2
-        # two workers on this machine share the run's memory_limit; the coordinator keeps it
-        assert (sharded.memory_limit, sharded.shard_memory_limit) == ("2GB", "1000MB")
+        # two workers on this machine share the run's memory_limit with the coordinator,
+        # which keeps its own limit but gives back what it frees while they run
+        assert (sharded.memory_limit, sharded.shard_memory_limit) == ("2GB", "666MB")
+        assert sharded.allocator_background_threads
         assert executors.on_dask(sharded.dask_address)(abs, [-1]) == [1]
     with pytest.raises(OrchestratorUnavailable):  # the cluster is gone with the command
         executors.on_dask(sharded.dask_address)(abs, [-1])
@@ -288,6 +297,55 @@ def test_a_process_that_reaches_the_local_cluster_finds_no_key_on_any_worker(mon
         assert len(seen) == 2
         assert all(value is None for worker in seen.values() for value in worker.values())
         assert os.environ["CREDITFLOW_COUPON_KEY"] == "a-strong-key-the-workers-never-see"
+
+
+def _worker_keys(address: str) -> dict:
+    """Each worker's view of the coupon key (none when the cluster has no workers)."""
+    with executors.client(address) as connected:
+        return connected.run(lambda: os.environ.get("CREDITFLOW_COUPON_KEY"))
+
+
+@pytest.mark.integration
+def test_a_local_clusters_workers_are_closed_after_a_months_shards_and_come_back(
+    monkeypatch, tmp_path
+):
+    """Once a month's shards are done the local workers are closed, so that the coordinator's
+    publish has the machine's memory (docs/performance.md, a local cluster's memory); the
+    next month's sharded work starts them again, still without the run's secrets."""
+
+    class Args:
+        executor, workers, dask_address = "dask", 2, None
+
+    monkeypatch.setenv("CREDITFLOW_COUPON_KEY", "a-strong-key-the-workers-never-see")
+    options = RunOptions(data_dir=REPO / "sample_data", out_dir=tmp_path)
+    with dask_cluster.executor_options(Args, options) as sharded:
+        on_dask = executors.on_dask(sharded.dask_address)
+        assert on_dask(abs, [-1, -2]) == [1, 2]
+        executors.release_local_workers(sharded.dask_address)
+        assert _worker_keys(sharded.dask_address) == {}
+        assert on_dask(abs, [-3]) == [3]  # the next month
+        assert list(_worker_keys(sharded.dask_address).values()) == [None, None]
+        assert os.environ["CREDITFLOW_COUPON_KEY"] == "a-strong-key-the-workers-never-see"
+
+
+@pytest.mark.parametrize("wanted", [True, False])
+def test_the_runs_session_gives_back_freed_memory_only_when_asked(wanted, tmp_path):
+    """Asked for on a local cluster, whose coordinator waits beside its workers; a month on
+    one process is faster without it (docs/performance.md, a local cluster's memory)."""
+    options = RunOptions(
+        data_dir=REPO / "sample_data", out_dir=tmp_path, allocator_background_threads=wanted
+    )
+    run = settlement_run.open_run("2025-11", options)
+    try:
+        setting = "select current_setting('allocator_background_threads')"
+        assert run.con.execute(setting).fetchone()[0] is wanted
+    finally:
+        run.con.close()
+
+
+def test_the_workers_of_an_existing_scheduler_are_never_closed(cluster):
+    executors.release_local_workers(cluster.scheduler_address)
+    assert len(_worker_keys(cluster.scheduler_address)) == 2
 
 
 @pytest.mark.parametrize(

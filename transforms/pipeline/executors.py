@@ -7,14 +7,27 @@ returns the function's results in task order.
   `--workers N`, or an existing scheduler given by `--dask-address`; flows/dask_cluster.py).
   The shards are plain Dask tasks inside the compute stage's Prefect task, not Prefect
   tasks of their own (flows/dask_cluster.py says why).
+
+A local cluster's workers run only while a month has sharded work: `release_local_workers`
+closes them once the month's shards are done, and the next map starts them again. The
+coordinator's publish then has the machine's memory to itself (docs/performance.md, the
+local cluster's memory). Workers of an existing scheduler are never touched.
 """
 
+import contextlib
+import os
 import re
+import time
 from collections.abc import Callable
 
 from transforms.errors import OrchestratorUnavailable, UsageError
 
 CONNECT_TIMEOUT_S = 30
+WORKERS_TIMEOUT_S = 120
+
+# the local clusters this process started (flows/dask_cluster.py), by scheduler address,
+# with how many workers each runs while a month has sharded work
+_LOCAL_CLUSTERS: dict[str, tuple[object, int]] = {}
 
 
 def in_process(function: Callable, tasks: list) -> list:
@@ -46,6 +59,65 @@ def client(address: str):
 def on_dask(address: str) -> Callable:
     def map_tasks(function: Callable, tasks: list) -> list:
         with client(address) as connected:
+            _start_local_workers(address, connected)
             return connected.gather(connected.map(function, tasks, pure=False))
 
     return map_tasks
+
+
+@contextlib.contextmanager
+def local_cluster(cluster, workers: int):
+    """Register a LocalCluster this process started, for as long as it runs."""
+    _LOCAL_CLUSTERS[cluster.scheduler_address] = (cluster, workers)
+    try:
+        yield cluster
+    finally:
+        del _LOCAL_CLUSTERS[cluster.scheduler_address]
+
+
+def release_local_workers(address: str | None) -> None:
+    """Close a local cluster's workers until the next month's sharded work, and wait until
+    they are gone (their memory back to the machine); the scheduler stays. A no-op for any
+    other scheduler: its workers have machines of their own."""
+    if address not in _LOCAL_CLUSTERS:
+        return
+    cluster, _ = _LOCAL_CLUSTERS[address]
+    cluster.scale(0)
+    _wait_until(lambda: not cluster.workers, "closed")
+
+
+def _start_local_workers(address: str, connected) -> None:
+    if address not in _LOCAL_CLUSTERS:
+        return
+    cluster, workers = _LOCAL_CLUSTERS[address]
+    if len(cluster.worker_spec) >= workers:
+        return
+    # the new worker processes copy this environment while they start
+    with without_secrets():
+        cluster.scale(workers)
+        connected.wait_for_workers(workers, timeout=WORKERS_TIMEOUT_S)
+
+
+# an environment variable whose name says it holds a secret never reaches a worker
+_SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|CREDENTIAL|NOTIFY_URL", re.IGNORECASE)
+
+
+@contextlib.contextmanager
+def without_secrets():
+    """os.environ without secrets for as long as worker processes are being started (they
+    copy the environment they are started from); put back afterwards."""
+    kept = {name: os.environ.pop(name) for name in list(os.environ) if _SECRET_NAME.search(name)}
+    try:
+        yield
+    finally:
+        os.environ.update(kept)
+
+
+def _wait_until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + WORKERS_TIMEOUT_S
+    while not condition():
+        if time.monotonic() > deadline:
+            raise OrchestratorUnavailable(
+                f"the local Dask cluster's workers were not {what} within {WORKERS_TIMEOUT_S} s"
+            )
+        time.sleep(0.05)

@@ -68,3 +68,9 @@ class RunOptions(BaseModel):
     # share one machine, so they share memory_limit (flows/dask_cluster.py); a worker of
     # an existing cluster has a machine of its own and gets memory_limit whole
     shard_memory_limit: str | None = None
+    # the run's DuckDB returns the memory it freed to the machine in the background
+    # (jemalloc's background threads) instead of keeping it for its next query. Set for a
+    # local cluster (flows/dask_cluster.py), where the coordinator waits beside its workers
+    # holding what its audits freed; off otherwise, since it slows a month on one process
+    # (docs/performance.md, a local cluster's memory)
+    allocator_background_threads: bool = False

@@ -96,14 +96,21 @@ def _run_sharded_layer(run: SettlementRun, registered: RegisteredInputs, map_tas
         if model.path.parent.name != "intermediate" or model.name in sharded:
             continue
         if carried is None and model.declared_inputs & sharded:
-            carried = shards.compute_sharded(
-                run, registered.scanned_files, registered.record_files, map_tasks
-            )
+            carried = _shards(run, registered, map_tasks)
         sql_runner.create(run.con, model, run.parameters)
     if carried is None:
-        carried = shards.compute_sharded(
-            run, registered.scanned_files, registered.record_files, map_tasks
-        )
+        carried = _shards(run, registered, map_tasks)
+    return carried
+
+
+def _shards(run: SettlementRun, registered: RegisteredInputs, map_tasks) -> int:
+    """The month's sharded work; a local cluster's workers are closed once it is done, so
+    that the rest of the month (marts, validate, publish) has the machine's memory."""
+    carried = shards.compute_sharded(
+        run, registered.scanned_files, registered.record_files, map_tasks
+    )
+    if run.options.executor == "dask":
+        executors.release_local_workers(run.options.dask_address)
     return carried
 
 

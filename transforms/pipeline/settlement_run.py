@@ -87,6 +87,7 @@ def open_run(month: str, options: RunOptions) -> SettlementRun:
         readable=(Path(options.data_dir), Path(options.eligible_products)),
         threads=options.threads,
         memory_limit=options.memory_limit,
+        allocator_background_threads=options.allocator_background_threads,
     )
     parameters = rules.sql_parameters(dates)
     return SettlementRun(

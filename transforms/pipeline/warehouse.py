@@ -38,6 +38,7 @@ def connect(
     readable: tuple[Path, ...] = (),
     threads: int | None = None,
     memory_limit: str = "2GB",
+    allocator_background_threads: bool = False,
 ) -> duckdb.DuckDBPyConnection:
     """An in-memory working database with the warehouse attached as `warehouse`. Models
     build their relations in memory; only publishing writes to the warehouse. A read-only
@@ -46,6 +47,7 @@ def connect(
     eligible-products file), installs no extension, and its configuration is locked once set.
     """
     con = session(memory_limit, threads)
+    con.execute("set allocator_background_threads = $on", {"on": allocator_background_threads})
     path = layout.warehouse
     if read_only and not path.exists():
         con.execute("attach ':memory:' as warehouse")
@@ -280,11 +282,9 @@ def stage_rows(con, table: str, rows: list[dict]) -> None:
 
 def known_file_digests(con) -> dict[tuple, str]:
     """SHA-256 of billing files hashed by earlier runs, keyed by (path, *input_fingerprints.file_stamp)."""
+    columns = "file_path, size_bytes, inode, modified_ns, changed_ns, sha256"
     try:
-        rows = con.execute(
-            """select file_path, size_bytes, inode, modified_ns, changed_ns, sha256
-               from warehouse.input_file_digests"""
-        ).fetchall()
+        rows = con.execute(f"select {columns} from warehouse.input_file_digests").fetchall()
     except duckdb.CatalogException:  # a read-only warehouse written before this table existed
         return {}
     return {tuple(row[:-1]): row[-1] for row in rows}
