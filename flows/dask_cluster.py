@@ -78,15 +78,15 @@ _SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB)\s*", re.IGNORECASE)
 _BYTES = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
 
 
-def shared_memory_limit(memory_limit: str, workers: int) -> str:
-    """Each local worker's share of the run's DuckDB memory_limit, in whole MB (DuckDB's
-    units: 1 GB = 1000 MB). The workers run side by side on the run's machine: with the
-    whole limit each, a full month at 100M lines peaked at 5.7 GB in a 2-worker tree, and
-    at 3.8 GB with the limit shared (docs/performance.md, a local cluster's memory)."""
+def shared_memory_limit(memory_limit: str, sharers: int) -> str:
+    """One sharer's part of the run's DuckDB memory_limit, in whole MB (DuckDB's units:
+    1 GB = 1000 MB). A local cluster's workers run side by side on the run's machine, beside
+    the coordinator: with the whole limit each, a full month at 100M lines peaked at 5.7 GB
+    in a 2-worker tree (docs/performance.md, a local cluster's memory)."""
     size = _SIZE.fullmatch(memory_limit)
     if size is None:
         raise ValueError(f"memory_limit {memory_limit!r} is not a size such as 2GB")
-    share = float(size[1]) * _BYTES[size[2].upper()] / workers
+    share = float(size[1]) * _BYTES[size[2].upper()] / sharers
     return f"{max(1, int(share // 10**6))}MB"
 
 

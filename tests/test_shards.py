@@ -349,12 +349,12 @@ def test_the_workers_of_an_existing_scheduler_are_never_closed(cluster):
 
 
 @pytest.mark.parametrize(
-    ("memory_limit", "workers", "share"),
+    ("memory_limit", "sharers", "share"),
     [("2GB", 1, "2000MB"), ("2GB", 2, "1000MB"), ("2GB", 3, "666MB"), (" 1.5 gb", 4, "375MB"),
      ("512MB", 1024, "1MB")],
 )  # fmt: skip
-def test_local_workers_share_the_runs_memory_limit(memory_limit, workers, share):
-    assert dask_cluster.shared_memory_limit(memory_limit, workers) == share
+def test_local_workers_share_the_runs_memory_limit(memory_limit, sharers, share):
+    assert dask_cluster.shared_memory_limit(memory_limit, sharers) == share
 
 
 def test_a_memory_limit_that_is_not_a_size_is_refused():
