@@ -328,6 +328,19 @@ def test_a_local_clusters_workers_are_closed_after_a_months_shards_and_come_back
         assert os.environ["CREDITFLOW_COUPON_KEY"] == "a-strong-key-the-workers-never-see"
 
 
+@pytest.mark.integration
+def test_workers_that_do_not_come_back_in_time_are_one_line_and_exit_6(monkeypatch, tmp_path):
+    class Args:
+        executor, workers, dask_address = "dask", 2, None
+
+    options = RunOptions(data_dir=REPO / "sample_data", out_dir=tmp_path)
+    with dask_cluster.executor_options(Args, options) as sharded:
+        executors.release_local_workers(sharded.dask_address)
+        monkeypatch.setattr(executors, "WORKERS_TIMEOUT_S", 0.001)  # a worker needs ~0.4 s
+        with pytest.raises(OrchestratorUnavailable, match="did not start within"):
+            executors.on_dask(sharded.dask_address)(abs, [-1])
+
+
 @pytest.mark.parametrize("wanted", [True, False])
 def test_the_runs_session_gives_back_freed_memory_only_when_asked(wanted, tmp_path):
     """Asked for on a local cluster, whose coordinator waits beside its workers; a month on

@@ -95,7 +95,13 @@ def _start_local_workers(address: str, connected) -> None:
     # the new worker processes copy this environment while they start
     with without_secrets():
         cluster.scale(workers)
-        connected.wait_for_workers(workers, timeout=WORKERS_TIMEOUT_S)
+        try:
+            connected.wait_for_workers(workers, timeout=WORKERS_TIMEOUT_S)
+        except TimeoutError:
+            raise OrchestratorUnavailable(
+                f"the local Dask cluster's {workers} worker(s) did not start within "
+                f"{WORKERS_TIMEOUT_S} s; nothing of this month was published"
+            ) from None
 
 
 # an environment variable whose name says it holds a secret never reaches a worker

@@ -72,5 +72,6 @@ class RunOptions(BaseModel):
     # (jemalloc's background threads) instead of keeping it for its next query. Set for a
     # local cluster (flows/dask_cluster.py), where the coordinator waits beside its workers
     # holding what its audits freed; off otherwise, since it slows a month on one process
-    # (docs/performance.md, a local cluster's memory)
+    # (docs/performance.md, a local cluster's memory). DuckDB's setting is process-wide:
+    # every session warehouse.connect opens sets it to its run's choice
     allocator_background_threads: bool = False
