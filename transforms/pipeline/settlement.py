@@ -35,6 +35,13 @@ from transforms.pipeline.settlement_run import (
 
 __all__ = ["PIPELINE", "Outcome", "settle"]
 
+# a relation no later step reads, dropped once its last reader has run. A full month's day
+# rows (20M at 100M bill lines) otherwise stayed in the run's memory through validate and
+# publish, half of them spilled to disk, and the publish read around them
+# (docs/performance.md, target 3). tests/test_settlement_memory.py checks that nothing else
+# reads them.
+DROPPED_AFTER_LAST_READER = {"int_referee_daily_spend": "int_referee_windows"}
+
 
 def open_checked(month: str, options: RunOptions) -> SettlementRun:
     """Open the run once OUT is known to take what it will write (exit 6 otherwise): a
@@ -83,7 +90,14 @@ def _map_tasks(run: SettlementRun):
 def _run_layer(run: SettlementRun, layer: str) -> None:
     for model in sql_runner.models_for(PUBLISHED_TABLES):
         if model.path.parent.name == layer:
-            sql_runner.create(run.con, model, run.parameters)
+            _create(run, model)
+
+
+def _create(run: SettlementRun, model) -> None:
+    sql_runner.create(run.con, model, run.parameters)
+    for relation, last_reader in DROPPED_AFTER_LAST_READER.items():
+        if model.name == last_reader:
+            run.con.execute(f"drop table if exists {relation}")
 
 
 def _run_sharded_layer(run: SettlementRun, registered: RegisteredInputs, map_tasks) -> int:
@@ -97,7 +111,7 @@ def _run_sharded_layer(run: SettlementRun, registered: RegisteredInputs, map_tas
             continue
         if carried is None and model.declared_inputs & sharded:
             carried = _shards(run, registered, map_tasks)
-        sql_runner.create(run.con, model, run.parameters)
+        _create(run, model)
     if carried is None:
         carried = _shards(run, registered, map_tasks)
     return carried
