@@ -73,6 +73,7 @@ def run(argv: list[str], invocation: Invocation | None = None) -> int:
     if args.command == "instruments":
         return commands.run_instruments(args, options, started, invocation)
     commands.check_out_dir(args.out, invocation)
+    api = commands.start_prefect_api(args)  # its start overlaps the imports below
     from flows import dask_cluster, settlement  # imported late: Prefect is slow to import
     from transforms.coupon_codes import key_for_run
     from transforms.summary import DEVELOPMENT_KEY_WARNING, format_run
@@ -83,18 +84,10 @@ def run(argv: list[str], invocation: Invocation | None = None) -> int:
         progress(DEVELOPMENT_KEY_WARNING, logging.WARNING)
     with dask_cluster.executor_options(args, options) as options:
         if args.command == "settle":
-            outcomes = [
-                commands.orchestrated(
-                    settlement.settle, args.month, options, server_log=commands.server_log_of(args)
-                )
-            ]
+            outcomes = [commands.orchestrated(settlement.settle, args.month, options, api=api)]
         else:
             outcomes = commands.orchestrated(
-                settlement.backfill,
-                args.first,
-                args.last,
-                options,
-                server_log=commands.server_log_of(args),
+                settlement.backfill, args.first, args.last, options, api=api
             )
     print(format_run(outcomes, time.perf_counter() - started, key.kind))
     commands.point_to_catalog(args.out)

@@ -168,23 +168,16 @@ def run_instruments(args, options: RunOptions, started: float, invocation: Invoc
     if args.first and args.first > args.last:
         raise UsageError(f"usage: --from {args.first} is after --to {args.last}")
     check_out_dir(args.out, invocation)
+    api = start_prefect_api(args)  # its start overlaps the imports below
     from flows import instruments
     from transforms.summary import format_instruments
 
     quiet_prefect(args.verbose)
     if args.month:
-        outcomes = [
-            orchestrated(
-                instruments.run_instruments, args.month, options, server_log=server_log_of(args)
-            )
-        ]
+        outcomes = [orchestrated(instruments.run_instruments, args.month, options, api=api)]
     else:
         outcomes = orchestrated(
-            instruments.instruments_range,
-            args.first,
-            args.last,
-            options,
-            server_log=server_log_of(args),
+            instruments.instruments_range, args.first, args.last, options, api=api
         )
     print(format_instruments(outcomes, time.perf_counter() - started))
     point_to_catalog(args.out)
@@ -231,27 +224,28 @@ def check_out_dir(out: Path, invocation: Invocation) -> None:
     invocation.out_dir = out
 
 
-def orchestrated(flow, *args, server_log: Path | None = None):
+def start_prefect_api(args):
+    """The run's own Prefect API when no server is configured, started now so that its
+    start overlaps the run's imports (flows/ephemeral_api.py); None against a server."""
+    from flows.ephemeral_api import start_unless_configured
+
+    return start_unless_configured(server_log_of(args))
+
+
+def orchestrated(flow, *args, api=None):
     """Call a flow; when Prefect itself does not answer, start it again after a pause.
 
     Safe by design: a month is published in one transaction and a rerun of a published
     month changes nothing, so a run cut short by the orchestrator can simply run again.
-    The ephemeral server's own output goes to `server_log` (None: the terminal)."""
-    from flows.orphan_guard import tie_ephemeral_server_to_this_process
-    from flows.prefect_home import (
-        create_database_once,
-        is_orchestrator_failure,
-        uses_ephemeral_api,
-        without_heartbeats,
-    )
+    `api` is the run's own Prefect API (start_prefect_api), None against a server."""
+    from flows.prefect_home import is_orchestrator_failure, without_heartbeats
 
-    create_database_once()
-    # a killed run leaves no server behind, and the server's output stays off the terminal
-    tie_ephemeral_server_to_this_process(server_log)
-    # an ephemeral API ends with this process: nobody can read the run's heartbeats
-    quiet = without_heartbeats if uses_ephemeral_api() else contextlib.nullcontext
+    # the run's own API ends with this process: nobody can read the run's heartbeats
+    quiet = without_heartbeats if api is not None else contextlib.nullcontext
     for delay_s in (*ORCHESTRATOR_RETRY_DELAYS_S, None):
         try:
+            if api is not None:
+                api.wait_until_ready()  # started again first if it has exited
             with quiet():
                 return flow(*args)
         except Exception as error:

@@ -55,13 +55,6 @@ async def _create_and_register() -> None:
     await register_block_types()
 
 
-def uses_ephemeral_api() -> bool:
-    """No PREFECT_API_URL: this process starts its own API, which ends with it."""
-    from prefect.settings import get_current_settings
-
-    return not get_current_settings().api.url
-
-
 def without_heartbeats():
     """Prefect settings under which the flow runs started inside send no heartbeat.
 

@@ -80,8 +80,12 @@ def pytest_collection_modifyitems(items):
 
 
 def _prefect_servers() -> set[int]:
+    """Prefect's own ephemeral servers (a flow without a test server) and the API the CLI
+    starts itself (flows/ephemeral_api.py)."""
     server = sys.modules.get("prefect.server.api.server")  # never imported here: slow
-    return {id(s) for s in server.SubprocessASGIServer._instances.values()} if server else set()
+    own = sys.modules.get("flows.ephemeral_api")
+    found = {id(s) for s in server.SubprocessASGIServer._instances.values()} if server else set()
+    return found | ({id(api) for api in own.STARTED} if own else set())
 
 
 @pytest.fixture(autouse=True)

@@ -270,22 +270,21 @@ def _heartbeat_s():
     return get_current_settings().flows.heartbeat_frequency
 
 
-def test_runs_send_heartbeats_only_where_a_server_outlives_the_process(monkeypatch):
+def test_runs_send_heartbeats_only_where_a_server_outlives_the_process():
     """Prefect joins a flow run's heartbeat thread as the run ends (up to 1 s a run): the
-    CLI's runs on an ephemeral API, which ends with the process, send none; against a
-    running server they keep Prefect's (docs/performance.md#fixed-costs-taken-out-this-issue)."""
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    CLI's runs on their own API (flows/ephemeral_api.py), which ends with the process, send
+    none; against a running server (no API of the run's own) they keep Prefect's
+    (docs/performance.md#fixed-costs-taken-out-this-issue)."""
 
-    from flows import orphan_guard, prefect_home
+    class AnsweringApi:
+        def wait_until_ready(self):
+            pass
 
-    monkeypatch.setattr(prefect_home, "create_database_once", lambda: None)
-    monkeypatch.setattr(orphan_guard, "tie_ephemeral_server_to_this_process", lambda _: None)
     configured_s = _heartbeat_s()
     assert configured_s is not None
     seen = []
-    for api_url in ("http://127.0.0.1:4200/api", None):
-        with temporary_settings(updates={PREFECT_API_URL: api_url}):
-            cli_commands.orchestrated(lambda: seen.append(_heartbeat_s()))
+    for api in (None, AnsweringApi()):
+        cli_commands.orchestrated(lambda: seen.append(_heartbeat_s()), api=api)
     assert seen == [configured_s, None]
     assert _heartbeat_s() == configured_s  # only while the run lasts
 

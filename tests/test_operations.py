@@ -323,7 +323,7 @@ def test_a_killed_run_leaves_no_prefect_server_behind(tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    pattern = f"flows.orphan_guard {run.pid} "
+    pattern = f"flows.ephemeral_api {run.pid} "
 
     def server_pid():
         found = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True)

@@ -18,7 +18,7 @@ import contextlib
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from transforms.errors import OrchestratorUnavailable, UsageError
 
@@ -104,8 +104,13 @@ def _start_local_workers(address: str, connected) -> None:
             ) from None
 
 
-# an environment variable whose name says it holds a secret never reaches a worker
+# an environment variable whose name says it holds a secret never reaches a worker (nor the
+# run's own Prefect API, flows/ephemeral_api.py)
 _SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|CREDENTIAL|NOTIFY_URL", re.IGNORECASE)
+
+
+def environment_without_secrets(environment: Mapping[str, str]) -> dict[str, str]:
+    return {name: value for name, value in environment.items() if not _SECRET_NAME.search(name)}
 
 
 @contextlib.contextmanager
