@@ -74,6 +74,7 @@ def run(argv: list[str], invocation: Invocation | None = None) -> int:
         return commands.run_instruments(args, options, started, invocation)
     commands.check_out_dir(args.out, invocation)
     api = commands.start_prefect_api(args)  # its start overlaps the imports below
+    commands.build_gx_early(args)
     from flows import dask_cluster, settlement  # imported late: Prefect is slow to import
     from transforms.coupon_codes import key_for_run
     from transforms.summary import DEVELOPMENT_KEY_WARNING, format_run

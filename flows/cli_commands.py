@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from transforms.errors import OrchestratorUnavailable, UsageError
+from transforms.errors import CreditflowError, OrchestratorUnavailable, UsageError
 from transforms.pipeline.layout import OutputLayout
 from transforms.pipeline.options import RunOptions
 from transforms.summary import progress
@@ -230,6 +230,33 @@ def start_prefect_api(args):
     from flows.ephemeral_api import start_unless_configured
 
     return start_unless_configured(server_log_of(args))
+
+
+# a run over at least this much billing Parquet has seconds of SQL ahead of it
+GX_EARLY_FROM_BILLING_BYTES = 8 * 2**20
+
+
+def build_gx_early(args) -> None:
+    """Import GX and build the coupon suite's validation on a thread now, for a settlement
+    over enough bill lines to have seconds of SQL ahead (gx_validation.build_in_background):
+    the build (2-4 s in a fresh process) then overlaps the wait for the run's own Prefect API
+    and the month's SQL instead of following them. A small month (maybe without a coupon to
+    validate) does not start it, nor a Dask run, whose coordinator shares its memory budget
+    with the workers (docs/performance.md#gx-built-while-the-run-starts-2026-12-05-night).
+    What the billing folder holds is judged by the run itself: a problem here starts
+    nothing and is reported by the run's own stage."""
+    if getattr(args, "executor", "local") != "local":
+        return
+    from transforms.pipeline import gx_validation, inputs
+
+    last_month = args.month if args.command == "settle" else args.last
+    try:
+        billing = inputs.billing_cycles(args.data, last_month)
+        billing_bytes = sum(path.stat().st_size for paths in billing.values() for path in paths)
+    except (CreditflowError, OSError):
+        return
+    if billing_bytes >= GX_EARLY_FROM_BILLING_BYTES:
+        gx_validation.build_in_background()
 
 
 def orchestrated(flow, *args, api=None):

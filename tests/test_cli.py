@@ -506,3 +506,45 @@ def test_the_command_ends_without_teardown_yet_says_everything_and_keeps_its_exi
         [sys.executable, "-c", script, "--version"], capture_output=True, text=True, cwd=REPO
     )
     assert handled.returncode == 0 and handled.stdout.strip().endswith("handler ran")
+
+
+def _billing(data: Path, sizes_bytes: dict[str, int]) -> Path:
+    for cycle, size_bytes in sizes_bytes.items():
+        folder = data / "billing" / f"billing_cycle={cycle}"
+        folder.mkdir(parents=True)
+        with open(folder / "part-0.parquet", "wb") as part:
+            part.truncate(size_bytes)  # only its size is read here
+    return data
+
+
+@pytest.mark.parametrize(
+    ("argv", "sizes_bytes", "started"),
+    [
+        # the months up to the settled one count, a later delivery does not
+        (["settle", "--month", "2026-02"], {"2026-01": 5 << 20, "2026-02": 3 << 20}, True),
+        (["settle", "--month", "2026-01"], {"2026-01": 5 << 20, "2026-02": 3 << 20}, False),
+        (
+            ["backfill", "--from", "2026-01", "--to", "2026-02"],
+            {"2026-01": 4 << 20, "2026-02": 4 << 20},
+            True,
+        ),
+        (
+            ["settle", "--month", "2026-02", "--executor", "dask"],
+            {"2026-01": 9 << 20, "2026-02": 1},
+            False,
+        ),
+        # a missing export is the run's to report, in its stage: nothing starts here
+        (["settle", "--month", "2026-03"], {"2026-01": 9 << 20, "2026-02": 1}, False),
+    ],
+)
+def test_gx_is_built_early_only_for_a_local_run_over_enough_bill_lines(
+    argv, sizes_bytes, started, tmp_path, monkeypatch
+):
+    from transforms.pipeline import gx_validation
+
+    starts = []
+    monkeypatch.setattr(gx_validation, "build_in_background", lambda: starts.append(1))
+    data = _billing(tmp_path / "data", sizes_bytes)
+    args = cli_parser.build_parser().parse_args([*argv, "--data", str(data), "--out", "o"])
+    cli_commands.build_gx_early(args)
+    assert starts == ([1] if started else [])

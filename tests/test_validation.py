@@ -150,3 +150,35 @@ def test_serves_warm_up_runs_the_whole_suite_on_a_coupon_that_passes(tmp_path, m
     strict = dict(gx_validation._SAMPLE_PARAMETERS, currencies=["EUR"])
     sample = gx_validation._frame([gx_validation._SAMPLE_COUPON])
     assert not gx_validation._run(sample, strict).success
+
+
+def test_a_build_on_the_warm_up_thread_is_the_one_the_month_uses(monkeypatch):
+    """gx_validation.build_in_background: the month's validation waits for the thread's
+    build instead of building a second one beside it."""
+    import functools
+    import time
+
+    builds = []
+
+    @functools.cache
+    def slow_build():
+        builds.append(1)
+        time.sleep(0.3)
+        return object()
+
+    monkeypatch.setattr(gx_validation, "_built_validation", slow_build)
+    thread = gx_validation.build_in_background()
+    time.sleep(0.05)  # the thread is inside its build
+    assert gx_validation._validation() is slow_build()
+    thread.join()
+    assert builds == [1]
+
+
+def test_a_failed_build_on_the_warm_up_thread_is_raised_by_the_months_own_call(monkeypatch):
+    def broken_build():
+        raise RuntimeError("GX cannot be imported")
+
+    monkeypatch.setattr(gx_validation, "_built_validation", broken_build)
+    gx_validation.build_in_background().join()  # says nothing on its thread
+    with pytest.raises(RuntimeError, match="GX cannot be imported"):
+        gx_validation._validation()

@@ -8,12 +8,14 @@ GX checks the rendered file; the invariants of the large relations are SQL audit
 OUT/reports/YYYY-MM/validation.json, which the month report (index.html) shows.
 """
 
+import contextlib
 import csv
 import hashlib
 import io
 import json
 import logging
 import os
+import threading
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -123,8 +125,32 @@ def _gx():
     return gx, ProgressBarsConfig, get_expectation_impl
 
 
-@cache
+_BUILDING = threading.Lock()  # one build, whether a warm-up thread or the month asks first
+
+
 def _validation():
+    with _BUILDING:
+        return _built_validation()
+
+
+def build_in_background() -> threading.Thread:
+    """Import GX and build the suite's validation on a thread, for a run that has seconds of
+    SQL ahead of it: DuckDB releases the GIL while a query runs, so the import overlaps the
+    month's SQL, and the month's validation takes the result (or waits for it). A failure
+    here is left for the month's own call to raise."""
+
+    def build() -> None:
+        # nothing is cached of a failed build: the month's own call builds again and raises
+        with contextlib.suppress(Exception):
+            _validation()
+
+    thread = threading.Thread(target=build, name="gx-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+@cache
+def _built_validation():
     """The coupon suite's validation in an ephemeral GX context, built once per process
     (a backfill validates every month with it: the frame and the rules' values are passed
     to each run, nothing of a month stays in it). No Data Docs: they load their styles from
