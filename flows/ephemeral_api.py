@@ -4,7 +4,8 @@ and stopped at its exit.
 
 Prefect would start this "ephemeral" API itself at the run's first call to it, importing
 its server code into the run first (1.3 s) and then waiting for the child (2.4 s): 3.8 s
-on the critical path of every CLI run (docs/performance.md#the-cli-starts-its-own-api-early).
+on the critical path of every CLI run
+(docs/performance.md#the-cli-starts-its-own-api-early-2026-12-05-night).
 Here the child starts right after the arguments are checked, and its start overlaps the
 run's own imports and preparations; the run waits for it only at its first flow call.
 
