@@ -29,7 +29,9 @@ def write(lines_total: int, rows: dict, verdicts: list, checks: dict, cycles: di
         f"Command: `.venv/bin/python bench/run.py --lines {lines_total} --samples {samples}`",
         "",
         f"Each row: {samples} samples, each a process measured from fork to exit (wall; CPU "
-        "of the process tree; peak RSS summed over the tree; bench/measure.py).",
+        "of the process tree; peak RSS summed over the tree; bench/measure.py). The rows of "
+        "a shape take turns, sample by sample (the floors, then the stages and the CLI), so "
+        "that a slowdown of the machine falls on all the rows a target compares.",
         "",
         "| row | wall s min | wall s median | CPU s min | CPU s median | peak tree RSS MB "
         "| load before / peak |",

@@ -19,6 +19,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import bench_report
@@ -64,6 +66,18 @@ def data_for(shape: str, lines: int) -> Path:
     return data
 
 
+@dataclass(frozen=True)
+class Spec:
+    """One row to measure: `prepare(sample)` makes a sample's OUT (not timed);
+    `command(out)` is timed."""
+
+    key: str
+    name: str
+    command: Callable
+    prepare: Callable
+    env: dict | None = None
+
+
 class Bench:
     def __init__(self, args, work: Path):
         self.samples, self.work, self.rows = args.samples, work, {}
@@ -74,15 +88,23 @@ class Bench:
             PREFECT_LOGGING_LEVEL="WARNING",
         )
 
-    def row(self, key: str, name: str, command, prepare, env=None) -> measure.Row:
-        """`prepare(sample)` makes a sample's OUT (not timed); `command(out)` is timed."""
-        row = measure.Row(name)
+    def row(self, key: str, name: str, command, prepare, env=None) -> None:
+        self.interleaved([Spec(key, name, command, prepare, env)])
+
+    def interleaved(self, specs: list[Spec]) -> None:
+        """Every row's first sample, then every row's second, and so on. The rows a target
+        compares see the same machine: a slowdown during the run falls on each of them,
+        not on whichever row happened to run then (the 100M run of 2026-12-05 night)."""
+        rows = {spec.key: measure.Row(spec.name) for spec in specs}
         for sample in range(self.samples):
-            out = prepare(sample)
-            row.samples.append(measure.run(command(out), env or self.env, REPO))
-            say(f"{name}: sample {sample + 1}/{self.samples} {row.samples[-1].wall_s:.1f} s")
-        self.rows[key] = row
-        return row
+            for spec in specs:
+                row = rows[spec.key]
+                out = spec.prepare(sample)
+                row.samples.append(measure.run(spec.command(out), spec.env or self.env, REPO))
+                say(
+                    f"{spec.name}: sample {sample + 1}/{self.samples} {row.samples[-1].wall_s:.1f} s"
+                )
+        self.rows.update(rows)
 
     def fresh(self, key: str, data: Path, first_month: str = MONTH):
         """A fresh OUT per sample whose ledger starts at `first_month` (creditflow init)."""
@@ -121,24 +143,24 @@ def cli(month: str, data: Path, *extra: str):
     ]  # fmt: skip
 
 
-def measure_shape(bench: Bench, shape: str, data: Path, dask: list[str] | None) -> None:
-    """Full recompute and normal month, through the stages and the CLI (and Dask)."""
+def measure_shape(
+    bench: Bench, shape: str, data: Path, dask: list[str] | None, floors: list[Spec]
+) -> None:
+    """Full recompute and normal month, through the stages and the CLI, interleaved with
+    the floor rows they are judged against (and then Dask)."""
     tag = "" if shape == "today" else f" [{shape}]"
     key = "" if shape == "today" else f"{shape}_"
+    specs = list(floors)
     for way, command in (("stages", stages), ("cli", cli)):
         label = "stages (no Prefect)" if way == "stages" else "CLI (ephemeral Prefect API)"
-        bench.row(
-            f"{key}{way}_full",
-            f"{label}, full recompute{tag}",
-            command(MONTH, data),
-            bench.fresh(f"{key}{way}_full", data),
+        specs.append(Spec(f"{key}{way}_full", f"{label}, full recompute{tag}",
+                          command(MONTH, data), bench.fresh(f"{key}{way}_full", data)))  # fmt: skip
+        previous = bench.after_previous_month(
+            f"{key}{way}_normal", data, command(PREVIOUS_MONTH, data)
         )
-        bench.row(
-            f"{key}{way}_normal",
-            f"{label}, normal month{tag}",
-            command(MONTH, data),
-            bench.after_previous_month(f"{key}{way}_normal", data, command(PREVIOUS_MONTH, data)),
-        )
+        specs.append(Spec(f"{key}{way}_normal", f"{label}, normal month{tag}",
+                          command(MONTH, data), previous))  # fmt: skip
+    bench.interleaved(specs)
     if dask is None:
         return
     for kind, prepare in (
@@ -234,16 +256,18 @@ def main() -> None:
     limit, ran_out = floor_memory_limit(today, work, bench.env)
     floor = [str(BENCH / "floor.sql"), CUTOFF, limit]
     given = f" (memory_limit {limit}: {', '.join(ran_out)} ran out)" if ran_out else ""
-    bench.row("floor", f"floor: one DuckDB query{given}",
-              lambda out: [PYTHON, "-c", FLOOR, str(today), str(work / "floor.parquet"), *floor],
-              lambda sample: None)  # fmt: skip
-    bench.row("floor_audits", f"floor plus creditflow's input audits{given}",
-              lambda out: [PYTHON, "-c", FLOOR_PLUS_AUDITS, str(today), str(work / "floor2.parquet"),
-                           *floor, MONTH, str(out)],
-              bench.fresh("floor_audits", today))  # fmt: skip
+    floors = [
+        Spec("floor", f"floor: one DuckDB query{given}",
+             lambda out: [PYTHON, "-c", FLOOR, str(today), str(work / "floor.parquet"), *floor],
+             lambda sample: None),
+        Spec("floor_audits", f"floor plus creditflow's input audits{given}",
+             lambda out: [PYTHON, "-c", FLOOR_PLUS_AUDITS, str(today), str(work / "floor2.parquet"),
+                          *floor, MONTH, str(out)],
+             bench.fresh("floor_audits", today)),
+    ]  # fmt: skip
     dask = None if args.no_dask else ["--executor", "dask", "--workers", str(args.dask_workers)]
-    measure_shape(bench, "today", today, dask)
-    measure_shape(bench, "program", program, None)
+    measure_shape(bench, "today", today, dask, floors)
+    measure_shape(bench, "program", program, None, [])
     measure_tiny(bench)
     checks = {
         "floor_mismatches": bench_report.floor_mismatches(work, bench.samples - 1),
