@@ -2,13 +2,15 @@
 measured like a harness row (bench/measure.py), SAMPLES times each. For a change whose
 effect is smaller than the spread between two harness runs on this machine.
 
-    python bench/ab.py OLD_CHECKOUT NEW_CHECKOUT --data DATA --month 2026-01 [--base OUT]
+    python bench/ab.py OLD_CHECKOUT NEW_CHECKOUT --data DATA --month 2026-01 [--base OUT] \
+        [--stages]
 
 Each checkout runs from its own source tree (`python -c "import flows.cli ..."` with the
 checkout as the working directory), with this interpreter's packages. Without --base the
 month is a full recompute on a fresh OUT (`creditflow init`, not timed); with --base each
 sample settles the month on a fresh copy of that OUT (not timed). No PREFECT_API_URL: the
-run starts its own Prefect API, as an operator's CLI run does.
+run starts its own Prefect API, as an operator's CLI run does. With --stages each sample runs the harness's stages row
+instead (the settlement pipeline without Prefect, bench/contenders.py STAGES).
 """
 
 import argparse
@@ -20,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 import measure  # bench/, the script's own folder
+from contenders import STAGES
 
 CLI = [sys.executable, "-c", "import flows.cli as cli; cli.entry()"]
 
@@ -32,6 +35,7 @@ def main() -> None:
     parser.add_argument("--month", required=True)
     parser.add_argument("--base", type=Path, help="an OUT whose previous month is settled")
     parser.add_argument("--samples", type=int, default=3)
+    parser.add_argument("--stages", action="store_true", help="the stages, not the CLI")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="creditflow-ab-"))
     env = dict(
@@ -58,7 +62,11 @@ def main() -> None:
                     check=True,
                     capture_output=True,
                 )
-            settle = [*CLI, "settle", "--month", args.month, "--data", str(data), "--out", str(out)]
+            settle = (
+                [sys.executable, "-c", STAGES, args.month, str(data), str(out)]
+                if args.stages
+                else [*CLI, "settle", "--month", args.month, "--data", str(data), "--out", str(out)]
+            )
             taken = measure.run(settle, env, checkout)
             print(
                 f"{tag} sample {sample}: wall {taken.wall_s:.2f} s, CPU {taken.cpu_s:.2f} s, "
