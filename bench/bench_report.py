@@ -31,17 +31,21 @@ def write(lines_total: int, rows: dict, verdicts: list, checks: dict, cycles: di
         f"Each row: {samples} samples, each a process measured from fork to exit (wall; CPU "
         "of the process tree; peak RSS summed over the tree; bench/measure.py). The rows of "
         "a shape take turns, sample by sample (the floors, then the stages and the CLI), so "
-        "that a slowdown of the machine falls on all the rows a target compares.",
+        "that a slowdown of the machine falls on all the rows a target compares. The probe is "
+        "a fixed DuckDB query timed just before each sample (bench/measure.py PROBE_SQL; "
+        "about 0.35 s on an idle machine): a larger figure is a slower machine.",
         "",
         "| row | wall s min | wall s median | CPU s min | CPU s median | peak tree RSS MB "
-        "| load before / peak |",
-        "|---|---:|---:|---:|---:|---:|---|",
+        "| load before / peak | probe s min / max |",
+        "|---|---:|---:|---:|---:|---:|---|---|",
     ]
     for row in rows.values():
         before, peak = row.load()
+        fastest, slowest = row.probe()
         page.append(
             f"| {row.name} | {row.min_wall():.2f} | {row.median_wall():.2f} | {row.min_cpu():.2f} | "
-            f"{row.median_cpu():.2f} | {row.peak_mb():.0f} | {before:.2f} / {peak:.2f} |"
+            f"{row.median_cpu():.2f} | {row.peak_mb():.0f} | {before:.2f} / {peak:.2f} | "
+            f"{fastest:.2f} / {slowest:.2f} |"
         )
     for key, row in rows.items():
         inner = row.samples[-1].inner()

@@ -9,7 +9,9 @@ the same way for every contender (the floor query included) from fork to exit.
   descendants is summed (/proc); the peak of that sum. Pages shared between processes
   (forked workers) are counted once per process, so this errs on the high side;
 - load: the 1-minute load average before the sample, and the highest seen during it,
-  so that a figure taken on a busy machine says so.
+  so that a figure taken on a busy machine says so;
+- probe: how fast the machine is just before the sample (probe_s), since a machine can
+  slow down while its load average stays the same.
 """
 
 import json
@@ -24,6 +26,12 @@ from pathlib import Path
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 POLL_S = 0.05
+# a fixed DuckDB query on every core: a hash aggregate into 2M groups, the rows' own kind
+# of work (about 0.35 s on the idle 2-core machine)
+PROBE_SQL = (
+    "select count(*), sum(s) from "
+    "(select hash(i) % 2000000 as k, sum(i) as s from range(8000000) t(i) group by k)"
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,7 @@ class Sample:
     peak_tree_rss_mb: float
     load_before: float
     load_peak: float
+    probe_s: float
     stdout: str
     stderr: str
 
@@ -72,12 +81,17 @@ class Row:
         """The load before the first sample, and the highest seen during any."""
         return self.samples[0].load_before, max(s.load_peak for s in self.samples)
 
+    def probe(self) -> tuple[float, float]:
+        """The fastest and the slowest probe before the row's samples."""
+        return min(s.probe_s for s in self.samples), max(s.probe_s for s in self.samples)
+
     def figures(self) -> dict:
         return {
             "wall_s": [s.wall_s for s in self.samples],
             "cpu_s": [s.cpu_s for s in self.samples],
             "peak_tree_rss_mb": self.peak_mb(),
             "load": list(self.load()),
+            "probe_s": [s.probe_s for s in self.samples],
             "inner": [s.inner() for s in self.samples],
         }
 
@@ -112,8 +126,25 @@ def _rss_and_cpu(pid: int) -> tuple[int, float] | None:
     return resident_pages * PAGE_BYTES, cpu_ticks / TICKS_PER_S
 
 
+def probe_s() -> float:
+    """How fast the machine is right now: the best of three runs of PROBE_SQL in this
+    process. In the 100M run of 2026-12-06 the floor took twice its usual time while the
+    load average looked as usual; a probe before each sample shows such a machine."""
+    import duckdb
+
+    best = float("inf")
+    with duckdb.connect() as con:
+        con.execute("set enable_progress_bar = false")
+        for _ in range(3):
+            started = time.perf_counter()
+            con.execute(PROBE_SQL).fetchall()
+            best = min(best, time.perf_counter() - started)
+    return best
+
+
 def run(command: list[str], env: dict | None = None, cwd: Path | None = None) -> Sample:
     """One sample of `command`, which must succeed."""
+    probe = probe_s()
     load_before = os.getloadavg()[0]
     peak = {"rss": 0, "load": load_before}
     cpu_seen: dict[int, float] = {}
@@ -167,6 +198,7 @@ def run(command: list[str], env: dict | None = None, cwd: Path | None = None) ->
         peak_tree_rss_mb=peak["rss"] / 2**20,
         load_before=load_before,
         load_peak=peak["load"],
+        probe_s=probe,
         stdout=outputs["stdout"],
         stderr=outputs["stderr"],
     )

@@ -27,7 +27,11 @@ def _load(rows, *keys) -> str:
     peak = [rows[k].load()[1] for k in keys if k in rows]
     if not before:
         return "load: not measured"
-    return f"load 1 min: {min(before):.2f} before, {max(peak):.2f} peak"
+    probes = [p for k in keys if k in rows for p in rows[k].probe()]
+    return (
+        f"load 1 min: {min(before):.2f} before, {max(peak):.2f} peak; "
+        f"probe {min(probes):.2f}-{max(probes):.2f} s"
+    )
 
 
 def _ratio(rows, numerator: str, denominator: str) -> tuple[float, float]:
