@@ -32,7 +32,7 @@ def write(lines_total: int, rows: dict, verdicts: list, checks: dict, cycles: di
         "of the process tree; peak RSS summed over the tree; bench/measure.py). The rows of "
         "a shape take turns, sample by sample (the floors, then the stages and the CLI), so "
         "that a slowdown of the machine falls on all the rows a target compares. The probe is "
-        "a fixed DuckDB query timed just before each sample (bench/measure.py PROBE_SQL; "
+        "a fixed DuckDB query timed just before each sample (bench/probe.sql; "
         "about 0.35 s on an idle machine): a larger figure is a slower machine.",
         "",
         "| row | wall s min | wall s median | CPU s min | CPU s median | peak tree RSS MB "

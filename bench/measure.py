@@ -26,12 +26,7 @@ from pathlib import Path
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 POLL_S = 0.05
-# a fixed DuckDB query on every core: a hash aggregate into 2M groups, the rows' own kind
-# of work (about 0.35 s on the idle 2-core machine)
-PROBE_SQL = (
-    "select count(*), sum(s) from "
-    "(select hash(i) % 2000000 as k, sum(i) as s from range(8000000) t(i) group by k)"
-)
+PROBE_SQL = (Path(__file__).resolve().parent / "probe.sql").read_text()
 
 
 @dataclass(frozen=True)
@@ -127,8 +122,8 @@ def _rss_and_cpu(pid: int) -> tuple[int, float] | None:
 
 
 def probe_s() -> float:
-    """How fast the machine is right now: the best of three runs of PROBE_SQL in this
-    process. In the 100M run of 2026-12-06 the floor took twice its usual time while the
+    """How fast the machine is right now: the best of three runs of bench/probe.sql in
+    this process. In the 100M run of 2026-12-06 the floor took twice its usual time while the
     load average looked as usual; a probe before each sample shows such a machine."""
     import duckdb
 
