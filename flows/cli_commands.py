@@ -232,12 +232,15 @@ def start_prefect_api(args):
     return start_unless_configured(server_log_of(args))
 
 
+# a run over at least this much billing Parquet has seconds of SQL ahead of it
+GX_EARLY_FROM_BILLING_BYTES = 8 * 2**20
+
+
 def build_gx_early(args) -> None:
     """Import GX and build the coupon suite's validation on a thread now, for a settlement
-    over enough bill lines to have seconds of SQL ahead (gx_validation.build_early): the
-    build (2-4 s in a fresh process) then overlaps the wait for the run's own Prefect API
-    and the month's SQL instead of following them (the month's first stage would start it
-    only after that wait). A small month (maybe without a coupon to
+    over enough bill lines to have seconds of SQL ahead (gx_validation.build_in_background):
+    the build (2-4 s in a fresh process) then overlaps the wait for the run's own Prefect API
+    and the month's SQL instead of following them. A small month (maybe without a coupon to
     validate) does not start it, nor a Dask run, whose coordinator shares its memory budget
     with the workers (docs/performance.md#gx-built-while-the-run-starts-2026-12-05-night).
     What the billing folder holds is judged by the run itself: a problem here starts
@@ -252,7 +255,8 @@ def build_gx_early(args) -> None:
         billing_bytes = sum(path.stat().st_size for paths in billing.values() for path in paths)
     except (CreditflowError, OSError):
         return
-    gx_validation.build_early(billing_bytes)
+    if billing_bytes >= GX_EARLY_FROM_BILLING_BYTES:
+        gx_validation.build_in_background()
 
 
 def orchestrated(flow, *args, api=None):

@@ -544,7 +544,6 @@ def test_gx_is_built_early_only_for_a_local_run_over_enough_bill_lines(
 
     starts = []
     monkeypatch.setattr(gx_validation, "build_in_background", lambda: starts.append(1))
-    monkeypatch.setattr(gx_validation, "_WARM_UP", [])
     data = _billing(tmp_path / "data", sizes_bytes)
     args = cli_parser.build_parser().parse_args([*argv, "--data", str(data), "--out", "o"])
     cli_commands.build_gx_early(args)

@@ -182,26 +182,3 @@ def test_a_failed_build_on_the_warm_up_thread_is_raised_by_the_months_own_call(m
     gx_validation.build_in_background().join()  # says nothing on its thread
     with pytest.raises(RuntimeError, match="GX cannot be imported"):
         gx_validation._validation()
-
-
-def test_a_local_month_over_enough_bill_lines_starts_the_build_in_its_first_stage(
-    world, monkeypatch
-):
-    """settlement_inputs.register_inputs: every way into the settlement (the CLI, a flow in
-    `creditflow serve`, the stages alone) overlaps GX's build with the month's SQL, once per
-    process; a month already published (re-rendered, nothing validated) and a sharded run
-    start nothing."""
-    starts = []
-    monkeypatch.setattr(gx_validation, "build_in_background", lambda: starts.append(1))
-    monkeypatch.setattr(gx_validation, "_WARM_UP", [])
-    world = _world(world)
-    monkeypatch.setattr(gx_validation, "EARLY_FROM_BILLING_BYTES", 1 << 30)
-    world.settle("2025-03")
-    assert starts == []  # the month's few bytes are not enough
-    monkeypatch.setattr(gx_validation, "EARLY_FROM_BILLING_BYTES", 1)
-    world.settle("2025-03")  # already published
-    world.settle("2025-04", executor="in-process", shards=2)
-    assert starts == []
-    world.settle("2025-05")
-    world.settle("2025-06")
-    assert starts == [1]

@@ -126,10 +126,6 @@ def _gx():
 
 
 _BUILDING = threading.Lock()  # one build, whether a warm-up thread or the month asks first
-# a month over at least this much billing Parquet (every cycle up to it) has seconds of SQL
-# ahead of its checks; a smaller one (maybe without a coupon to validate) starts nothing
-EARLY_FROM_BILLING_BYTES = 8 * 2**20
-_WARM_UP: list[threading.Thread] = []  # the process's one warm-up thread, once started
 
 
 def _validation():
@@ -151,14 +147,6 @@ def build_in_background() -> threading.Thread:
     thread = threading.Thread(target=build, name="gx-warm-up", daemon=True)
     thread.start()
     return thread
-
-
-def build_early(billing_bytes: int) -> None:
-    """Start the build on a thread (build_in_background) for a month over enough bill lines
-    for the build (2-4 s in a fresh process) to overlap its SQL instead of following it; at
-    most once per process (the CLI may have started it before its Prefect API was ready)."""
-    if billing_bytes >= EARLY_FROM_BILLING_BYTES and not _WARM_UP:
-        _WARM_UP.append(build_in_background())
 
 
 @cache

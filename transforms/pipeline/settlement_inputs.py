@@ -8,7 +8,6 @@ from transforms import contracts, months
 from transforms.errors import InputError
 from transforms.pipeline import (
     evidence,
-    gx_validation,
     input_fingerprints,
     inputs,
     ledger_start,
@@ -46,10 +45,6 @@ def register_inputs(run: SettlementRun, _previous=None) -> RegisteredInputs:
     if not options.dry_run:
         ledger_start.check_data_dir(con, data_dir, options.data_moved)
     billing = inputs.billing_cycles(data_dir, month)
-    if not already_published and options.executor == "local":
-        # GX's build overlaps the month's SQL; a Dask run's coordinator shares its memory
-        # budget with the workers, so it builds when it validates
-        gx_validation.build_early(sum(p.stat().st_size for ps in billing.values() for p in ps))
     inputs.register_eligible_products(con, options.eligible_products)
     snapshots = {
         c: inputs.snapshot_files(data_dir, c) for c in (contracts.REFERRALS, contracts.ACCOUNTS)
