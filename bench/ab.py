@@ -9,8 +9,9 @@ Each checkout runs from its own source tree (`python -c "import flows.cli ..."` 
 checkout as the working directory), with this interpreter's packages. Without --base the
 month is a full recompute on a fresh OUT (`creditflow init`, not timed); with --base each
 sample settles the month on a fresh copy of that OUT (not timed). No PREFECT_API_URL: the
-run starts its own Prefect API, as an operator's CLI run does. With --stages each sample runs the harness's stages row
-instead (the settlement pipeline without Prefect, bench/contenders.py STAGES).
+run starts its own Prefect API, as an operator's CLI run does. With --stages each sample
+runs the harness's stages row instead (the settlement pipeline without Prefect,
+bench/contenders.py STAGES).
 """
 
 import argparse
