@@ -123,8 +123,8 @@ def _rss_and_cpu(pid: int) -> tuple[int, float] | None:
 
 def probe_s() -> float:
     """How fast the machine is right now: the best of three runs of bench/probe.sql in
-    this process. In the 100M run of 2026-12-06 the floor took twice its usual time while the
-    load average looked as usual; a probe before each sample shows such a machine."""
+    this process. In the 100M run of 2026-12-06 the floor took twice its usual time while
+    the load average looked as usual; a probe before each sample shows such a machine."""
     import duckdb
 
     best = float("inf")
