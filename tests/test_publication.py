@@ -234,3 +234,65 @@ def test_a_warehouse_written_before_the_renames_is_upgraded_in_place(tmp_path):
     assert [tuple(str(v) for v in row) for row in rows] == [
         ("2025-03", "2025-03-02", "2026-02-28", "45.5000")
     ]
+
+
+def test_rows_changed_on_their_way_into_the_ledger_are_rendered_again_and_refused(
+    world, monkeypatch
+):
+    """The files a month was validated with are written as they are only when the committed
+    rows are the computed ones; a row changed on its way into the ledger makes the batch be
+    rendered again from the ledger, where it no longer matches the recorded digest: refused,
+    with nothing written."""
+    from transforms.pipeline import warehouse
+
+    append = warehouse.append
+
+    def append_then_change_a_cent(con, *args, **kwargs):
+        append(con, *args, **kwargs)
+        con.execute("update warehouse.coupons set amount_usd = amount_usd + 0.01")
+
+    monkeypatch.setattr(warehouse, "append", append_then_change_a_cent)
+    _earning_world(world)
+    with pytest.raises(StateConflict, match=r"2025-04: re-rendered coupons\.csv does not match"):
+        world.settle("2025-04")
+    assert not (_batch(world, "2025-04") / "coupons.csv").exists()
+
+
+_COMPUTED_COUPONS = (
+    "create table coupons as select * from (values "
+    "('2025-04', 'r-1', 20.00::decimal(18, 2), date '2025-05-05', null), "
+    "('2025-04', 'r-1', 20.00::decimal(18, 2), date '2025-05-05', null), "
+    "('2025-04', 'r-2', 35.10::decimal(18, 2), date '2025-05-05', 'x')) "
+    "as t(settlement_month, referrer_account_id, amount_usd, issued_on, note)"
+)
+
+
+@pytest.mark.parametrize(
+    ("committed", "same"),
+    [
+        ("select * from coupons", True),
+        ("select * from coupons union all select '2025-03', 'r-9', 1, date '2025-04-05', ''", True),
+        ("select * replace (amount_usd + 0.01 as amount_usd) from coupons", False),
+        ("select * from coupons union all (select * from coupons limit 1)", False),
+        ("select distinct * from coupons", False),
+        ("select * replace (issued_on::timestamp as issued_on) from coupons", False),
+        ("select * exclude (note) from coupons", False),
+    ],
+    ids=[
+        "the same rows",
+        "another month differs",
+        "a cent changed",
+        "a row committed twice",
+        "a repeated row committed once",
+        "a column retyped",
+        "a column missing",
+    ],
+)
+def test_same_rows_committed_holds_only_for_the_months_rows_column_for_column(committed, same):
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("attach ':memory:' as warehouse")
+    con.execute(_COMPUTED_COUPONS)
+    con.execute(f"create table warehouse.coupons as {committed}")
+    assert published_files.same_rows_committed(con, "coupons", "2025-04") is same

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
+
 from transforms.batch_file import sha256_hex
 from transforms.errors import StateConflict
 from transforms.pipeline.faults import crash_point
@@ -34,6 +36,9 @@ class PublishedFile:
     digest_column: str  # in the pipeline's month record: checked by every run
     about: str  # what it holds, for docs/outputs.md (generated_docs.py)
     crash_point: str | None = None  # a test's crash point after the file is written
+    # the published tables its rows come from: a file rendered from the computed month is
+    # written as rendered when the committed rows are those rows (same_rows_committed)
+    tables: tuple[str, ...] = ()
 
 
 def render(
@@ -49,6 +54,29 @@ def render(
         pinned = {**record, **digests(files[: len(rendered)], rendered)}
         rendered[file.name] = file.render(run, rows, pinned, rendered)
     return rendered
+
+
+def same_rows_committed(con, table: str, month: str) -> bool:
+    """Whether the month's rows committed to warehouse.<table> are the computed relation's
+    rows: the same columns with the same types, and the same rows as a multiset. Rendering is
+    a pure function of those rows (and the record and key), so then it gives the same bytes
+    from either side; a column missing or retyped, or any row changed, says no."""
+    described = con.execute(f"describe select * from {table}").fetchall()
+    columns = ", ".join(f'"{name}"' for name, *_ in described)
+    try:
+        committed = con.execute(f"describe select {columns} from warehouse.{table}").fetchall()
+    except duckdb.BinderException:
+        return False
+    if [row[:2] for row in committed] != [row[:2] for row in described]:
+        return False
+    computed_rows = f"select {columns} from {table} where settlement_month = $m"
+    committed_rows = f"select {columns} from warehouse.{table} where settlement_month = $m"
+    (differing,) = con.execute(
+        f"select count(*) from (({computed_rows} except all {committed_rows}) "
+        f"union all ({committed_rows} except all {computed_rows}))",
+        {"m": month},
+    ).fetchone()
+    return differing == 0
 
 
 def digests(files: tuple[PublishedFile, ...], rendered: dict[str, bytes]) -> dict[str, str]:
