@@ -179,7 +179,11 @@ def test_in_process_and_dask_map_return_results_in_task_order(cluster):
     assert executors.on_dask(cluster.scheduler_address)(abs, tasks) == [3, 1, 2]
 
 
-def test_an_unreachable_scheduler_is_one_line_and_exit_6(monkeypatch, tmp_path, capsys):
+def test_an_unreachable_scheduler_is_one_line_and_exit_6(
+    prefect_harness, monkeypatch, tmp_path, capsys
+):
+    # the session's Prefect server: without one, the CLI starts its own API while it
+    # reaches for the scheduler (flows/ephemeral_api.py), which only integration tests may
     monkeypatch.setattr(executors, "CONNECT_TIMEOUT_S", 1)
     code = exit_code(
         [
