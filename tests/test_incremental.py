@@ -133,6 +133,24 @@ def test_referees_whose_kept_days_move_in_a_normal_month_are_summed_again(tmp_pa
     assert worlds["inc"].status("friend2", "2025-04")["registered_date"] == date(2025, 2, 19)
 
 
+def test_a_corrected_cycle_makes_every_named_record_be_looked_up_again(tmp_path):
+    # friend0's June refund names its February purchase. In August the February cycle is
+    # re-delivered with that purchase dated later: where July found the named records
+    # (warehouse.linked_original_dates) holds for the cycles as they were then, so August
+    # looks every named record up again in every cycle, and the refund moves with it
+    def deliver(world, month):
+        if month == "2025-08":
+            (bought,) = (line for line in world.lines if line["record_id"] == "friend0-buy")
+            bought["billing_date"] = date(2025, 2, 20)
+
+    worlds, outcomes = _settle_both_ways(tmp_path, "2025-08", deliver)
+    assert _outputs(worlds["inc"].out) == _outputs(worlds["full"].out)
+    assert outcomes[("inc", "2025-08")].scanned_cycles == ("2025-02", "2025-08")
+    found = "select original_billing_date from linked_original_dates where record_id = $r"
+    for world in worlds.values():
+        assert world.query(found, {"r": "friend0-buy"}) == [(date(2025, 2, 20),)]
+
+
 def test_a_month_under_other_rules_sums_every_day(tmp_path):
     # the window state's crossings are the old threshold's: April, under a higher one,
     # must sum every referee's days, though it scans its own cycle alone

@@ -3,8 +3,9 @@
    purpose: every line that names an original record, resolved: the billing_date of the
             line it names, when that is a delivered line of the same account.
    grain: one row per (billing_cycle, record_id) of int_cycle_linked_lines
-   parameters: none
-   inputs: int_cycle_linked_lines, raw_billing_records
+   parameters: none (window_state_month says whether last month's originals are kept)
+   inputs: int_cycle_linked_lines, raw_billing_records, raw_billing_lines,
+           warehouse.linked_original_dates, window_state_month (control)
    Rule 1 (effective date): a linked line counts on its original's billing_date, so a
    refund lowers exactly the windows its purchase counted in, whenever it arrives. The
    original is looked up among the delivered lines of the same account in every cycle up
@@ -14,14 +15,72 @@
    Decisions: record ids are unique within a cycle only, so when an account was
    delivered the same id in several cycles, the earliest billing_date is the original's;
    a delivered original whose billing_date is not a date cannot be placed and leaves the
-   line unlinked. */
+   line unlinked.
+   Incremental (docs/performance.md#incremental): the earliest date over every cycle is
+   the earlier of the earliest over the cycles kept and the earliest over the cycles
+   scanned. When this month advances last month's state (window_state_month: only this
+   month's cycle scanned, every earlier cycle unchanged since last month), a record last
+   month looked up (warehouse.linked_original_dates, found or not) is looked up in this
+   month's lines only; a record named for the first time is looked up in every cycle. */
 with linked as (
     select * from int_cycle_linked_lines
 ),
 
-named_record_ids as (
-    select distinct original_record_id as record_id
+named as (
+    select distinct
+        account_id,
+        original_record_id as record_id
     from linked
+),
+
+kept as (
+    select
+        account_id,
+        record_id,
+        original_billing_date
+    from warehouse.linked_original_dates
+    where settlement_month in (select settlement_month from window_state_month)
+),
+
+known as (
+    select
+        named.account_id,
+        named.record_id,
+        kept.original_billing_date as kept_billing_date
+    from named
+    inner join kept
+        on
+            named.account_id = kept.account_id
+            and named.record_id = kept.record_id
+),
+
+known_in_scanned as (
+    select
+        lines.account_id,
+        lines.record_id,
+        min(try_cast(lines.billing_date as date)) as scanned_billing_date
+    from raw_billing_lines as lines
+    semi join known
+        on
+            lines.account_id = known.account_id
+            and lines.record_id = known.record_id
+    group by lines.account_id, lines.record_id
+),
+
+unknown as (
+    select
+        named.account_id,
+        named.record_id
+    from named
+    anti join kept
+        on
+            named.account_id = kept.account_id
+            and named.record_id = kept.record_id
+),
+
+unknown_record_ids as (
+    select distinct record_id
+    from unknown
 ),
 
 candidates as (
@@ -29,20 +88,40 @@ candidates as (
     -- half the cost of probing (account, record) directly (docs/performance.md)
     select records.*
     from raw_billing_records as records
-    semi join named_record_ids on records.record_id = named_record_ids.record_id
+    semi join unknown_record_ids on records.record_id = unknown_record_ids.record_id
 ),
 
-originals as (
+found as (
     select
         candidates.account_id,
         candidates.record_id,
         min(try_cast(candidates.billing_date as date)) as original_billing_date
     from candidates
-    semi join linked
+    semi join unknown
         on
-            candidates.account_id = linked.account_id
-            and candidates.record_id = linked.original_record_id
+            candidates.account_id = unknown.account_id
+            and candidates.record_id = unknown.record_id
     group by candidates.account_id, candidates.record_id
+),
+
+originals as (
+    select
+        known.account_id,
+        known.record_id,
+        -- least() passes over a null: a record not found before may be delivered now
+        least(known.kept_billing_date, known_in_scanned.scanned_billing_date)
+            as original_billing_date
+    from known
+    left join known_in_scanned
+        on
+            known.account_id = known_in_scanned.account_id
+            and known.record_id = known_in_scanned.record_id
+    union all
+    select
+        account_id,
+        record_id,
+        original_billing_date
+    from found
 ),
 
 final as (

@@ -5,13 +5,15 @@
             cache is state, not the ledger: a re-scanned cycle replaces its rows.
    grain: per billing cycle scanned (cycle_eligible_spend, cycle_linked_lines,
           billing_cycle_scans), per referee account (cached_referees) and per referee
-          (referee_window_state, as of the month being published)
+          (referee_window_state, as of the month being published) and per original record
+          named (linked_original_dates, likewise)
    parameters: none
    inputs: int_scanned_eligible_spend, int_scanned_linked_lines, int_referee_accounts,
-           int_referees, int_referee_windows,
+           int_referees, int_referee_windows, int_linked_lines,
            scanned_cycles (control), warehouse.cycle_eligible_spend,
            warehouse.cycle_linked_lines, warehouse.billing_cycle_scans,
            warehouse.cached_referees, warehouse.referee_window_state,
+           warehouse.linked_original_dates,
            warehouse.settlements */
 delete from warehouse.cycle_eligible_spend
 where billing_cycle in (select billing_cycle from scanned_cycles);
@@ -71,3 +73,15 @@ select
 from int_referees as referees
 inner join int_referee_windows as windows
     on referees.referee_account_id = windows.referee_account_id;
+
+-- where each named original record was found, as of this month (int_linked_lines looks
+-- up next month only its own cycle for them): one row per (account, record) named
+delete from warehouse.linked_original_dates;
+
+insert into warehouse.linked_original_dates
+select distinct
+    (select max(settlement_month) from warehouse.settlements) as settlement_month,
+    account_id,
+    original_record_id as record_id,
+    original_billing_date
+from int_linked_lines;

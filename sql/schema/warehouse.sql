@@ -302,6 +302,19 @@ create table if not exists warehouse.referee_window_state (
     linked_refunds_usd decimal(18, 4) not null
 );
 
+-- ... and, for each original record a linked line names, the earliest billing_date of the
+-- account's delivered lines with that record id over every cycle up to the last published
+-- month (null: none delivered, or none dated), for the next month to look it up in its own
+-- cycle only instead of every cycle again (sql/intermediate/int_linked_lines.sql). One row
+-- per (account_id, record_id) named, all rewritten by each month's publish: the lookups of
+-- settlement_month only.
+create table if not exists warehouse.linked_original_dates (
+    settlement_month varchar not null,
+    account_id varchar not null,
+    record_id varchar not null,
+    original_billing_date date
+);
+
 -- SHA-256 of each billing file by its file-system stamp, so a run re-reads only files that
 -- are new or were written since they were hashed (flows/io.py file_stamp). A cache, not the
 -- ledger: --full-recompute ignores it and hashes every file again.

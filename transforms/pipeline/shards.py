@@ -51,9 +51,14 @@ SHARDED_MODELS = (
     "int_referee_daily_spend",
     "int_referee_windows",
 )
-# what the coordinator takes back: the scans (the incremental state the publish keeps) and
-# the windows (what int_referee_entitlements reads)
-RETURNED_MODELS = ("int_scanned_eligible_spend", "int_scanned_linked_lines", "int_referee_windows")
+# what the coordinator takes back: the scans and the originals found (the incremental state
+# the publish keeps) and the windows (what int_referee_entitlements reads)
+RETURNED_MODELS = (
+    "int_scanned_eligible_spend",
+    "int_scanned_linked_lines",
+    "int_linked_lines",
+    "int_referee_windows",
+)
 # the coordinator's relations a shard reads: the whole relation (small), or the slice of
 # the shard's accounts (keyed by the named account column)
 WHOLE_INPUTS = {
@@ -69,6 +74,7 @@ SLICED_INPUTS = {
     "warehouse.cycle_eligible_spend": "account_id",
     "warehouse.cycle_linked_lines": "account_id",
     "warehouse.referee_window_state": "referee_account_id",
+    "warehouse.linked_original_dates": "account_id",
 }
 # the incremental state a shard needs: the cycles taken from the cache only, and the
 # window state only when this month advances it
@@ -77,6 +83,9 @@ STATE_FILTERS = {
     "warehouse.cycle_eligible_spend": CACHED_ONLY,
     "warehouse.cycle_linked_lines": CACHED_ONLY,
     "warehouse.referee_window_state": (
+        "settlement_month in (select settlement_month from window_state_month)"
+    ),
+    "warehouse.linked_original_dates": (
         "settlement_month in (select settlement_month from window_state_month)"
     ),
 }
