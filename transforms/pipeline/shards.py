@@ -77,7 +77,7 @@ SLICED_INPUTS = {
     "warehouse.linked_original_dates": "account_id",
 }
 # the incremental state a shard needs: the cycles taken from the cache only, and the
-# window state only when this month advances it
+# window state and the originals found only when this month advances them
 CACHED_ONLY = "billing_cycle in (select billing_cycle from cached_cycles)"
 STATE_FILTERS = {
     "warehouse.cycle_eligible_spend": CACHED_ONLY,
