@@ -45,26 +45,12 @@ kept as (
 known as (
     select
         named.account_id,
-        named.record_id,
-        kept.original_billing_date as kept_billing_date
+        named.record_id
     from named
-    inner join kept
+    semi join kept
         on
             named.account_id = kept.account_id
             and named.record_id = kept.record_id
-),
-
-known_in_scanned as (
-    select
-        lines.account_id,
-        lines.record_id,
-        min(try_cast(lines.billing_date as date)) as scanned_billing_date
-    from raw_billing_lines as lines
-    semi join known
-        on
-            lines.account_id = known.account_id
-            and lines.record_id = known.record_id
-    group by lines.account_id, lines.record_id
 ),
 
 unknown as (
@@ -91,37 +77,54 @@ candidates as (
     semi join unknown_record_ids on records.record_id = unknown_record_ids.record_id
 ),
 
-found as (
+searched as (
+    -- the records looked up before in the scanned cycles' lines, the rest in every cycle's
+    select
+        lines.account_id,
+        lines.record_id,
+        try_cast(lines.billing_date as date) as billing_date
+    from raw_billing_lines as lines
+    semi join known
+        on
+            lines.account_id = known.account_id
+            and lines.record_id = known.record_id
+    union all
     select
         candidates.account_id,
         candidates.record_id,
-        min(try_cast(candidates.billing_date as date)) as original_billing_date
+        try_cast(candidates.billing_date as date) as billing_date
     from candidates
     semi join unknown
         on
             candidates.account_id = unknown.account_id
             and candidates.record_id = unknown.record_id
-    group by candidates.account_id, candidates.record_id
+),
+
+found as (
+    select
+        account_id,
+        record_id,
+        min(billing_date) as found_billing_date
+    from searched
+    group by account_id, record_id
 ),
 
 originals as (
     select
-        known.account_id,
-        known.record_id,
-        -- least() passes over a null: a record not found before may be delivered now
-        least(known.kept_billing_date, known_in_scanned.scanned_billing_date)
-            as original_billing_date
-    from known
-    left join known_in_scanned
+        named.account_id,
+        named.record_id,
+        -- least() passes over a null: a record not found before may be delivered now, and
+        -- a record named for the first time has no kept date
+        least(kept.original_billing_date, found.found_billing_date) as original_billing_date
+    from named
+    left join kept
         on
-            known.account_id = known_in_scanned.account_id
-            and known.record_id = known_in_scanned.record_id
-    union all
-    select
-        account_id,
-        record_id,
-        original_billing_date
-    from found
+            named.account_id = kept.account_id
+            and named.record_id = kept.record_id
+    left join found
+        on
+            named.account_id = found.account_id
+            and named.record_id = found.record_id
 ),
 
 final as (
