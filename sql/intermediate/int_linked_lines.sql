@@ -42,26 +42,33 @@ kept as (
     where settlement_month in (select settlement_month from window_state_month)
 ),
 
-known as (
+named_kept as (
     select
         named.account_id,
-        named.record_id
+        named.record_id,
+        kept.original_billing_date as kept_billing_date,
+        kept.record_id is not null as is_kept
     from named
-    semi join kept
+    left join kept
         on
             named.account_id = kept.account_id
             and named.record_id = kept.record_id
 ),
 
+known as (
+    select
+        account_id,
+        record_id
+    from named_kept
+    where is_kept
+),
+
 unknown as (
     select
-        named.account_id,
-        named.record_id
-    from named
-    anti join kept
-        on
-            named.account_id = kept.account_id
-            and named.record_id = kept.record_id
+        account_id,
+        record_id
+    from named_kept
+    where not is_kept
 ),
 
 unknown_record_ids as (
@@ -111,20 +118,16 @@ found as (
 
 originals as (
     select
-        named.account_id,
-        named.record_id,
+        named_kept.account_id,
+        named_kept.record_id,
         -- least() passes over a null: a record not found before may be delivered now, and
         -- a record named for the first time has no kept date
-        least(kept.original_billing_date, found.found_billing_date) as original_billing_date
-    from named
-    left join kept
-        on
-            named.account_id = kept.account_id
-            and named.record_id = kept.record_id
+        least(named_kept.kept_billing_date, found.found_billing_date) as original_billing_date
+    from named_kept
     left join found
         on
-            named.account_id = found.account_id
-            and named.record_id = found.record_id
+            named_kept.account_id = found.account_id
+            and named_kept.record_id = found.record_id
 ),
 
 final as (
