@@ -73,9 +73,12 @@ def run(argv: list[str], invocation: Invocation | None = None) -> int:
     if args.command == "instruments":
         return commands.run_instruments(args, options, started, invocation)
     commands.check_out_dir(args.out, invocation)
+    from flows import dask_cluster  # no Prefect in it
+
+    dask_cluster.check_arguments(args)  # a usage error starts no API
     api = commands.start_prefect_api(args)  # its start overlaps the imports below
     commands.build_gx_early(args)
-    from flows import dask_cluster, settlement  # imported late: Prefect is slow to import
+    from flows import settlement  # imported late: Prefect is slow to import
     from transforms.coupon_codes import key_for_run
     from transforms.summary import DEVELOPMENT_KEY_WARNING, format_run
 

@@ -22,17 +22,24 @@ from transforms.summary import progress
 DEFAULT_LOCAL_WORKERS = 2
 
 
-@contextlib.contextmanager
-def executor_options(args, options: RunOptions):
-    """The run's options with the executor, the scheduler address and the shard count."""
+def check_arguments(args) -> None:
+    """The executor options' usage rules (exit 2), checked before a run starts anything."""
     workers, address = getattr(args, "workers", None), getattr(args, "dask_address", None)
     if getattr(args, "executor", "local") != "dask":
         if workers is not None or address is not None:
             raise UsageError("usage: --workers and --dask-address need --executor dask")
+    elif workers is not None and workers < 1:
+        raise UsageError(f"usage: --workers: {workers} is not a number of workers (1 or more)")
+
+
+@contextlib.contextmanager
+def executor_options(args, options: RunOptions):
+    """The run's options with the executor, the scheduler address and the shard count."""
+    check_arguments(args)
+    workers, address = getattr(args, "workers", None), getattr(args, "dask_address", None)
+    if getattr(args, "executor", "local") != "dask":
         yield options
         return
-    if workers is not None and workers < 1:
-        raise UsageError(f"usage: --workers: {workers} is not a number of workers (1 or more)")
     if address:
         shards = workers or _worker_count(address)
         progress(f"dask: {shards} shard(s) on the scheduler at {address}")
