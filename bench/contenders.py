@@ -83,9 +83,13 @@ run.close()
 # trigger to Completed (which adds up to one poll of serve, 1 s here) are printed.
 # argv: creditflow, data, out, API URL, first month, timed month
 TINY_SERVE = """
-import json, os, subprocess, sys, time, urllib.error, urllib.request
+import json, os, re, subprocess, sys, time, urllib.error, urllib.request
 from datetime import datetime
 creditflow, data, out, api, first, timed = sys.argv[1:7]
+# Prefect's client logs each retry of a request the server refused (a 503 while its SQLite
+# is locked, say) at DEBUG, with the back-off it then sleeps (2 s the first time): serve's
+# log is kept in a file, and the timed month's retries are counted from it
+log_path = out.rstrip("/") + ".serve.log"  # beside OUT: serve refuses an OUT it did not make
 def call(path, body=None):
     request = urllib.request.Request(
         api + path, data=None if body is None else json.dumps(body).encode(),
@@ -102,21 +106,27 @@ def cpu_s(pid):
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 serve = subprocess.Popen([creditflow, "serve", "--data", data, "--out", out],
-                         env=dict(os.environ, PREFECT_RUNNER_POLL_FREQUENCY="1"),
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                         env=dict(os.environ, PREFECT_RUNNER_POLL_FREQUENCY="1",
+                                  PREFECT_LOGGING_LOGGERS_PREFECT_CLIENT_LEVEL="DEBUG"),
+                         stdout=subprocess.DEVNULL, stderr=open(log_path, "w"), text=True)
+def retries(since):
+    with open(log_path) as log:
+        log.seek(since)
+        waits = re.findall(r"Another attempt will be made in ([0-9.]+)s", log.read())
+    return {"client_retries": len(waits), "retry_wait_s": round(sum(map(float, waits)), 3)}
 def month(name, deployment):
-    began, cpu_before = time.perf_counter(), cpu_s(serve.pid)
+    began, cpu_before, log_before = time.perf_counter(), cpu_s(serve.pid), os.path.getsize(log_path)
     run = call(f"/deployments/{deployment}/create_flow_run", {"parameters": {"month": name}})
     while (run := call(f"/flow_runs/{run['id']}"))["state_type"] not in (
             "COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
         if serve.poll() is not None:
-            sys.exit("serve ended: " + serve.stderr.read()[-2000:])
+            sys.exit("serve ended: " + open(log_path).read()[-2000:])
         time.sleep(0.05)
     if run["state_type"] != "COMPLETED":
         sys.exit(f"{name}: {run['state_type']}")
     ran = datetime.fromisoformat(run["end_time"]) - datetime.fromisoformat(run["start_time"])
     return {"seconds": ran.total_seconds(), "cpu_s": cpu_s(serve.pid) - cpu_before,
-            "trigger_to_completed_s": time.perf_counter() - began}
+            "trigger_to_completed_s": time.perf_counter() - began, **retries(log_before)}
 try:
     for _ in range(600):
         try:

@@ -176,13 +176,17 @@ def prefect_server(bench: Bench) -> subprocess.Popen:
     """A running Prefect server (as in production) for the cold-CLI tiny month."""
     # its scheduler looks for new deployments every 5 s (Prefect's default: 60 s), so that
     # the tiny_serve row need not wait long for it (bench/contenders.py TINY_SERVE)
+    # Its log (bench/data/N-runs/prefect-server.log) keeps every request it refused for a
+    # locked database, with the statement: what a tiny_serve sample's retries waited for.
     env = dict(bench.env, PREFECT_HOME=str(bench.work / "server-home"),
-               PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="5")  # fmt: skip
-    server = subprocess.Popen(
-        [str(Path(PYTHON).parent / "prefect"), "server", "start", "--host", "127.0.0.1",
-         "--port", str(SERVER_PORT)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+               PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="5",
+               PREFECT_API_LOG_RETRYABLE_ERRORS="true")  # fmt: skip
+    with open(bench.work / "prefect-server.log", "w") as log:  # the server keeps its copy
+        server = subprocess.Popen(
+            [str(Path(PYTHON).parent / "prefect"), "server", "start", "--host", "127.0.0.1",
+             "--port", str(SERVER_PORT)],
+            env=env, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True,
+        )  # fmt: skip
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         try:

@@ -79,12 +79,17 @@ def _tiny(rows) -> list[Verdict]:
     serve_cpu = statistics.median(month["cpu_s"] for month in served)
     waited = statistics.median(month["trigger_to_completed_s"] for month in served)
     cold_s = rows["tiny_server"].median_wall()
+    # requests the server refused and the client sent again after a back-off (2 s the first
+    # time): a wait with no CPU in the run time (bench/contenders.py TINY_SERVE)
+    retried = [month.get("client_retries", 0) for month in served]
+    retry_s = [month.get("retry_wait_s", 0.0) for month in served]
     return [
         Verdict(
             "a tiny month <= 1 s inside the warm serve process",
             f"{serve_s:.2f} s run time (Running to Completed, settlement and instrument "
             f"ledger), {serve_cpu:.2f} CPU-s of serve; {waited:.2f} s from the trigger, "
-            "with serve polling every 1 s",
+            f"with serve polling every 1 s; requests retried per sample {retried} "
+            f"({', '.join(f'{w:.1f}' for w in retry_s)} s of back-off)",
             serve_s <= 1,
             _load(rows, "tiny_serve"),
         ),
