@@ -79,15 +79,12 @@ SLICED_INPUTS = {
 # the incremental state a shard needs: the cycles taken from the cache only, and the
 # window state and the originals found only when this month advances them
 CACHED_ONLY = "billing_cycle in (select billing_cycle from cached_cycles)"
+ADVANCED_ONLY = "settlement_month in (select settlement_month from window_state_month)"
 STATE_FILTERS = {
     "warehouse.cycle_eligible_spend": CACHED_ONLY,
     "warehouse.cycle_linked_lines": CACHED_ONLY,
-    "warehouse.referee_window_state": (
-        "settlement_month in (select settlement_month from window_state_month)"
-    ),
-    "warehouse.linked_original_dates": (
-        "settlement_month in (select settlement_month from window_state_month)"
-    ),
+    "warehouse.referee_window_state": ADVANCED_ONLY,
+    "warehouse.linked_original_dates": ADVANCED_ONLY,
 }
 SHARD_FILES = sql_runner.sql_file("sources/billing_shard_files.sql")
 RECORD_FILES = sql_runner.sql_file("sources/billing_record_files.sql")
