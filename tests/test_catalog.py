@@ -67,6 +67,21 @@ def test_the_catalog_holds_exactly_the_published_rows(world):
         assert analysts.execute("select count(*) from quarantine_rows").fetchone() == (0,)
 
 
+def test_a_table_nothing_was_published_to_yet_reads_as_its_columns_with_no_rows(world):
+    """Settled, no instrument month yet: the instrument tables are views with the ledger's
+    columns and types, so an analyst's query of them works and finds nothing."""
+    _earning_world(world).settle("2025-03")
+    with (
+        duckdb.connect(str(world.out / "warehouse.duckdb"), read_only=True) as ledger,
+        duckdb.connect(str(world.out / "catalog.duckdb"), read_only=True) as analysts,
+    ):
+        for table in ("instrument_state", "instrument_rollforward"):
+            shape = f"select column_name, column_type from (describe {table})"
+            assert analysts.execute(shape).fetchall() == ledger.execute(shape).fetchall()
+            assert analysts.execute(f"select count(*) from {table}").fetchone() == (0,)
+        assert analysts.execute("select count(*) from referee_status").fetchone()[0] > 0
+
+
 def test_a_rerun_rewrites_no_catalog_file(world):
     _earning_world(world).settle("2025-03", "2025-04")
     files = {p: p.read_bytes() for p in (world.out / "catalog").rglob("*.parquet")}

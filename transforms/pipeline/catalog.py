@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -148,7 +149,10 @@ def refresh(con: duckdb.DuckDBPyConnection, layout: OutputLayout) -> Path:
         _prune(folder)
     for view, name in QUARANTINES.items():
         views[view] = sorted((layout.root / "quarantine").glob(f"*/{name}"))
-    _replace(layout, views, _schemas(con))
+    # the column lists are asked for only for relations with no snapshot yet (a describe
+    # per relation, twice a month, cost more than the views)
+    empty = [name for name in (*MONTHLY_TABLES, *WHOLE_RELATIONS) if not views.get(name)]
+    _replace(con, layout, views, _schemas(con, empty))
     return layout.catalog
 
 
@@ -167,10 +171,10 @@ def _stamp(path: Path) -> str:
     return ":".join(str(part) for part in file_stamp(path))
 
 
-def _schemas(con) -> dict[str, str]:
+def _schemas(con, relations: list[str]) -> dict[str, str]:
     """Each relation's column list, to type an empty view (a table nothing published yet)."""
     schemas = {}
-    for relation in (*MONTHLY_TABLES, *WHOLE_RELATIONS):
+    for relation in relations:
         columns = con.execute(f"describe warehouse.{relation}").fetchall()
         schemas[relation] = ", ".join(
             f'cast(null as {kind}) as "{name}"' for name, kind, *_ in columns
@@ -178,14 +182,22 @@ def _schemas(con) -> dict[str, str]:
     return schemas
 
 
-def _replace(layout: OutputLayout, views: dict[str, list[Path]], schemas: dict[str, str]) -> None:
+def _replace(
+    con, layout: OutputLayout, views: dict[str, list[Path]], schemas: dict[str, str]
+) -> None:
+    """Write the new catalog file beside the old one and rename it into place. It is
+    written through the run's own session (attached, then detached, which checkpoints it
+    whole): a DuckDB instance of its own for a file of views cost three times as much,
+    about 20 ms of every refresh, twice a month (docs/performance.md#fixed-costs-taken-out-this-issue)."""
     descriptor, temp_name = tempfile.mkstemp(
         dir=layout.root, prefix=".catalog.", suffix=".duckdb.tmp"
     )
     os.close(descriptor)
     os.unlink(temp_name)  # DuckDB creates the file itself
+    alias = f"catalog_{uuid.uuid4().hex}"  # a failed refresh leaves no name taken
     try:
-        with duckdb.connect(temp_name) as catalog:
+        con.execute(f"attach $path as {alias}", {"path": temp_name})
+        try:
             for view, files in views.items():
                 if files:
                     listed = ", ".join(_quoted(str(p.resolve())) for p in files)
@@ -200,7 +212,9 @@ def _replace(layout: OutputLayout, views: dict[str, list[Path]], schemas: dict[s
                         "source_file, cast(null as bigint) as file_row_number, cast(null as "
                         "varchar) as row_key, cast(null as varchar) as broken_rule where false"
                     )
-                catalog.execute(f'create view "{view}" as {body}')
+                con.execute(f'create view {alias}."{view}" as {body}')
+        finally:
+            con.execute(f"detach {alias}")
         os.chmod(temp_name, 0o644)
         os.replace(temp_name, layout.catalog)
         # a write-ahead log beside the catalog is an analyst session's (runs only ever write
@@ -209,6 +223,7 @@ def _replace(layout: OutputLayout, views: dict[str, list[Path]], schemas: dict[s
         Path(f"{layout.catalog}.wal").unlink(missing_ok=True)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
+        Path(f"{temp_name}.wal").unlink(missing_ok=True)
         raise
 
 
