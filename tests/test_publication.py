@@ -206,36 +206,6 @@ def test_account_ids_with_commas_are_quoted_and_validated(world, tmp_path):
     assert [(r["referrer_account_id"], r["amount"]) for r in rows] == [("referrer, Ltd", "20.00")]
 
 
-def test_a_warehouse_written_before_the_renames_is_upgraded_in_place(tmp_path):
-    """Warehouses written before dates were named *_date, and before names stopped carrying
-    a rule's number (spend_first_90_days_usd), keep their rows; the columns are renamed on
-    the first connection (transforms/pipeline/warehouse.py _upgrade)."""
-    import duckdb
-
-    from transforms.pipeline import warehouse
-    from transforms.pipeline.layout import OutputLayout
-
-    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as old:
-        old.execute(
-            "create table referee_status (settlement_month varchar, qualified_on date, "
-            "window_ends_on date, spend_first_90_days_usd decimal(18, 4))"
-        )
-        old.execute(
-            "insert into referee_status values ('2025-03', '2025-03-02', '2026-02-28', 45.5)"
-        )
-    con = warehouse.connect(OutputLayout(tmp_path), read_only=False)
-    try:
-        rows = con.execute(
-            "select settlement_month, qualified_date, window_end_date, bonus_window_spend_usd "
-            "from warehouse.referee_status"
-        ).fetchall()
-    finally:
-        con.close()
-    assert [tuple(str(v) for v in row) for row in rows] == [
-        ("2025-03", "2025-03-02", "2026-02-28", "45.5000")
-    ]
-
-
 def test_rows_changed_on_their_way_into_the_ledger_are_rendered_again_and_refused(
     world, monkeypatch
 ):

@@ -15,20 +15,9 @@ import pyarrow as pa
 
 from transforms import months
 from transforms.errors import StateConflict
-from transforms.pipeline import sql_runner
+from transforms.pipeline import sql_runner, warehouse_schema
 from transforms.pipeline.layout import OutputLayout
 from transforms.pipeline.options import threads_from_environment
-
-# columns renamed since the first warehouses were written, old name -> new (dates end in
-# _date; names say what a column means, not the number a rule has today)
-_RENAMED_COLUMNS = {
-    "referee_status": {
-        "qualified_on": "qualified_date",
-        "window_ends_on": "window_end_date",
-        # named after the default 90 days until the names stopped carrying rule numbers
-        "spend_first_90_days_usd": "bonus_window_spend_usd",
-    }
-}
 
 
 def connect(
@@ -71,10 +60,7 @@ def connect(
                 "(docs/operations.md#a-lost-or-damaged-warehouse)"
             ) from None
     if not read_only:
-        _upgrade(con)
-        sql_runner.script(con, sql_runner.sql_file("schema/warehouse.sql"))
-        liability = sql_runner.sql_file("queries/liability_by_month.sql").body
-        con.execute(f"create or replace view warehouse.liability_by_month as {liability}")
+        warehouse_schema.bring_up_to_date(con)
     sql_runner.run_macros(con)
     sandbox(con, layout.root, readable)
     return con
@@ -103,34 +89,6 @@ def lock_message(path: Path, error: str) -> str:
         "CLI, notebook) holding the warehouse open; analysts read OUT/catalog.duckdb instead. "
         "Nothing was changed: rerun once it is released"
     )
-
-
-def _upgrade(con) -> None:
-    """Bring a warehouse written by an earlier version to today's column names, and drop an
-    incremental cache kept in an earlier shape (the next run scans every cycle once)."""
-    cache_columns = _columns(con, "cycle_eligible_spend")
-    if cache_columns and "unlinked_refund_cash_usd" not in cache_columns:
-        # kept before linked refunds: linked lines were summed into the days, so the cache
-        # cannot be split; it is state, not the ledger
-        con.execute("drop table warehouse.cycle_eligible_spend")
-        con.execute("delete from warehouse.billing_cycle_scans")
-    for table, renames in _RENAMED_COLUMNS.items():
-        present = _columns(con, table)
-        for old, new in renames.items():
-            if old in present:
-                con.execute(f"alter table warehouse.{table} rename column {old} to {new}")
-
-
-def _columns(con, table: str) -> set[str]:
-    """The column names of a warehouse table (empty when it does not exist)."""
-    return {
-        name
-        for (name,) in con.execute(
-            "select column_name from duckdb_columns() "
-            "where database_name = 'warehouse' and table_name = $table",
-            {"table": table},
-        ).fetchall()
-    }
 
 
 def sandbox(con, out_dir: Path, readable: tuple[Path, ...]) -> None:
