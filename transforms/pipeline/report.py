@@ -43,16 +43,15 @@ def gather(con, layout: OutputLayout, month: str, cutoff_date, invariant_failure
     facts["settlement"] = warehouse.month_record(con, "settlements", "settlement_month", month)
     if facts["settlement"] is None:
         return facts
+    # every month's liability, read once: the month's row, and the trend's cutoffs
     liability = sql_runner.sql_file("queries/liability_by_month.sql").body
-    rows = warehouse.fetch_dicts(
-        con, f"select * from ({liability}) where settlement_month = $m", {"m": month}
-    )
-    facts["liability"] = rows[0] if rows else None
-    # the last twelve months: the liability at each cutoff and the month's cost
-    owed = {
-        row["settlement_month"]: row["program_liability_usd"]
+    by_month = {
+        row["settlement_month"]: row
         for row in warehouse.fetch_dicts(con, f"select * from ({liability})")
     }
+    facts["liability"] = by_month.get(month)
+    # the last twelve months: the liability at each cutoff and the month's cost
+    owed = {settled: row["program_liability_usd"] for settled, row in by_month.items()}
     cost = sql_runner.rows(con, sql_runner.sql_file("queries/report_monthly_cost.sql"), parameters)
     facts["trend"] = [
         (row["settlement_month"], owed.get(row["settlement_month"]), row["cost_usd"])
