@@ -341,8 +341,8 @@ create table if not exists warehouse.catalog_snapshots (
 );
 
 -- The SHA-256 of the schema this warehouse was last brought to (this file, the liability
--- view and the upgrades of transforms/pipeline/warehouse.py): a run whose schema has the
--- same digest skips this script, ~10 ms of every connection. One row.
+-- view and the upgrades of transforms/pipeline/warehouse_schema.py): a connection to a
+-- warehouse at the code's digest skips this script, ~10 ms of every connection. One row.
 create table if not exists warehouse.schema_applied (
     sha256 varchar not null
 );
