@@ -13,6 +13,7 @@ skip it).
 
 import asyncio
 import fcntl
+import threading
 from pathlib import Path
 
 SQLITE_PREFIX = "sqlite+aiosqlite:///"
@@ -80,3 +81,43 @@ def is_orchestrator_failure(error: BaseException) -> bool:
     ):
         return True
     return isinstance(error, httpx.TransportError)
+
+
+class _SharedVerifiedContexts:
+    """Stands in for the `ssl` module inside Prefect's client module only: a verified
+    context for a given CA file is built once and shared; every other call (the insecure
+    context, which Prefect changes after building it) is the ssl module's own."""
+
+    def __init__(self, ssl_module) -> None:
+        self._ssl = ssl_module
+        self._by_cafile: dict[str, object] = {}
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str):
+        return getattr(self._ssl, name)
+
+    def create_default_context(self, *args, cafile=None, **kwargs):
+        if args or kwargs or cafile is None:
+            return self._ssl.create_default_context(*args, cafile=cafile, **kwargs)
+        with self._lock:
+            if cafile not in self._by_cafile:
+                self._by_cafile[cafile] = self._ssl.create_default_context(cafile=cafile)
+            return self._by_cafile[cafile]
+
+
+def share_tls_context() -> None:
+    """One verified TLS context for all of Prefect's API clients in this process.
+
+    Prefect 3.8 builds a new SSL context for every API client it creates, loading the whole
+    CA bundle each time: 25-40 ms on this project's machines. A month inside `serve` creates
+    four: one per subflow's parent task run, the flow engine's own, and a run observer's.
+    The context is the same for every client: the same CA file, the same settings, and
+    nothing is changed after it is built. So it is built once per process, as Prefect's own
+    proposal for reusing contexts does (PrefectHQ/prefect pull request 19106). With
+    PREFECT_API_TLS_INSECURE_SKIP_VERIFY, Prefect still builds its own context each time.
+    A CA file changed on disk is read again by the next process.
+    docs/performance.md#fixed-costs-taken-out-this-issue."""
+    import prefect.client.orchestration as orchestration
+
+    if not isinstance(orchestration.ssl, _SharedVerifiedContexts):
+        orchestration.ssl = _SharedVerifiedContexts(orchestration.ssl)

@@ -3,6 +3,7 @@ the stages are declared once in transforms/pipeline/settlement.py."""
 
 from prefect import flow
 
+from flows.prefect_home import share_tls_context
 from flows.run_record import month_tags, record_settlement, send_progress_to_runs
 from flows.tasks import as_task, month_by_month, redacted
 from transforms.pipeline import settlement
@@ -11,6 +12,7 @@ from transforms.pipeline.options import RunOptions
 from transforms.pipeline.runner import run_pipeline
 
 send_progress_to_runs()
+share_tls_context()
 
 
 @flow(name="monthly-settlement", flow_run_name="settle-{month}", persist_result=False)
