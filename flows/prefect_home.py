@@ -111,8 +111,9 @@ def share_tls_context() -> None:
     Prefect 3.8 builds a new SSL context for every API client it creates, loading the whole
     CA bundle each time: 25-40 ms on this project's machines. A month inside `serve` creates
     four: one per subflow's parent task run, the flow engine's own, and a run observer's.
-    The context is the same for every client: the same CA file, the same settings, and
-    nothing is changed after it is built. So it is built once per process, as Prefect's own
+    The context is the same for every client: the same CA file and settings, and Prefect
+    changes nothing on it once built (the HTTP layer sets the same ALPN protocols on it for
+    each connection). So it is built once per process, as Prefect's own
     proposal for reusing contexts does (PrefectHQ/prefect pull request 19106). With
     PREFECT_API_TLS_INSECURE_SKIP_VERIFY, Prefect still builds its own context each time.
     A CA file changed on disk is read again by the next process.
