@@ -3,6 +3,7 @@ so that a connection to a warehouse already at today's schema runs none of it.""
 
 import hashlib
 import inspect
+from functools import cache
 
 from transforms.pipeline import sql_runner
 
@@ -23,6 +24,7 @@ _RENAMED_COLUMNS = {
 _SCHEMA = ("schema/warehouse.sql", "queries/liability_by_month.sql")
 
 
+@cache  # the code's schema: fixed for the life of the process
 def _schema_sha256() -> str:
     parts = [sql_runner.sql_file(name).text for name in _SCHEMA]
     # the upgrades' own code: a step added to _upgrade is a new schema, with nothing to
