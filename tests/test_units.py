@@ -8,7 +8,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from tests.helpers import examples
 from transforms import contracts, instrument_rollforward, instrument_rows, money, months
 from transforms import instrument_lifecycle as engine
 from transforms.batch_file import COUPON_COLUMNS, render_coupons_csv
@@ -176,6 +179,37 @@ def test_identity_keys_are_compared_by_their_skeleton(key, skeleton):
     from transforms.identity import identity_skeleton
 
     assert identity_skeleton(key) == skeleton
+
+
+# the keys rules 3-5 meet: plain ASCII, its controls and DEL, the lookalikes, nothing
+_IDENTITY_KEYS = st.one_of(
+    st.none(),
+    st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=12),
+    st.text(max_size=12),
+    st.sampled_from(["person-\u0430lice", "\ufeffPERSON-ALICE", "a\u200bb", "", " ", "\x7f"]),
+)
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(st.lists(_IDENTITY_KEYS, max_size=40))
+def test_the_sql_macro_gives_each_key_the_skeleton_identity_skeleton_gives_it(keys):
+    """The SQL macro identity_skeleton lowers a key of printable ASCII itself and hands
+    every other key to the rule's Python function (sql/macros/identity.sql): for any mix of
+    keys, through a DuckDB connection as the models call it, each key's skeleton is the one
+    transforms/identity.py gives it."""
+    import duckdb
+    import pyarrow as pa
+
+    from transforms.identity import identity_skeleton
+    from transforms.pipeline import sql_runner
+
+    con = duckdb.connect()
+    sql_runner.run_macros(con)
+    con.register(
+        "identity_keys", pa.table({"n": range(len(keys)), "key": pa.array(keys, pa.string())})
+    )
+    got = con.execute("select identity_skeleton(key) from identity_keys order by n").fetchall()
+    assert [skeleton for (skeleton,) in got] == [identity_skeleton(key) for key in keys]
 
 
 def test_a_key_at_the_floor_is_accepted():

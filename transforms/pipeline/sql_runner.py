@@ -211,16 +211,19 @@ def script(con, file: SqlFile, parameters: dict[str, object] | None = None) -> N
 
 def run_macros(con) -> None:
     """The SQL macros (sql/macros/), and the one function SQL cannot say: the skeleton that
-    identity keys are compared by (transforms/identity.py)."""
-    for file in folder("macros"):
-        script(con, file)
+    identity keys are compared by (transforms/identity.py), which the macro identity_skeleton
+    calls for any key that is not plain printable ASCII (sql/macros/identity.sql)."""
     try:
-        con.create_function("identity_skeleton", identity.identity_skeleton, ["VARCHAR"], "VARCHAR")
+        con.create_function(
+            "identity_skeleton_python", identity.identity_skeleton, ["VARCHAR"], "VARCHAR"
+        )
     except duckdb.NotImplementedException as error:
         # a connection given the macros again already has it (asking duckdb_functions()
         # first cost 30 ms a connection: a month opens one, and so does every shard)
         if "already created" not in str(error):
             raise
+    for file in folder("macros"):
+        script(con, file)
 
 
 def create_source(con, template: SqlFile, relation: str, paths: list[Path], columns: list[str]):
