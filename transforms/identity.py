@@ -8,8 +8,9 @@ TS #39 (simplified): NFKC, then drop invisible format and control characters (ze
 spaces and joiners, the byte-order mark, soft hyphens), case-fold, map every character the
 Unicode confusables list gives a one-character ASCII lookalike to that character, and
 NFKC again. The delivered key is kept as delivered everywhere; only comparisons use the
-skeleton (sql/intermediate/int_referral_reasons.sql, through the SQL function
-identity_skeleton that sql_runner registers on every connection).
+skeleton (sql/intermediate/int_referral_reasons.sql, through the SQL macro
+identity_skeleton of sql/macros/identity.sql: it takes this function's first step itself, and
+calls the function, which sql_runner registers on every connection, for every other key).
 """
 
 import json
