@@ -23,6 +23,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from transforms.pipeline.deferred_imports import deferred
 from transforms.pipeline.files import atomic_write
 from transforms.rules import REPO_ROOT, Rules
 
@@ -112,9 +113,12 @@ def load_suite_definition() -> dict:
 @cache
 def _gx():
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-    from great_expectations.expectations.registry import get_expectation_impl
+    # scipy.stats and altair come with GX's KL-divergence expectation, which the suite
+    # does not use: loaded on first use, if ever (transforms/pipeline/deferred_imports.py)
+    with deferred("scipy.stats", "altair"):
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+        from great_expectations.expectations.registry import get_expectation_impl
 
     # GX announces every ephemeral context at INFO ("Created temporary directory ... for
     # ephemeral docs site"): noise in an operator's log, once per month. That module sets
