@@ -7,6 +7,11 @@ scipy.stats and altair"). The coupon suite uses neither. Imported through
 `importlib.util.LazyLoader`, each of the two is a module object whose code runs on its
 first attribute access, so a suite that one day uses such an expectation still gets the
 real module, only later.
+
+The finder sits on the process's `sys.meta_path` while the block runs. GX is imported on
+a warm-up thread in the CLI, so another thread importing one of the names meanwhile also
+gets the deferred module; it loads on that thread's first use, as for GX. A module found
+by another finder than the standard path finder is imported as usual.
 """
 
 import contextlib
