@@ -85,7 +85,7 @@ def _tiny(rows) -> list[Verdict]:
     retry_s = [month.get("retry_wait_s", 0.0) for month in served]
     # the back-off is Prefect's (its SQLite server refusing a task run: docs/performance.md,
     # "The 2 s wait in serve"); the samples without one show the month's own time
-    clean = [month["seconds"] for month in served if not month.get("client_retries", 0)]
+    clean = [month["seconds"] for month, count in zip(served, retried, strict=True) if not count]
     clean_s = (
         f"; the {len(clean)} sample(s) without a retry: median {statistics.median(clean):.2f} s"
         if clean and len(clean) < len(served)
