@@ -8,8 +8,10 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date
 from decimal import Decimal
+from operator import itemgetter
 
 from transforms.coupon_codes import CouponKey, coupon_code
 from transforms.money import format_usd
@@ -39,30 +41,61 @@ COUPON_COLUMNS = (
 )
 
 
+# the fields of a coupon row that render_coupons_csv reads (the query selects only these)
+COUPON_ROW_FIELDS = (
+    "settlement_month",
+    "referrer_account_id",
+    "amount_usd",
+    "currency",
+    "issued_on",
+    "valid_from",
+    "valid_to",
+    "is_transferable",
+    "excluded_products",
+    "referee_count",
+)
+
+
+def _iso_dates() -> Callable[[date], str]:
+    """date.isoformat, computed once per distinct date: a month's rows share a few dates,
+    and the files are rendered once per row of tens of thousands."""
+    texts: dict[date, str] = {}
+
+    def iso(day: date) -> str:
+        text = texts.get(day)
+        if text is None:
+            text = texts[day] = day.isoformat()
+        return text
+
+    return iso
+
+
 def render_coupons_csv(rows: Iterable[Mapping], key: CouponKey) -> bytes:
     """coupons.csv: the fixed header and one row per coupon, sorted by referrer_account_id."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COUPON_COLUMNS)
-    for row in sorted(rows, key=lambda r: r["referrer_account_id"]):
+    iso = _iso_dates()
+
+    def line(row: Mapping) -> tuple:
         amount = row["amount_usd"]
         if not isinstance(amount, Decimal) or amount <= 0:
             raise ValueError(f"coupon for {row['referrer_account_id']} has amount {amount!r}")
-        writer.writerow(
-            (
-                coupon_code(key, row["settlement_month"], row["referrer_account_id"]),
-                safe_cell(row["referrer_account_id"]),
-                format_usd(amount),
-                row["currency"],
-                row["issued_on"].isoformat(),
-                row["valid_from"].isoformat(),
-                row["valid_to"].isoformat(),
-                "true" if row["is_transferable"] else "false",
-                safe_cell(row["excluded_products"]),
-                row["referee_count"],
-                row["settlement_month"],
-            )
+        return (
+            coupon_code(key, row["settlement_month"], row["referrer_account_id"]),
+            safe_cell(row["referrer_account_id"]),
+            format_usd(amount),
+            row["currency"],
+            iso(row["issued_on"]),
+            iso(row["valid_from"]),
+            iso(row["valid_to"]),
+            "true" if row["is_transferable"] else "false",
+            safe_cell(row["excluded_products"]),
+            row["referee_count"],
+            row["settlement_month"],
         )
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COUPON_COLUMNS)
+    writer.writerows(map(line, sorted(rows, key=itemgetter("referrer_account_id"))))
     return buffer.getvalue().encode()
 
 
@@ -79,29 +112,47 @@ WELCOME_COLUMNS = (
 )
 
 
+# the fields of a welcome-reward row that render_welcome_csv reads
+WELCOME_ROW_FIELDS = (
+    "referee_account_id",
+    "referrer_account_id",
+    "instrument_kind",
+    "amount_usd",
+    "currency",
+    "valid_from",
+    "valid_to",
+    "min_order_usd",
+    "settlement_month",
+)
+
+
 def render_welcome_csv(rows: Iterable[Mapping]) -> bytes:
     """welcome.csv: the friends' welcome rewards of the month, sorted by referee and kind.
     No secret: a welcome reward is named by its friend's account and its kind."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(WELCOME_COLUMNS)
-    for row in sorted(rows, key=lambda r: (r["referee_account_id"], r["instrument_kind"])):
+    iso = _iso_dates()
+
+    def line(row: Mapping) -> tuple:
         amount, minimum = row["amount_usd"], row["min_order_usd"]
         if not isinstance(amount, Decimal) or amount <= 0:
             raise ValueError(f"welcome reward for {row['referee_account_id']} has {amount!r}")
-        writer.writerow(
-            (
-                safe_cell(row["referee_account_id"]),
-                safe_cell(row["referrer_account_id"]),
-                row["instrument_kind"],
-                format_usd(amount),
-                row["currency"],
-                row["valid_from"].isoformat(),
-                row["valid_to"].isoformat(),
-                "" if minimum is None else format_usd(minimum),
-                row["settlement_month"],
-            )
+        return (
+            safe_cell(row["referee_account_id"]),
+            safe_cell(row["referrer_account_id"]),
+            row["instrument_kind"],
+            format_usd(amount),
+            row["currency"],
+            iso(row["valid_from"]),
+            iso(row["valid_to"]),
+            "" if minimum is None else format_usd(minimum),
+            row["settlement_month"],
         )
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(WELCOME_COLUMNS)
+    writer.writerows(
+        map(line, sorted(rows, key=itemgetter("referee_account_id", "instrument_kind")))
+    )
     return buffer.getvalue().encode()
 
 

@@ -26,9 +26,10 @@ def parse_usd(value: str | Decimal | int) -> Decimal:
 def format_usd(amount: Decimal) -> str:
     """Two-decimal text of an amount that is already whole cents ('12.30')."""
     amount = parse_usd(amount)
-    if amount != amount.quantize(CENT):
+    cents = amount.quantize(CENT)
+    if amount != cents:
         raise ValueError(f"{amount} is not a whole number of cents; round in SQL first")
-    return f"{amount.quantize(CENT):f}"
+    return f"{cents:f}"
 
 
 def format_usd_grouped(amount: Decimal) -> str:

@@ -6,7 +6,13 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from transforms.batch_file import render_coupons_csv, render_manifest, render_welcome_csv
+from transforms.batch_file import (
+    COUPON_ROW_FIELDS,
+    WELCOME_ROW_FIELDS,
+    render_coupons_csv,
+    render_manifest,
+    render_welcome_csv,
+)
 from transforms.errors import StateConflict
 from transforms.pipeline import (
     catalog,
@@ -36,10 +42,12 @@ PUBLISHED_TABLES = (
 
 
 def coupon_rows(run: SettlementRun, relation: str) -> list[dict]:
-    """The month's coupons from the computed relation or the warehouse, by referrer."""
+    """The month's coupons from the computed relation or the warehouse, by referrer: the
+    columns the file shows (each value fetched costs a Python object, per row)."""
     return warehouse.fetch_dicts(
         run.con,
-        f"select * from {relation} where settlement_month = $m order by referrer_account_id",
+        f"select {', '.join(COUPON_ROW_FIELDS)} from {relation} where settlement_month = $m "
+        "order by referrer_account_id",
         {"m": run.month},
     )
 
@@ -48,7 +56,7 @@ def welcome_rows(run: SettlementRun, relation: str) -> list[dict]:
     """The month's welcome rewards from the computed relation or the warehouse."""
     return warehouse.fetch_dicts(
         run.con,
-        f"select * from {relation} where settlement_month = $m "
+        f"select {', '.join(WELCOME_ROW_FIELDS)} from {relation} where settlement_month = $m "
         "order by referee_account_id, instrument_kind",
         {"m": run.month},
     )
