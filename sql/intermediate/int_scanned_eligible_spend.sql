@@ -9,7 +9,12 @@
             takes the union of their rows: every account's lines are in one shard, so the
             rows are the same for any number of shards.
    grain: one row per (billing_cycle, account_id, billing_date)
-   parameters: none
+   parameters: $from_cycle, $to_cycle (the scanned cycles it aggregates). A local run creates
+               it once per scanned cycle (from = to) and gathers the rows: a cycle's
+               account-days are its own (the cycle is the month of billing_date), and one
+               cycle's hash table fits in memory where all of them did not (at 100M lines,
+               37M lines grouped into 28M rows in one pass spilled 3 GB to disk:
+               docs/performance.md). A shard runs it once over all of its scanned cycles.
    inputs: int_referee_accounts, stg_eligible_products, int_accepted_billing_lines
    Rule 1 (eligible spend), the part that needs no referral: only lines of an eligible
    (product_code, subscription_type) on the line's billing_date count, measured by
@@ -42,7 +47,9 @@ lines as (
             accepted.account_id = referee_accounts.account_id
             and accepted.billing_date >= referee_accounts.first_registered_date
     -- ordinary lines only: a line naming an original is a row of int_scanned_linked_lines
-    where accepted.original_record_id is null
+    where
+        accepted.original_record_id is null
+        and accepted.billing_cycle between $from_cycle and $to_cycle
 ),
 
 eligible_lines as (

@@ -64,6 +64,7 @@ def parameters(month: str, overrides: dict | None = None, rules: Rules | None = 
         "files_sha256": [""],
         "eligible_products_sha256": "",
         "billing_cycle": month,
+        **sql_runner.EVERY_CYCLE,
         **(overrides or {}),
     }
 

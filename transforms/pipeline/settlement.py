@@ -94,10 +94,21 @@ def _run_layer(run: SettlementRun, layer: str) -> None:
 
 
 def _create(run: SettlementRun, model) -> None:
-    sql_runner.create(run.con, model, run.parameters)
+    sql_runner.create(run.con, model, run.parameters, each=_per_scanned_cycle(run, model))
     for relation, last_reader in DROPPED_AFTER_LAST_READER.items():
         if model.name == last_reader:
             run.con.execute(f"drop table if exists {relation}")
+
+
+def _per_scanned_cycle(run: SettlementRun, model) -> list[dict] | None:
+    """A model that aggregates from one scanned cycle to another runs here once per scanned
+    cycle (int_scanned_eligible_spend: its hash table then holds one cycle's rows). A shard
+    runs it in one pass: its lines are in many small part files per cycle, which each
+    extra pass would open again (shard_layout.py)."""
+    if not set(sql_runner.EVERY_CYCLE) <= model.parameters:
+        return None
+    cycles = run.con.execute("select billing_cycle from scanned_cycles order by billing_cycle")
+    return [{"from_cycle": cycle, "to_cycle": cycle} for (cycle,) in cycles.fetchall()]
 
 
 def _run_sharded_layer(run: SettlementRun, registered: RegisteredInputs, map_tasks) -> int:

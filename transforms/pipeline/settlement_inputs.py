@@ -105,7 +105,11 @@ def register_inputs(run: SettlementRun, _previous=None) -> RegisteredInputs:
     shrinkage += cycle_shrinkage(run, billing, month_lines)
     accepted = accept_shrinkage(run, shrinkage)
     for relation in RAW_BILLING_RELATIONS:
-        each = scanned if "billing_cycle" in relation.parameters else None
+        each = (
+            [{"billing_cycle": c} for c in scanned]
+            if "billing_cycle" in relation.parameters
+            else None
+        )
         sql_runner.create(con, relation, run.parameters, each=each)
     rejected, quarantine_sha256 = inputs.run_audits(
         con,

@@ -8,7 +8,7 @@ from pathlib import Path
 from transforms.coupon_codes import WHAT_IF_KEY, CouponKey, key_from_environment
 from transforms.errors import UsageError
 from transforms.months import MonthDates
-from transforms.pipeline import warehouse
+from transforms.pipeline import sql_runner, warehouse
 from transforms.pipeline.layout import OutputLayout
 from transforms.pipeline.options import RunOptions
 from transforms.pipeline.runner import Run
@@ -89,7 +89,7 @@ def open_run(month: str, options: RunOptions) -> SettlementRun:
         memory_limit=options.memory_limit,
         allocator_background_threads=options.allocator_background_threads,
     )
-    parameters = rules.sql_parameters(dates)
+    parameters = {**rules.sql_parameters(dates), **sql_runner.EVERY_CYCLE}
     return SettlementRun(
         month=month,
         options=options,

@@ -148,11 +148,16 @@ def bind(sql_or_file: str | SqlFile, parameters: dict[str, object]) -> dict[str,
     return {name: parameters[name] for name in names}
 
 
+# the parameters of a model that aggregates the scanned cycles' bill lines from one cycle to
+# another (sql/intermediate/int_scanned_eligible_spend.sql): every cycle unless narrowed
+EVERY_CYCLE = {"from_cycle": "0000-01", "to_cycle": "9999-12"}
+
+
 def create(con, model: SqlFile, parameters: dict[str, object], *, each: list | None = None):
     """Create a model's relation as a temp table or view.
 
-    With `each` (values of $billing_cycle), the model runs once per value and its rows are
-    gathered: its working set is one value's, however many there are."""
+    With `each` (parameter sets, each over `parameters`), the model runs once per set and
+    its rows are gathered: its working set is one set's, however many there are."""
     kind = model.materialization
     if kind == "view" and model.parameters:
         raise ValueError(f"{model.path}: a view cannot bind parameters {sorted(model.parameters)}")
@@ -163,14 +168,15 @@ def create(con, model: SqlFile, parameters: dict[str, object], *, each: list | N
                 bind(model, parameters),
             )
             return
-        for number, value in enumerate(each):
+        if not each:
+            raise ValueError(f"{model.path}: no parameter set to run it with")
+        for number, values in enumerate(each):
             verb = (
                 f"create or replace temp table {model.name} as"
                 if number == 0
                 else f"insert into {model.name}"
             )
-            values = {**parameters, "billing_cycle": value}
-            con.execute(f"{verb}\n{model.body}", bind(model, values))
+            con.execute(f"{verb}\n{model.body}", bind(model, {**parameters, **values}))
 
 
 @contextmanager
