@@ -96,3 +96,26 @@ def test_a_warehouse_at_todays_schema_runs_no_schema_statement(tmp_path, monkeyp
         con.execute("select count(*) from warehouse.settlements").fetchall()
     assert "warehouse" not in ran
     assert ran  # the connection did run scripts (the macros): the recorder saw them
+
+
+def test_the_caches_account_ids_are_stored_uncompressed(tmp_path):
+    """A full month writes a row per referee account and day of every cycle into the cache
+    (sql/schema/warehouse.sql): DuckDB's default string compression of those nearly
+    unique ids was 40 % of that insert, so the column is kept uncompressed, and so are the
+    rows a later session adds."""
+    _connect(tmp_path).close()
+    con = _connect(tmp_path)
+    try:
+        con.execute(
+            "insert into warehouse.cycle_eligible_spend select '2025-03', 'acct-' || (i % 500), "
+            "date '2025-03-01', 1, 0 from range(200000) as r(i)"
+        )
+        con.execute("checkpoint warehouse")
+        compressions = con.execute(
+            "select distinct compression from "
+            "pragma_storage_info('warehouse.cycle_eligible_spend') where column_name = 'account_id' "
+            "and segment_type = 'VARCHAR'"
+        ).fetchall()
+    finally:
+        con.close()
+    assert compressions == [("Uncompressed",)]
