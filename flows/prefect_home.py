@@ -14,6 +14,7 @@ skip it).
 import asyncio
 import fcntl
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 SQLITE_PREFIX = "sqlite+aiosqlite:///"
@@ -56,6 +57,13 @@ async def _create_and_register() -> None:
     await register_block_types()
 
 
+# the settings without heartbeats, kept beside the settings they were derived from: the
+# last pair only (a process's runs share one settings object, so this is the one a warm
+# serve or a backfill meets every month)
+_QUIET_SETTINGS: list = []
+
+
+@contextmanager
 def without_heartbeats():
     """Prefect settings under which the flow runs started inside send no heartbeat.
 
@@ -63,10 +71,20 @@ def without_heartbeats():
     joins its heartbeat thread, which sleeps in 1 s steps: up to 1 s per flow run
     (docs/performance.md#fixed-costs-taken-out-this-issue). So no heartbeat is sent where
     nobody can read one: by subflows, whose parent run is in the same process and keeps its
-    heartbeat, and by any run on an ephemeral API, which ends with the process."""
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    heartbeat, and by any run on an ephemeral API, which ends with the process.
 
-    return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
+    Prefect's own `temporary_settings` validates a fresh copy of every setting each time
+    (22 ms here); a month in a warm serve process entered it once per month, so the copy
+    is made once per settings object and entered the way `temporary_settings` enters it."""
+    import prefect.context
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY
+
+    current = prefect.context.get_settings_context()
+    if not _QUIET_SETTINGS or _QUIET_SETTINGS[0] is not current.settings:
+        quiet = current.settings.copy_with_update(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
+        _QUIET_SETTINGS[:] = [current.settings, quiet]
+    with prefect.context.SettingsContext(profile=current.profile, settings=_QUIET_SETTINGS[1]):
+        yield _QUIET_SETTINGS[1]
 
 
 def is_orchestrator_failure(error: BaseException) -> bool:

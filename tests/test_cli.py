@@ -298,6 +298,31 @@ def test_a_ranges_months_send_no_heartbeat_of_their_own():
     assert seen == [None, None] and _heartbeat_s() is not None
 
 
+def test_the_settings_without_heartbeats_are_derived_once_per_settings(monkeypatch):
+    """A warm serve enters them every month: Prefect's copy of the settings (22 ms) is made
+    once for the process's settings, and again only when the settings themselves change."""
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+    from prefect.settings.models.root import Settings
+
+    from flows import prefect_home
+
+    monkeypatch.setattr(prefect_home, "_QUIET_SETTINGS", [])
+    copies = []
+    copy = Settings.copy_with_update
+    monkeypatch.setattr(
+        Settings, "copy_with_update", lambda *a, **k: copies.append(1) or copy(*a, **k)
+    )
+    for _ in range(3):
+        with prefect_home.without_heartbeats():
+            assert _heartbeat_s() is None
+    assert len(copies) == 1 and _heartbeat_s() is not None
+    changed = temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"})
+    with changed, prefect_home.without_heartbeats():
+        assert _heartbeat_s() is None
+        assert get_current_settings().api.url == "http://127.0.0.1:9/api"
+    assert len(copies) == 3  # the changed settings (temporary_settings's copy), then ours
+
+
 @pytest.mark.flow
 def test_an_internal_error_is_exit_7_with_the_traceback_in_out_logs(
     prefect_harness, tmp_path, capsys, monkeypatch
