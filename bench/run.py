@@ -249,12 +249,20 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=3, help="samples per row (min, median)")
     parser.add_argument("--dask-workers", type=int, default=2, help="local Dask workers")
     parser.add_argument("--no-dask", action="store_true", help="skip the Dask rows")
+    parser.add_argument(
+        "--recheck",
+        action="store_true",
+        help="only the rows of targets 3-7 (the floors, the CLI's full month on today's shape, "
+        "the tiny months), about 12 minutes at 100M: the verdicts are printed, the page is "
+        "left as the last full run wrote it",
+    )
     args = parser.parse_args()
-    work = BENCH / "data" / f"{args.lines:_}-runs"
+    work = BENCH / "data" / f"{args.lines:_}-{'recheck' if args.recheck else 'runs'}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     bench = Bench(args, work)
-    today, program = data_for("today", args.lines), data_for("program", args.lines)
+    today = data_for("today", args.lines)
+    program = None if args.recheck else data_for("program", args.lines)
     # create and migrate the Prefect home once (a scheduled deployment keeps its home)
     untimed([PYTHON, "-c", PREFECT_WARM_UP], bench.env)
     limit, ran_out = floor_memory_limit(today, work, bench.env)
@@ -269,6 +277,16 @@ def main() -> None:
                           *floor, MONTH, str(out)],
              bench.fresh("floor_audits", today)),
     ]  # fmt: skip
+    if args.recheck:
+        cli_full = Spec("cli_full", "CLI (ephemeral Prefect API), full recompute",
+                        cli(MONTH, today), bench.fresh("cli_full", today))  # fmt: skip
+        bench.interleaved([*floors, cli_full])
+        measure_tiny(bench)
+        for row in bench.rows.values():
+            print(f"{row.name}: wall median {row.median_wall():.2f} s (min {row.min_wall():.2f}), "
+                  f"CPU median {row.median_cpu():.2f} s, probe {'-'.join(f'{p:.2f}' for p in row.probe())} s")  # fmt: skip
+        print("\n".join(targets.text(args.lines, targets.judge(args.lines, bench.rows))))
+        return
     dask = None if args.no_dask else ["--executor", "dask", "--workers", str(args.dask_workers)]
     measure_shape(bench, "today", today, dask, floors)
     measure_shape(bench, "program", program, None, [])

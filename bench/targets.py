@@ -169,6 +169,9 @@ def text(lines: int, verdicts: list[Verdict]) -> list[str]:
     )
     out = [f"Targets of issue #30{where}:", ""]
     for number, v in enumerate(verdicts, start=1):
-        state = {True: "met", False: "NOT met", None: "not measured"}[v.met]
+        if v.met is None:  # its rows are not in this run (bench/run.py --recheck)
+            out.append(f"{number}. {v.target}: not measured in this run")
+            continue
+        state = "met" if v.met else "NOT met"
         out.append(f"{number}. {v.target}: {v.figures}: **{state}** ({v.load})")
     return out
