@@ -251,8 +251,8 @@ create table if not exists warehouse.billing_cycle_scans (
 -- account_id is stored uncompressed: a full month writes a row per referee account and
 -- day of every cycle (27.8M rows at 100M lines), and DuckDB's default string compression
 -- (dictionary and FSST) of those nearly unique keys was 40 % of the insert; the file is
--- larger by about 8 bytes a row (docs/performance.md, "The cache's account ids stored
--- uncompressed"; sqlfluff cannot parse USING COMPRESSION, hence the noqa)
+-- larger by about 8 bytes a row (docs/performance.md#incremental; sqlfluff cannot parse
+-- USING COMPRESSION, hence the noqa)
 create table if not exists warehouse.cycle_eligible_spend (  -- noqa: PRS
     billing_cycle varchar not null,
     account_id varchar using compression uncompressed not null,
