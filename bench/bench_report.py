@@ -17,6 +17,24 @@ BENCH = Path(__file__).resolve().parent
 FORMAT = 2  # the results' JSON since issue 30 (samples, CPU, tree RSS, load)
 
 
+def table(rows: dict) -> list[str]:
+    """The rows' figures as a Markdown table (the page's, and what --recheck prints)."""
+    lines = [
+        "| row | wall s min | wall s median | CPU s min | CPU s median | peak tree RSS MB "
+        "| load before / peak | probe s min / max |",
+        "|---|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for row in rows.values():
+        before, peak = row.load()
+        fastest, slowest = row.probe()
+        lines.append(
+            f"| {row.name} | {row.min_wall():.2f} | {row.median_wall():.2f} | {row.min_cpu():.2f} | "
+            f"{row.median_cpu():.2f} | {row.peak_mb():.0f} | {before:.2f} / {peak:.2f} | "
+            f"{fastest:.2f} / {slowest:.2f} |"
+        )
+    return lines
+
+
 def write(lines_total: int, rows: dict, verdicts: list, checks: dict, cycles: dict, month: str):
     """Write bench/results/<lines>.md and .json; return the page's text."""
     label = f"{lines_total:_}"
@@ -35,18 +53,8 @@ def write(lines_total: int, rows: dict, verdicts: list, checks: dict, cycles: di
         "a fixed DuckDB query timed just before each sample (bench/probe.sql; "
         "about 0.35 s on an idle machine): a larger figure is a slower machine.",
         "",
-        "| row | wall s min | wall s median | CPU s min | CPU s median | peak tree RSS MB "
-        "| load before / peak | probe s min / max |",
-        "|---|---:|---:|---:|---:|---:|---|---|",
+        *table(rows),
     ]
-    for row in rows.values():
-        before, peak = row.load()
-        fastest, slowest = row.probe()
-        page.append(
-            f"| {row.name} | {row.min_wall():.2f} | {row.median_wall():.2f} | {row.min_cpu():.2f} | "
-            f"{row.median_cpu():.2f} | {row.peak_mb():.0f} | {before:.2f} / {peak:.2f} | "
-            f"{fastest:.2f} / {slowest:.2f} |"
-        )
     for key, row in rows.items():
         inner = row.samples[-1].inner()
         if key.endswith(("stages_full", "stages_normal")) and inner:

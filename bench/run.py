@@ -249,13 +249,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=3, help="samples per row (min, median)")
     parser.add_argument("--dask-workers", type=int, default=2, help="local Dask workers")
     parser.add_argument("--no-dask", action="store_true", help="skip the Dask rows")
-    parser.add_argument(
-        "--recheck",
-        action="store_true",
-        help="only the rows of targets 3-7 (the floors, the CLI's full month on today's shape, "
-        "the tiny months), about 12 minutes at 100M: the verdicts are printed, the page is "
-        "left as the last full run wrote it",
-    )
+    parser.add_argument("--recheck", action="store_true",
+                        help="only the rows of targets 3-7, printed with their verdicts")  # fmt: skip
     args = parser.parse_args()
     work = BENCH / "data" / f"{args.lines:_}-{'recheck' if args.recheck else 'runs'}"
     shutil.rmtree(work, ignore_errors=True)
@@ -282,10 +277,8 @@ def main() -> None:
                         cli(MONTH, today), bench.fresh("cli_full", today))  # fmt: skip
         bench.interleaved([*floors, cli_full])
         measure_tiny(bench)
-        for row in bench.rows.values():
-            print(f"{row.name}: wall median {row.median_wall():.2f} s (min {row.min_wall():.2f}), "
-                  f"CPU median {row.median_cpu():.2f} s, probe {'-'.join(f'{p:.2f}' for p in row.probe())} s")  # fmt: skip
-        print("\n".join(targets.text(args.lines, targets.judge(args.lines, bench.rows))))
+        verdicts = targets.text(args.lines, targets.judge(args.lines, bench.rows))
+        print("\n".join([*bench_report.table(bench.rows), "", *verdicts]))
         return
     dask = None if args.no_dask else ["--executor", "dask", "--workers", str(args.dask_workers)]
     measure_shape(bench, "today", today, dask, floors)
