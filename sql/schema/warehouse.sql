@@ -249,7 +249,7 @@ create table if not exists warehouse.billing_cycle_scans (
 
 -- ... its eligible cash per referee account and day (sql/intermediate/int_cycle_eligible_spend.sql) ...
 -- account_id is stored uncompressed: a full month writes a row per referee account and
--- day of every cycle (27.8M rows at 100M lines), and DuckDB's default string compression
+-- day of every cycle (20-28M rows at 100M lines), and DuckDB's default string compression
 -- (dictionary and FSST) of those nearly unique keys was 40 % of the insert; the file is
 -- larger by about 8 bytes a row (docs/performance.md#incremental; sqlfluff cannot parse
 -- USING COMPRESSION, hence the noqa)
