@@ -39,6 +39,7 @@ MONTH, PREVIOUS_MONTH, CUTOFF = "2026-01", "2025-12", "2026-01-31"
 TINY_DATA, TINY_MONTH, TINY_NEXT = REPO / "tests" / "bad_inputs" / "base", "2025-03", "2025-04"
 SERVER_PORT = 4297
 MEMORY_LIMIT = RunOptions.model_fields["memory_limit"].default
+CLI_RUNNER = "CLI (ephemeral Prefect API)"  # the rows' names: row_name(runner, kind)
 
 
 def say(message: str) -> None:
@@ -143,6 +144,10 @@ def cli(month: str, data: Path, *extra: str):
     ]  # fmt: skip
 
 
+def row_name(runner: str, kind: str, tag: str = "") -> str:
+    return f"{runner}, {'full recompute' if kind == 'full' else 'normal month'}{tag}"
+
+
 def measure_shape(
     bench: Bench, shape: str, data: Path, dask: list[str] | None, floors: list[Spec]
 ) -> None:
@@ -152,14 +157,12 @@ def measure_shape(
     key = "" if shape == "today" else f"{shape}_"
     specs = list(floors)
     for way, command in (("stages", stages), ("cli", cli)):
-        label = "stages (no Prefect)" if way == "stages" else "CLI (ephemeral Prefect API)"
-        specs.append(Spec(f"{key}{way}_full", f"{label}, full recompute{tag}",
-                          command(MONTH, data), bench.fresh(f"{key}{way}_full", data)))  # fmt: skip
-        previous = bench.after_previous_month(
-            f"{key}{way}_normal", data, command(PREVIOUS_MONTH, data)
-        )
-        specs.append(Spec(f"{key}{way}_normal", f"{label}, normal month{tag}",
-                          command(MONTH, data), previous))  # fmt: skip
+        label = "stages (no Prefect)" if way == "stages" else CLI_RUNNER
+        full, normal = f"{key}{way}_full", f"{key}{way}_normal"
+        specs.append(Spec(full, row_name(label, "full", tag), command(MONTH, data),
+                          bench.fresh(full, data)))  # fmt: skip
+        previous = bench.after_previous_month(normal, data, command(PREVIOUS_MONTH, data))
+        specs.append(Spec(normal, row_name(label, "normal", tag), command(MONTH, data), previous))
     bench.interleaved(specs)
     if dask is None:
         return
@@ -167,8 +170,7 @@ def measure_shape(
         ("full", bench.fresh("dask_full", data)),
         ("normal", bench.after_previous_month("dask_normal", data, cli(PREVIOUS_MONTH, data, *dask))),
     ):  # fmt: skip
-        bench.row(f"dask_{kind}", f"CLI on Dask ({dask[-1]} local workers), {kind} month"
-                  if kind == "normal" else f"CLI on Dask ({dask[-1]} local workers), full recompute",
+        bench.row(f"dask_{kind}", row_name(f"CLI on Dask ({dask[-1]} local workers)", kind),
                   cli(MONTH, data, *dask), prepare)  # fmt: skip
 
 
@@ -273,7 +275,7 @@ def main() -> None:
              bench.fresh("floor_audits", today)),
     ]  # fmt: skip
     if args.recheck:
-        cli_full = Spec("cli_full", "CLI (ephemeral Prefect API), full recompute",
+        cli_full = Spec("cli_full", row_name(CLI_RUNNER, "full"),
                         cli(MONTH, today), bench.fresh("cli_full", today))  # fmt: skip
         bench.interleaved([*floors, cli_full])
         measure_tiny(bench)
