@@ -213,6 +213,31 @@ def test_operator_can_accept_rejected_rows_and_the_manifest_records_them(
     assert str(spend) == "12.0000"
 
 
+def test_a_quarantine_names_its_files_alike_however_data_was_spelled(
+    starting_ledgers, tmp_path, monkeypatch
+):
+    """The same inputs give the same quarantine bytes whether --data is absolute or relative
+    to where the command runs: each rejected row names its file by the resolved path."""
+    kind = "non_usd_currency"
+    spellings = ((str(CORPUS / kind / "data"), tmp_path), ("data", CORPUS / kind))
+    quarantines = []
+    for number, (data, working_dir) in enumerate(spellings):
+        out = tmp_path / f"out-{number}"
+        shutil.copytree(starting_ledgers["settle"], out)
+        monkeypatch.chdir(working_dir)
+        args = ["settle", "--month", "2025-04", "--data", data, "--out", str(out)]
+        code, err = _in_process([*args, "--data-moved", "--max-rejected", "1"])
+        assert code == 0, err
+        quarantines.append(out / QUARANTINE["settle"])
+    assert quarantines[0].read_bytes() == quarantines[1].read_bytes()
+    with duckdb.connect() as con:
+        named = con.execute(
+            "select distinct source_file from read_parquet($q)", {"q": str(quarantines[1])}
+        ).fetchall()
+    billing = CORPUS / kind / "data" / "billing"
+    assert [Path(file).parent.parent for (file,) in named] == [billing]
+
+
 @pytest.mark.flow
 def test_operator_can_accept_rejected_instrument_rows_and_the_month_records_them(
     prefect_harness, starting_ledgers, tmp_path, capsys

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from transforms.errors import UsageError
 from transforms.rules import DEFAULT_ELIGIBLE_PRODUCTS_PATH
@@ -75,3 +75,12 @@ class RunOptions(BaseModel):
     # (docs/performance.md, a local cluster's memory). DuckDB's setting is process-wide:
     # every session warehouse.connect opens sets it to its run's choice
     allocator_background_threads: bool = False
+
+    @field_validator("data_dir")
+    @classmethod
+    def _data_dir_resolved(cls, data_dir: Path) -> Path:
+        """One name per input file however --data was spelled, and from any working
+        directory: the names are recorded (the quarantine's source_file) and keyed on (the
+        Dask layout, shard_layout.file_key). The ledger's data directory is the resolved
+        one too (ledger_start.check_data_dir)."""
+        return Path(data_dir).resolve()
