@@ -155,7 +155,7 @@ def _settlement_record(run: SettlementRun, month: ValidatedMonth) -> dict:
         "quarantine_sha256": registered.quarantine_sha256,
         "accepted_shrinkage": "; ".join(registered.accepted_shrinkage),
         # not in the manifest (a path is not an input): for `creditflow explain`
-        "data_dir": str(Path(run.options.data_dir).resolve()),
+        "data_dir": str(run.options.data_dir),  # resolved (RunOptions)
         "eligible_products_file": str(Path(run.options.eligible_products).resolve()),
     }
 

@@ -203,7 +203,7 @@ def compute_sharded(
             str(Path(path).resolve()),
             path,
             str(layout_dir(out_dir) / key),
-            (str(Path(options.data_dir).resolve()),),
+            (str(options.data_dir),),  # resolved (RunOptions)
             str(out_dir),
             options.shard_memory_limit or options.memory_limit,
         )
